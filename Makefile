@@ -1,0 +1,39 @@
+# Two commands set up a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install install-test lint bench clean
+
+$(BIN)/asts: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(BIN)/asts
+
+install: $(BIN)/asts
+
+$(VENV)/.test-extras: $(BIN)/asts
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(VENV)/.test-extras
+
+install-test: $(VENV)/.test-extras
+
+## run: create the virtualenv, install, start the embedded stack with a demo strategy
+run: install
+	$(BIN)/asts up --demo
+
+## test: install the test extras and run the whole suite (fails when no test ran)
+test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=80
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy trading
+
+bench: install-test
+	$(BIN)/python -m bench.lifecycle
+
+clean:
+	rm -rf $(VENV) .asts .coverage .coverage.*

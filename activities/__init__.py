@@ -1,0 +1,1 @@
+"""Side effects, kept thin: each activity calls trading/, exchanges/, store/ or agents/."""

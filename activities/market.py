@@ -1,0 +1,48 @@
+"""The scan step (ScanPulse): read recent candles of the strategy's symbols and rank them."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.contracts import CycleInput, ScanResult, SymbolSnapshot
+from activities.deps import Deps, translate_errors
+from trading import scanner
+from trading.strategies import get_strategy
+
+MIN_BARS = 60
+
+
+class MarketActivities:
+    """Market-data activities."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="scan")
+    @translate_errors
+    async def scan(self, inp: CycleInput) -> ScanResult:
+        """Fetch candles for every symbol (never past the venue's present) and rank them."""
+        cfg = inp.config
+        spec = get_strategy(cfg.type)
+        bars = max(MIN_BARS, spec.warmup(spec.parse_params(cfg.params)) + 2)
+        ex = self.deps.exchange(cfg.exchange)
+        universe = {sym: await ex.ohlcv(sym, limit=bars) for sym in cfg.symbols}
+        ranked = scanner.rank(universe)
+        by_symbol = {s.symbol: s for s in ranked}
+        snapshots = []
+        for sym in cfg.symbols:
+            s = by_symbol[sym]
+            candles = universe[sym]
+            snapshots.append(
+                SymbolSnapshot(
+                    symbol=sym,
+                    ts=candles[-1].ts,
+                    last=s.last,
+                    closes=[c.close for c in candles],
+                    momentum=s.momentum,
+                    volatility=s.volatility,
+                    volume=s.volume,
+                    rank=s.rank,
+                )
+            )
+        return ScanResult(snapshots=snapshots)

@@ -1,0 +1,183 @@
+"""The execute step's activities (TradeGuard): place, follow and cancel one order, idempotently.
+
+Placement is guarded twice: the client order id is looked up at the venue first (so a
+retry never places a second order), and the strategy's order gate is claimed inside
+the same database transaction that records the order (so a halt, which closes the
+gate in its own transaction, returns only after every in-flight placement committed,
+and no placement can start after it).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+
+from activities.contracts import CancelInput, OrderOutcome, OrderPlan
+from activities.deps import Deps, translate_errors, utcnow
+from store import repo
+from trading.errors import DuplicateClientOrderId, InsufficientBalance, InvalidOrder, OrderNotFound
+from trading.models import OrderRequest, OrderStatus, OrderType, Side, VenueOrder
+from trading.portfolio import Position
+
+
+def outcome_of(venue: VenueOrder) -> OrderOutcome:
+    """The workflow-facing view of a venue order."""
+    return OrderOutcome(
+        client_order_id=venue.client_order_id,
+        symbol=venue.symbol,
+        status=venue.status.value,
+        filled_qty=venue.filled_qty,
+        avg_price=venue.avg_price,
+        fee=venue.fee,
+        reason=venue.reason,
+        placed_at=venue.created_at,
+    )
+
+
+async def rebuild_position(s: AsyncSession, *, strategy_id: str, symbol: str) -> Position:
+    """Recompute a position from every recorded fill (idempotent by construction) and store it."""
+    fills = await repo.list_fills(s, strategy_id=strategy_id)
+    pos = Position(symbol=symbol)
+    for f in sorted((f for f in fills if f.symbol == symbol), key=lambda f: (f.ts, f.fill_id)):
+        pos.apply_fill(Side(f.side), f.qty, f.price, f.fee)
+    await repo.upsert_position(
+        s,
+        strategy_id=strategy_id,
+        symbol=symbol,
+        qty=pos.qty,
+        avg_price=pos.avg_price,
+        realised_pnl=pos.realised_pnl,
+        fees=pos.fees,
+        now=utcnow(),
+    )
+    return pos
+
+
+async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder, reason: str = "") -> None:
+    """Write the venue's view of the order, its fills, and the resulting position."""
+    await repo.upsert_order(
+        s,
+        client_order_id=plan.client_order_id,
+        strategy_id=plan.strategy_id,
+        cycle=plan.cycle,
+        leg=plan.leg,
+        symbol=plan.symbol,
+        side=plan.side,
+        type=plan.type,
+        qty=plan.qty,
+        price=plan.price,
+        status=venue.status.value,
+        filled_qty=venue.filled_qty,
+        avg_price=venue.avg_price,
+        fee=venue.fee,
+        venue_order_id=venue.venue_order_id,
+        reason=reason or venue.reason,
+        now=utcnow(),
+    )
+    new_fill = False
+    for f in venue.fills:
+        new_fill |= await repo.record_fill(
+            s,
+            fill_id=f.fill_id,
+            client_order_id=plan.client_order_id,
+            strategy_id=plan.strategy_id,
+            symbol=f.symbol,
+            side=f.side.value,
+            qty=f.qty,
+            price=f.price,
+            fee=f.fee,
+            ts=f.ts,
+        )
+    if new_fill:
+        await rebuild_position(s, strategy_id=plan.strategy_id, symbol=plan.symbol)
+
+
+async def record_rejection(s: AsyncSession, plan: OrderPlan, reason: str) -> OrderOutcome:
+    """Record an order that was never accepted by the venue, with why."""
+    await repo.upsert_order(
+        s,
+        client_order_id=plan.client_order_id,
+        strategy_id=plan.strategy_id,
+        cycle=plan.cycle,
+        leg=plan.leg,
+        symbol=plan.symbol,
+        side=plan.side,
+        type=plan.type,
+        qty=plan.qty,
+        price=plan.price,
+        status=OrderStatus.REJECTED.value,
+        filled_qty=Decimal(0),
+        avg_price=None,
+        fee=Decimal(0),
+        venue_order_id="",
+        reason=reason,
+        now=utcnow(),
+    )
+    return OrderOutcome(
+        client_order_id=plan.client_order_id, symbol=plan.symbol, status="rejected", reason=reason
+    )
+
+
+class OrderActivities:
+    """Order activities; each is safe to retry."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _lookup(self, plan: OrderPlan) -> VenueOrder | None:
+        try:
+            return await self.deps.exchange(plan.exchange).fetch_order(plan.client_order_id, plan.symbol)
+        except OrderNotFound:
+            return None
+
+    @activity.defn(name="place_order")
+    @translate_errors
+    async def place_order(self, plan: OrderPlan) -> OrderOutcome:
+        """Place the order unless it exists already or the gate is closed; record the result."""
+        ex = self.deps.exchange(plan.exchange)
+        async with self.deps.sessions.begin() as s:
+            venue = await self._lookup(plan)
+            if venue is None:
+                if not await repo.claim_placement(s, strategy_id=plan.strategy_id):
+                    activity.logger.info("order blocked: gate closed", extra={"coid": plan.client_order_id})
+                    return await record_rejection(s, plan, "trading halted: the strategy's order gate is closed")
+                request = OrderRequest(
+                    client_order_id=plan.client_order_id,
+                    symbol=plan.symbol,
+                    side=Side(plan.side),
+                    type=OrderType(plan.type),
+                    qty=plan.qty,
+                    price=plan.price,
+                )
+                try:
+                    venue = await ex.create_order(request)
+                except DuplicateClientOrderId:
+                    venue = await ex.fetch_order(plan.client_order_id, plan.symbol)
+                except (InvalidOrder, InsufficientBalance) as e:
+                    return await record_rejection(s, plan, f"venue rejected: {e}")
+            await record_venue_order(s, plan, venue)
+        return outcome_of(venue)
+
+    @activity.defn(name="sync_order")
+    @translate_errors
+    async def sync_order(self, inp: CancelInput) -> OrderOutcome:
+        """Read the order's state at the venue and record it."""
+        venue = await self.deps.exchange(inp.plan.exchange).fetch_order(
+            inp.plan.client_order_id, inp.plan.symbol
+        )
+        async with self.deps.sessions.begin() as s:
+            await record_venue_order(s, inp.plan, venue)
+        return outcome_of(venue)
+
+    @activity.defn(name="cancel_order")
+    @translate_errors
+    async def cancel_order(self, inp: CancelInput) -> OrderOutcome:
+        """Cancel the order at the venue (a terminal order is left as it is) and record it."""
+        venue = await self.deps.exchange(inp.plan.exchange).cancel_order(
+            inp.plan.client_order_id, inp.plan.symbol
+        )
+        async with self.deps.sessions.begin() as s:
+            await record_venue_order(s, inp.plan, venue, reason=inp.reason if venue.status.value == "cancelled" else "")
+        return outcome_of(venue)

@@ -1,0 +1,30 @@
+"""Every activity of the worker, bound to one set of dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activities.analysis import AnalysisActivities
+from activities.deps import Deps
+from activities.market import MarketActivities
+from activities.orders import OrderActivities
+from activities.reconcile import ReconcileActivities
+from activities.risk import RiskActivities
+from activities.status import StatusActivities
+
+
+def build_activities(deps: Deps) -> list[Callable[..., Any]]:
+    """The activity callables to register on a worker."""
+    market, analysis, risk = MarketActivities(deps), AnalysisActivities(deps), RiskActivities(deps)
+    orders, rec, status = OrderActivities(deps), ReconcileActivities(deps), StatusActivities(deps)
+    return [
+        market.scan,
+        analysis.analyse,
+        risk.risk_approve,
+        orders.place_order,
+        orders.sync_order,
+        orders.cancel_order,
+        rec.reconcile,
+        status.set_strategy_status,
+    ]

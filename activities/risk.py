@@ -1,0 +1,110 @@
+"""The risk-approve step (TradeGuard): turn decisions into orders and check each pre-trade."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+
+from activities.contracts import OrderPlan, RiskInput, RiskRejection, RiskResult
+from activities.deps import Deps, translate_errors, utcnow
+from store import repo
+from trading.models import ClientOrderId, Target
+from trading.risk import OrderIntent, RiskContext, RiskLimits, check_order
+from trading.sizing import order_for_target
+from trading.strategies import get_strategy
+
+
+async def risk_context(
+    s: AsyncSession, *, strategy_id: str, capital: Decimal, now: datetime
+) -> tuple[RiskContext, dict[str, Decimal]]:
+    """The strategy's PnL state as the risk rules see it, and its positions by symbol."""
+    row = await repo.get_strategy(s, strategy_id=strategy_id)
+    halted = row is None or row.status != "running"
+    positions = {p.symbol: p.qty for p in await repo.get_positions(s, strategy_id=strategy_id)}
+    latest = await repo.latest_pnl(s, strategy_id=strategy_id)
+    net = (latest.realised + latest.unrealised - latest.fees) if latest else Decimal(0)
+    equity = capital + net
+    peak = max(await repo.peak_equity(s, strategy_id=strategy_id) or capital, capital, equity)
+    midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+    base = await repo.daily_pnl_base(s, strategy_id=strategy_id, since=midnight)
+    base_net = (base.realised + base.unrealised - base.fees) if base else Decimal(0)
+    ctx = RiskContext(
+        position_qty=Decimal(0), daily_pnl=net - base_net, equity=equity, peak_equity=peak, halted=halted
+    )
+    return ctx, positions
+
+
+class RiskActivities:
+    """Pre-trade risk activities."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="risk_approve")
+    @translate_errors
+    async def risk_approve(self, inp: RiskInput) -> RiskResult:
+        """Size an order per decision, check it against the limits, record every rejection."""
+        cfg = inp.config
+        spec = get_strategy(cfg.type)
+        size: Decimal = spec.parse_params(cfg.params).size  # type: ignore[attr-defined]
+        limits = RiskLimits.from_mapping(cfg.risk)
+        ex = self.deps.exchange(cfg.exchange)
+        last = {snap.symbol: snap.last for snap in inp.snapshots}
+        now = utcnow()
+        approved: list[OrderPlan] = []
+        rejected: list[RiskRejection] = []
+        async with self.deps.sessions.begin() as s:
+            base_ctx, positions = await risk_context(
+                s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=now
+            )
+            for d in inp.decisions:
+                leg = cfg.symbols.index(d.symbol)
+                market = await ex.market(d.symbol)
+                held = positions.get(d.symbol, Decimal(0))
+                order = order_for_target(Target(d.target), held, size, market)
+                if order is None:
+                    continue
+                side, qty = order
+                intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=last[d.symbol])
+                ctx = RiskContext(
+                    position_qty=held,
+                    daily_pnl=base_ctx.daily_pnl,
+                    equity=base_ctx.equity,
+                    peak_equity=base_ctx.peak_equity,
+                    halted=base_ctx.halted,
+                )
+                verdict = check_order(intent, ctx, limits)
+                if not verdict.approved:
+                    reasons = list(verdict.reasons)
+                    rejected.append(RiskRejection(symbol=d.symbol, side=side.value, qty=qty, reasons=reasons))
+                    await repo.record_event(
+                        s,
+                        event_key=f"risk-{cfg.strategy_id}-{inp.cycle}-{leg}",
+                        kind="risk_rejected",
+                        reason="; ".join(reasons),
+                        now=now,
+                        strategy_id=cfg.strategy_id,
+                        cycle=inp.cycle,
+                        symbol=d.symbol,
+                        data={"side": side.value, "qty": str(qty), "price": str(last[d.symbol])},
+                    )
+                    continue
+                approved.append(
+                    OrderPlan(
+                        strategy_id=cfg.strategy_id,
+                        exchange=cfg.exchange,
+                        cycle=inp.cycle,
+                        leg=leg,
+                        client_order_id=ClientOrderId.derive(cfg.strategy_id, inp.cycle, leg).value,
+                        symbol=d.symbol,
+                        side=side.value,
+                        qty=qty,
+                        ref_price=last[d.symbol],
+                        time_in_force_s=cfg.order_time_in_force_s,
+                        step_mode=cfg.step_mode,
+                    )
+                )
+        return RiskResult(approved=approved, rejected=rejected)

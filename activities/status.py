@@ -1,0 +1,42 @@
+"""Open and close a strategy's order gate (halt, resume, stop), recorded as an audit event."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.contracts import StatusChange, StatusChanged
+from activities.deps import Deps, translate_errors, utcnow
+from store import repo
+from trading.errors import InvalidInput
+
+
+class StatusActivities:
+    """Strategy status activities."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="set_strategy_status")
+    @translate_errors
+    async def set_strategy_status(self, inp: StatusChange) -> StatusChanged:
+        """Change the status; returns after the commit, when the gate is in its new state.
+
+        Closing waits for any placement transaction that holds the gate, so after this
+        returns no order of the strategy is being or can be placed.
+        """
+        async with self.deps.sessions.begin() as s:
+            found = await repo.set_strategy_status(
+                s, strategy_id=inp.strategy_id, status=inp.status, reason=inp.reason, now=utcnow()
+            )
+            if not found:
+                raise InvalidInput(f"unknown strategy {inp.strategy_id}")
+            await repo.record_event(
+                s,
+                event_key=f"status-{inp.request_id}",
+                kind={"halted": "halt", "running": "resume", "stopped": "stop"}[inp.status],
+                reason=inp.reason,
+                now=utcnow(),
+                strategy_id=inp.strategy_id,
+                data={"actor": inp.actor},
+            )
+        return StatusChanged(strategy_id=inp.strategy_id, status=inp.status, at=utcnow())

@@ -1,0 +1,1 @@
+"""LangGraph analysis graphs and their nodes (TACoreService)."""

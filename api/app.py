@@ -1,0 +1,96 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+
+from activities.deps import Deps
+from api.deps import ClientDep, SessionDep
+from api.routes import records, strategies
+from store.db import make_engine, make_sessionmaker, migrate, ping
+from trading.errors import TradingError
+from worker.runtime import connect
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _reason(err: dict[str, object]) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")  # type: ignore[union-attr]
+    msg = str(err.get("msg", "invalid"))
+    return f"{loc}: {msg}" if loc else msg
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; Temporal and the database are connected in the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        await migrate(settings.db_url)
+        engine = make_engine(settings.db_url)
+        app.state.settings = settings
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.venues = Deps(
+            sessions=app.state.sessions, home=settings.home, bars_per_second=settings.paper_bars_per_second
+        )
+        app.state.client = await connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.venues.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="ASTS",
+        version="0.1.0",
+        description="Agent-driven trading on durable Temporal workflows.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        reasons = [_reason(e) for e in exc.errors()]
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": "; ".join(reasons), "errors": reasons},
+        )
+
+    @app.exception_handler(TradingError)
+    async def _domain(_: Request, exc: TradingError) -> JSONResponse:
+        code = status.HTTP_503_SERVICE_UNAVAILABLE if exc.retryable else status.HTTP_422_UNPROCESSABLE_CONTENT
+        return JSONResponse(status_code=code, content={"detail": str(exc), "type": exc.kind})
+
+    @app.get("/health", tags=["ops"])
+    async def health(client: ClientDep, session: SessionDep, response: Response) -> dict[str, str]:
+        """Temporal and database reachability."""
+        result = {"temporal": "ok", "database": "ok"}
+        try:
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+        except Exception as e:  # any failure means "not reachable"
+            result["temporal"] = f"error: {type(e).__name__}"
+        try:
+            await ping(session)
+        except Exception as e:
+            result["database"] = f"error: {type(e).__name__}"
+        if result != {"temporal": "ok", "database": "ok"}:
+            response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return result
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(strategies.router)
+    app.include_router(records.router)
+    return app

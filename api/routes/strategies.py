@@ -1,0 +1,142 @@
+"""Strategies: start, list, read live status, halt, resume."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, HTTPException, status
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from activities.deps import utcnow
+from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, StrategyState, StrategyStatus
+from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
+from api.schemas import (
+    HaltBody,
+    StatusChangePublic,
+    StrategiesPublic,
+    StrategyCreate,
+    StrategyCreated,
+    StrategyPublic,
+)
+from store import repo
+from trading.errors import TradingError
+from trading.risk import RiskLimits
+from trading.strategies import get_strategy
+from workflows.options import strategy_workflow_id
+from workflows.strategy import StrategyWorkflow
+
+router = APIRouter(prefix="/strategies", tags=["strategies"])
+
+
+def _public(row: object, live: StrategyStatus | None = None) -> StrategyPublic:
+    return StrategyPublic.model_validate(
+        {k: getattr(row, k) for k in StrategyPublic.model_fields if k != "live"} | {"live": live}
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=StrategyCreated)
+async def start_strategy(
+    body: StrategyCreate, client: ClientDep, session: SessionDep, venues: VenuesDep, settings: SettingsDep
+) -> StrategyCreated:
+    """Validate the strategy, record it and start its workflow."""
+    try:
+        spec = get_strategy(body.type)
+        params = spec.parse_params(body.params).model_dump(mode="json")
+        risk = RiskLimits.from_mapping(body.risk).to_mapping()
+        venue = venues.exchange(body.exchange)
+        for symbol in body.symbols:
+            await venue.market(symbol)
+    except TradingError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    strategy_id = "s" + secrets.token_hex(4)
+    workflow_id = strategy_workflow_id(strategy_id)
+    config = StrategyConfig(
+        strategy_id=strategy_id,
+        name=body.name,
+        type=body.type,
+        exchange=body.exchange,
+        symbols=body.symbols,
+        interval_s=float(body.interval),
+        params=params,
+        risk=risk,
+        capital=body.capital,
+        step_mode=body.step_mode,
+    )
+    async with session.begin():
+        await repo.create_strategy(
+            session,
+            id=strategy_id,
+            name=body.name,
+            type=body.type,
+            exchange=body.exchange,
+            symbols=body.symbols,
+            interval_s=float(body.interval),
+            params=params,
+            risk=risk,
+            workflow_id=workflow_id,
+            now=utcnow(),
+        )
+        try:
+            await client.start_workflow(
+                StrategyWorkflow.run,
+                StrategyState(config=config),
+                id=workflow_id,
+                task_queue=settings.task_queue,
+            )
+        except RPCError as e:  # the row is rolled back with the transaction
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    return StrategyCreated(id=strategy_id, workflow_id=workflow_id, status="running")
+
+
+@router.get("", response_model=StrategiesPublic)
+async def list_strategies(session: SessionDep) -> StrategiesPublic:
+    """Every strategy, as stored."""
+    rows = await repo.list_strategies(session)
+    return StrategiesPublic(data=[_public(r) for r in rows], count=len(rows))
+
+
+async def _row(session: SessionDep, strategy_id: str) -> object:
+    row = await repo.get_strategy(session, strategy_id=strategy_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no strategy {strategy_id!r}")
+    return row
+
+
+@router.get("/{strategy_id}", response_model=StrategyPublic)
+async def get_strategy_status(strategy_id: str, session: SessionDep, client: ClientDep) -> StrategyPublic:
+    """A strategy with its live status queried from its workflow."""
+    row = await _row(session, strategy_id)
+    try:
+        handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
+        live = await handle.query(StrategyWorkflow.status)
+    except RPCError:
+        live = None
+    return _public(row, live)
+
+
+async def _change(client: ClientDep, session: SessionDep, strategy_id: str, update: str, body: HaltBody | None) -> StatusChangePublic:
+    await _row(session, strategy_id)
+    handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
+    req = HaltRequest(reason=(body.reason if body else "manual"), actor="api")
+    try:
+        changed = await handle.execute_update(update, req, result_type=StatusChanged)
+    except (WorkflowUpdateFailedError, RPCError) as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"cannot {update} {strategy_id}: {e}") from None
+    return StatusChangePublic(strategy_id=strategy_id, status=changed.status, at=changed.at)
+
+
+@router.post("/{strategy_id}/halt", response_model=StatusChangePublic)
+async def halt_strategy(
+    strategy_id: str, client: ClientDep, session: SessionDep, body: HaltBody | None = None
+) -> StatusChangePublic:
+    """Halt: returns once the strategy's order gate is closed (no order can be placed after)."""
+    return await _change(client, session, strategy_id, "halt", body)
+
+
+@router.post("/{strategy_id}/resume", response_model=StatusChangePublic)
+async def resume_strategy(
+    strategy_id: str, client: ClientDep, session: SessionDep, body: HaltBody | None = None
+) -> StatusChangePublic:
+    """Resume cycles; returns once the order gate is open."""
+    return await _change(client, session, strategy_id, "resume", body)

@@ -1,0 +1,219 @@
+"""Request and response bodies, kept apart from ORM rows."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from activities.contracts import StrategyStatus
+
+T = TypeVar("T")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_interval(value: float | int | str) -> float:
+    """Seconds from a number of seconds or a duration like "500ms", "5s", "1m", "1h"."""
+    if isinstance(value, bool):
+        raise ValueError("interval must be a number of seconds or a duration like '5s'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(value)
+        if not m:
+            raise ValueError(f"interval {value!r} is not a duration like '500ms', '5s', '1m' or '1h'")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not 0.05 <= seconds <= 7 * 86400:
+        raise ValueError(f"interval must be between 50ms and 7 days, got {seconds}s")
+    return seconds
+
+
+class StrategyCreate(BaseModel):
+    """Body of ``POST /strategies``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    type: str = Field(min_length=1, max_length=50)
+    exchange: str = "paper"
+    symbols: list[str] = Field(min_length=1, max_length=50)
+    interval: float | str = "10s"
+    params: dict[str, Any] = Field(default_factory=dict)
+    risk: dict[str, Any] = Field(default_factory=dict)
+    capital: Decimal = Field(default=Decimal("100000"), gt=0)
+    step_mode: Literal["activity", "local"] = "local"
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: float | str) -> float:
+        return parse_interval(v)
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("symbols must not repeat")
+        return v
+
+
+class StrategyCreated(BaseModel):
+    """Answer of ``POST /strategies``."""
+
+    id: str
+    workflow_id: str
+    status: str
+
+
+class StrategyPublic(BaseModel):
+    """A strategy as stored, with its live workflow status when it can be read."""
+
+    id: str
+    name: str
+    type: str
+    exchange: str
+    symbols: list[str]
+    interval_s: float
+    params: dict[str, Any]
+    risk: dict[str, Any]
+    status: str
+    status_reason: str
+    workflow_id: str
+    created_at: datetime
+    updated_at: datetime
+    live: StrategyStatus | None = None
+
+
+class StrategiesPublic(BaseModel):
+    """A list of strategies."""
+
+    data: list[StrategyPublic]
+    count: int
+
+
+class HaltBody(BaseModel):
+    """Body of halt / resume calls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="manual", max_length=500)
+
+
+class StatusChangePublic(BaseModel):
+    """Answer of halt / resume: the moment the order gate changed."""
+
+    strategy_id: str
+    status: str
+    at: datetime
+
+
+class MarketPublic(BaseModel):
+    """A tradable symbol."""
+
+    symbol: str
+    base: str
+    quote: str
+    min_qty: Decimal
+    qty_step: Decimal
+    price_step: Decimal
+
+
+class MarketsPublic(BaseModel):
+    """Symbols of one venue."""
+
+    exchange: str
+    data: list[MarketPublic]
+    count: int
+
+
+class OrderPublic(BaseModel):
+    """An order."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    client_order_id: str
+    strategy_id: str
+    cycle: int
+    leg: int
+    symbol: str
+    side: str
+    type: str
+    qty: Decimal
+    price: Decimal | None
+    status: str
+    filled_qty: Decimal
+    avg_price: Decimal | None
+    fee: Decimal
+    venue_order_id: str
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PositionPublic(BaseModel):
+    """A position of one strategy in one symbol."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    strategy_id: str
+    symbol: str
+    qty: Decimal
+    avg_price: Decimal
+    realised_pnl: Decimal
+    fees: Decimal
+    updated_at: datetime
+
+
+class DecisionPublic(BaseModel):
+    """An agent decision."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    strategy_id: str
+    cycle: int
+    symbol: str
+    target: str
+    confidence: float
+    rationale: str
+    signal: dict[str, Any]
+    created_at: datetime
+
+
+class PnlPublic(BaseModel):
+    """A PnL snapshot taken at the end of a cycle."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    strategy_id: str
+    cycle: int
+    ts: datetime
+    realised: Decimal
+    unrealised: Decimal
+    fees: Decimal
+    equity: Decimal
+    exposure: Decimal
+
+
+class EventPublic(BaseModel):
+    """An audit or risk event."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    strategy_id: str | None
+    cycle: int | None
+    symbol: str | None
+    reason: str
+    data: dict[str, Any] | None
+    created_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    """A list answer."""
+
+    data: list[T]
+    count: int

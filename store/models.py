@@ -1,0 +1,178 @@
+"""ORM rows of the application database; the schema itself is created only by Alembic."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from store.types import Money, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+STRATEGY_STATUSES = ("running", "halted", "stopped")
+
+# BIGINT on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+ID = String(64)
+SHORT = String(32)
+NAME = String(200)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (shared with the migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class StrategyRow(Base):
+    """A configured strategy and its trading gate."""
+
+    __tablename__ = "strategies"
+    __table_args__ = (CheckConstraint(f"status IN {STRATEGY_STATUSES!r}", name="status"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    type: Mapped[str] = mapped_column(String(64))
+    exchange: Mapped[str] = mapped_column(String(64))
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    interval_s: Mapped[float] = mapped_column(Double)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    risk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(SHORT)
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    workflow_id: Mapped[str] = mapped_column(NAME)
+    placements: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderRow(Base):
+    """Our latest knowledge of one order, keyed by its client order id."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client_order_id: Mapped[str] = mapped_column(ID, unique=True)
+    strategy_id: Mapped[str] = mapped_column(ID, ForeignKey("strategies.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    leg: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(SHORT)
+    type: Mapped[str] = mapped_column(SHORT)
+    qty: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(SHORT)
+    filled_qty: Mapped[Decimal] = mapped_column(Money)
+    avg_price: Mapped[Decimal | None] = mapped_column(Money)
+    fee: Mapped[Decimal] = mapped_column(Money)
+    venue_order_id: Mapped[str | None] = mapped_column(NAME)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FillRow(Base):
+    """One execution reported by a venue, recorded once by its fill id."""
+
+    __tablename__ = "fills"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fill_id: Mapped[str] = mapped_column(NAME, unique=True)
+    client_order_id: Mapped[str] = mapped_column(ID, index=True)
+    strategy_id: Mapped[str] = mapped_column(ID, index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(SHORT)
+    qty: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal] = mapped_column(Money)
+    fee: Mapped[Decimal] = mapped_column(Money)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PositionRow(Base):
+    """A strategy's position in one symbol."""
+
+    __tablename__ = "positions"
+
+    strategy_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    qty: Mapped[Decimal] = mapped_column(Money)
+    avg_price: Mapped[Decimal] = mapped_column(Money)
+    realised_pnl: Mapped[Decimal] = mapped_column(Money)
+    fees: Mapped[Decimal] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DecisionRow(Base):
+    """What the agents decided for one symbol in one cycle."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("strategy_id", "cycle", "symbol"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    strategy_id: Mapped[str] = mapped_column(ID)  # indexed by the unique constraint
+    cycle: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(SHORT)
+    confidence: Mapped[float] = mapped_column(Double)
+    rationale: Mapped[str] = mapped_column(Text)
+    signal: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskEventRow(Base):
+    """A risk or control event (rejection, mismatch, halt, resume), recorded once by its key."""
+
+    __tablename__ = "risk_events"
+    __table_args__ = (Index("ix_risk_events_kind", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_key: Mapped[str] = mapped_column(NAME, unique=True)
+    strategy_id: Mapped[str | None] = mapped_column(ID, index=True)
+    cycle: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PnlSnapshotRow(Base):
+    """A strategy's PnL and equity at the end of one cycle."""
+
+    __tablename__ = "pnl_snapshots"
+    __table_args__ = (
+        UniqueConstraint("strategy_id", "cycle"),
+        Index("ix_pnl_snapshots_strategy_id_ts", "strategy_id", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    strategy_id: Mapped[str] = mapped_column(ID)
+    cycle: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    realised: Mapped[Decimal] = mapped_column(Money)
+    unrealised: Mapped[Decimal] = mapped_column(Money)
+    fees: Mapped[Decimal] = mapped_column(Money)
+    equity: Mapped[Decimal] = mapped_column(Money)
+    exposure: Mapped[Decimal] = mapped_column(Money)

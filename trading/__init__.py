@@ -1,0 +1,1 @@
+"""Pure trading domain: values, orders, positions, PnL, indicators, strategies, risk."""

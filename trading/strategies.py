@@ -1,0 +1,225 @@
+"""Strategy types: validated parameters, warm-up length and a pure ``closes -> Signal`` rule."""
+
+from __future__ import annotations
+
+import builtins
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from trading.errors import InvalidInput, UnknownStrategyType
+from trading.indicators import FloatArray, rsi, sma, to_floats
+from trading.models import Target
+
+# A relative gap between the SMAs of this size (2%) or more gives full strength.
+FULL_STRENGTH_GAP = 0.02
+
+# Relative SMA gaps smaller than this are float noise (cumulative sums), read as equal.
+_EQUAL_GAP = 1e-12
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def _not_bool(v: Any) -> Any:
+    if isinstance(v, bool):
+        raise ValueError("must be a number, not true/false")
+    return v
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Num = Annotated[float, BeforeValidator(_not_bool)]
+
+
+class SmaCrossParams(BaseModel):
+    """Parameters of ``sma_cross``: fast and slow SMA lengths and the position size in base units."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fast: Int = Field(default=10, ge=1)
+    slow: Int = Field(default=30, ge=1)
+    size: Decimal = Field(default=Decimal("1"), gt=0)
+
+    @model_validator(mode="after")
+    def _slow_above_fast(self) -> SmaCrossParams:
+        if self.slow <= self.fast:
+            raise ValueError(f"slow ({self.slow}) must be greater than fast ({self.fast})")
+        return self
+
+
+class RsiReversionParams(BaseModel):
+    """Parameters of ``rsi_reversion``: RSI period, oversold/overbought levels and position size."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    period: Int = Field(default=14, ge=2)
+    lower: Num = Field(default=30, gt=0, lt=100)
+    upper: Num = Field(default=70, gt=0, lt=100)
+    size: Decimal = Field(default=Decimal("1"), gt=0)
+
+    @model_validator(mode="after")
+    def _lower_below_upper(self) -> RsiReversionParams:
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower:g}) must be less than upper ({self.upper:g})")
+        return self
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What a strategy wants now, how strongly (0..1), why, and the indicator values behind it."""
+
+    target: Target
+    strength: float
+    reason: str
+    indicators: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise InvalidInput(f"signal strength must be within 0..1, got {self.strength}")
+
+
+def _describe(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown parameter {where!r}")
+            continue
+        msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+def _fmt(x: float) -> str:
+    return format(x, ".8g")
+
+
+def _clip01(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
+
+
+class StrategySpec(ABC):
+    """One strategy type: its parameter model, warm-up and evaluation rule."""
+
+    type: ClassVar[str]
+    params_model: ClassVar[builtins.type[BaseModel]]
+
+    def parse_params(self, raw: Mapping[str, Any] | None) -> BaseModel:
+        """Validate raw parameters (defaults fill gaps); ``InvalidInput`` names the field at fault."""
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise InvalidInput(f"{self.type} parameters must be an object, got {type(raw).__name__}")
+        try:
+            return self.params_model.model_validate(dict(raw))
+        except ValidationError as e:
+            raise InvalidInput(f"invalid {self.type} parameters: {_describe(e)}") from None
+
+    @abstractmethod
+    def warmup(self, params: BaseModel) -> int:
+        """Number of closes needed before the strategy gives a LONG/FLAT signal."""
+
+    @abstractmethod
+    def evaluate(self, closes: Sequence[Decimal], params: BaseModel) -> Signal:
+        """Signal for the latest close in ``closes`` (oldest first)."""
+
+    def _params(self, params: BaseModel, model: builtins.type[P]) -> P:
+        if not isinstance(params, model):
+            raise InvalidInput(f"{self.type} expects {model.__name__}, got {type(params).__name__}")
+        return params
+
+    @staticmethod
+    def _prices(closes: Sequence[Decimal]) -> FloatArray:
+        x = to_floats(closes)
+        if not np.all(np.isfinite(x)) or np.any(x <= 0):
+            raise InvalidInput("closes must be positive finite prices")
+        return x
+
+    def _warming_up(self, have: int, need: int) -> Signal:
+        return Signal(Target.HOLD, 0.0, f"warming up: have {have} of {need} bars")
+
+
+class SmaCross(StrategySpec):
+    """Long while the fast SMA is above the slow SMA, flat while it is below."""
+
+    type = "sma_cross"
+    params_model = SmaCrossParams
+
+    def warmup(self, params: BaseModel) -> int:
+        """Bars until the slow SMA exists."""
+        return self._params(params, SmaCrossParams).slow
+
+    def evaluate(self, closes: Sequence[Decimal], params: BaseModel) -> Signal:
+        """LONG above, FLAT below; the reason says whether the cross happened on this bar."""
+        p = self._params(params, SmaCrossParams)
+        if len(closes) < p.slow:
+            return self._warming_up(len(closes), p.slow)
+        x = self._prices(closes)
+        fast, slow = sma(x, p.fast), sma(x, p.slow)
+        f, s = float(fast[-1]), float(slow[-1])
+        gap = (f - s) / s
+        indicators = {"fast_sma": f, "slow_sma": s, "gap": gap}
+        if abs(gap) < _EQUAL_GAP:
+            return Signal(Target.HOLD, 0.0, f"fast SMA {_fmt(f)} equals slow SMA {_fmt(s)}", indicators)
+        above = f > s
+        word = "above" if above else "below"
+        diff = (fast - slow)[p.slow - 1 :]  # defined part only
+        same = diff > 0 if above else diff < 0
+        run = int(np.argmin(same[::-1])) if not same.all() else len(same)
+        if run == 1 and len(same) > 1:
+            reason = f"fast SMA {_fmt(f)} crossed {word} slow SMA {_fmt(s)}"
+        else:
+            bars = f"{run} bar" if run == 1 else f"{run} bars"
+            since = bars if run < len(same) else f"at least {bars}"
+            reason = f"fast SMA {_fmt(f)} {word} slow SMA {_fmt(s)} since {since}"
+        target = Target.LONG if above else Target.FLAT
+        return Signal(target, _clip01(abs(gap) / FULL_STRENGTH_GAP), reason, indicators)
+
+
+class RsiReversion(StrategySpec):
+    """Buy when RSI is oversold (below ``lower``), go flat when overbought (above ``upper``)."""
+
+    type = "rsi_reversion"
+    params_model = RsiReversionParams
+
+    def warmup(self, params: BaseModel) -> int:
+        """Bars until the first RSI value (period changes need period + 1 closes)."""
+        return self._params(params, RsiReversionParams).period + 1
+
+    def evaluate(self, closes: Sequence[Decimal], params: BaseModel) -> Signal:
+        """LONG below ``lower``, FLAT above ``upper``, HOLD in between."""
+        p = self._params(params, RsiReversionParams)
+        need = p.period + 1
+        if len(closes) < need:
+            return self._warming_up(len(closes), need)
+        r = float(rsi(self._prices(closes), p.period)[-1])
+        if math.isnan(r):  # pragma: no cover - closes are checked finite above
+            raise InvalidInput("RSI could not be computed from these closes")
+        indicators = {"rsi": r}
+        if r < p.lower:
+            strength = _clip01((p.lower - r) / p.lower)
+            reason = f"RSI {r:.1f} below {p.lower:g} (oversold)"
+            return Signal(Target.LONG, strength, reason, indicators)
+        if r > p.upper:
+            strength = _clip01((r - p.upper) / (100.0 - p.upper))
+            reason = f"RSI {r:.1f} above {p.upper:g} (overbought)"
+            return Signal(Target.FLAT, strength, reason, indicators)
+        reason = f"RSI {r:.1f} between {p.lower:g} and {p.upper:g}"
+        return Signal(Target.HOLD, 0.0, reason, indicators)
+
+
+STRATEGIES: dict[str, StrategySpec] = {spec.type: spec for spec in (SmaCross(), RsiReversion())}
+
+
+def get_strategy(type: str) -> StrategySpec:
+    """The registered strategy of this type, or ``UnknownStrategyType`` naming the known ones."""
+    try:
+        return STRATEGIES[type]
+    except KeyError:
+        known = ", ".join(sorted(STRATEGIES))
+        raise UnknownStrategyType(f"unknown strategy type {type!r}; known types: {known}") from None

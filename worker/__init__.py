@@ -1,0 +1,1 @@
+"""Worker entry point, the `asts` CLI and the embedded stack launcher."""

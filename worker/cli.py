@@ -1,0 +1,235 @@
+"""The `asts` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
+strategy_app = typer.Typer(help="Start, list, inspect, halt and resume strategies (through the API).")
+app.add_typer(strategy_app, name="strategy")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_STRATEGY: dict[str, Any] = {
+    "name": "demo sma cross",
+    "type": "sma_cross",
+    "exchange": "paper",
+    "symbols": ["MSFT/USD", "GOOGL/USD"],
+    "interval": "2s",
+    "params": {"fast": 5, "slow": 20, "size": "10"},
+    "risk": {"max_order_notional": "50000", "max_position_qty": "100"},
+}
+
+HomeOpt = Annotated[Path | None, typer.Option("--home", help="state directory (default .asts or ASTS_HOME)")]
+ApiOpt = Annotated[str | None, typer.Option("--api", help="API base URL (default http://127.0.0.1:8000)")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a clear error and exit (2 for bad input, 1 for an unreachable service)."""
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _settings(home: Path | None = None) -> Any:
+    if home is not None:
+        os.environ["ASTS_HOME"] = str(home)
+    from worker.settings import Settings
+
+    return Settings()
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@app.command()
+def up(
+    home: HomeOpt = None,
+    api_port: Annotated[int, typer.Option(help="API port")] = 8000,
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    demo: Annotated[bool, typer.Option(help="also start a demo strategy")] = False,
+    bars_per_second: Annotated[float, typer.Option(help="paper exchange replay speed")] = 2.0,
+) -> None:
+    """Start the embedded stack: Temporal dev server, a worker and the API; Ctrl-C stops all."""
+    from worker.launcher import Interrupted, Stack, StackError, raise_on_signals
+
+    settings = _settings(home)
+    stack = Stack(
+        home=settings.home.resolve(),
+        api_port=api_port,
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        temporal_address=settings.temporal_address,
+        bars_per_second=bars_per_second,
+    )
+    raise_on_signals()
+    try:
+        stack.start()
+        console.print(f"[green]ASTS is up[/green] (state in {stack.home})")
+        console.print(f"  API        {stack.api_url}   (OpenAPI docs: {stack.api_url}/docs)")
+        if settings.temporal_address is None:
+            console.print(f"  Web UI     http://127.0.0.1:{ui_port}")
+        console.print(f"  Temporal   {stack.address}")
+        console.print(f"  Logs       {stack.home / 'logs'}")
+        if demo:
+            r = httpx.post(f"{stack.api_url}/strategies", json=DEMO_STRATEGY, timeout=30)
+            if r.status_code != 201:
+                raise StackError(f"demo strategy refused: {r.status_code} {r.text}")
+            sid = r.json()["id"]
+            console.print(f"  Demo       strategy {sid} trading {', '.join(DEMO_STRATEGY['symbols'])}")
+            console.print(f"             watch: asts strategy status {sid}  |  halt: asts strategy halt {sid}")
+        console.print("Press Ctrl-C to stop.")
+        dead = stack.watch()
+        err.print(f"[red]{dead} exited; stopping the stack[/red]")
+        raise typer.Exit(1)
+    except Interrupted:
+        console.print("stopping…")
+    except StackError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    finally:
+        stack.stop()
+
+
+@app.command()
+def worker(home: HomeOpt = None) -> None:
+    """Run one worker (connects to TEMPORAL_ADDRESS; database from ASTS_DATABASE_URL)."""
+    from worker.runtime import run_worker
+
+    _logging()
+    asyncio.run(run_worker(_settings(home)))
+
+
+@app.command()
+def api(
+    home: HomeOpt = None,
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Run the REST API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    _logging()
+    uvicorn.run(create_app(_settings(home)), host=host, port=port, log_level="warning")
+
+
+def _call(method: str, path: str, api_url: str | None, body: dict[str, Any] | None = None) -> Any:
+    base = api_url or _settings().base_url
+    try:
+        r = httpx.request(method, f"{base}{path}", json=body, timeout=60)
+    except httpx.HTTPError as e:
+        fail(f"cannot reach the API at {base}: {e}", code=1)
+    if r.status_code >= 400:
+        try:
+            detail = r.json().get("detail", r.text)
+        except ValueError:
+            detail = r.text
+        fail(f"{r.status_code}: {detail}", code=2 if r.status_code < 500 else 1)
+    return r.json()
+
+
+def _pairs(items: list[str], what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"{what} {item!r} must look like key=value")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+@strategy_app.command("start")
+def strategy_start(
+    type: Annotated[str, typer.Option("--type", help="sma_cross or rsi_reversion")],
+    symbols: Annotated[str, typer.Option(help="comma-separated, e.g. MSFT/USD,GOOGL/USD")],
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    interval: Annotated[str, typer.Option(help="cycle interval, e.g. 5s, 1m")] = "10s",
+    exchange: Annotated[str, typer.Option(help="venue")] = "paper",
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="strategy parameter key=value")] = None,
+    risk: Annotated[list[str] | None, typer.Option("--risk", "-r", help="risk limit key=value")] = None,
+    api_url: ApiOpt = None,
+) -> None:
+    """Start a strategy."""
+    body = {
+        "name": name or type,
+        "type": type,
+        "exchange": exchange,
+        "symbols": [s.strip() for s in symbols.split(",") if s.strip()],
+        "interval": interval,
+        "params": _pairs(param or [], "parameter"),
+        "risk": _pairs(risk or [], "risk limit"),
+    }
+    out = _call("POST", "/strategies", api_url, body)
+    console.print(f"started {out['id']} (workflow {out['workflow_id']})")
+
+
+@strategy_app.command("list")
+def strategy_list(api_url: ApiOpt = None) -> None:
+    """List strategies."""
+    out = _call("GET", "/strategies", api_url)
+    table = Table("id", "name", "type", "symbols", "interval", "status")
+    for s in out["data"]:
+        table.add_row(s["id"], s["name"], s["type"], ",".join(s["symbols"]), f"{s['interval_s']}s", s["status"])
+    console.print(table)
+
+
+@strategy_app.command("status")
+def strategy_status(strategy_id: str, api_url: ApiOpt = None) -> None:
+    """Live status of a strategy, with its latest PnL."""
+    s = _call("GET", f"/strategies/{strategy_id}", api_url)
+    live = s.get("live") or {}
+    console.print(f"[bold]{s['id']}[/bold] {s['name']} ({s['type']}) — {s['status']} {s['status_reason']}")
+    console.print(f"cycles done {live.get('cycles_done', '?')}, failed {live.get('cycles_failed', '?')}")
+    last = live.get("last_cycle") or {}
+    if last.get("pnl"):
+        p = last["pnl"]
+        console.print(
+            f"cycle {last['cycle']}: realised {p['realised']} unrealised {p['unrealised']} "
+            f"fees {p['fees']} equity {p['equity']}"
+        )
+    for d in last.get("decisions", []):
+        console.print(f"  {d['symbol']}: {d['target']} ({d['confidence']:.2f}) {d['rationale']}")
+    for o in last.get("orders", []):
+        console.print(f"  order {o['client_order_id']}: {o['status']} {o['filled_qty']} @ {o['avg_price']}")
+
+
+@strategy_app.command("halt")
+def strategy_halt(
+    strategy_id: str,
+    reason: Annotated[str, typer.Option(help="why")] = "manual halt from CLI",
+    api_url: ApiOpt = None,
+) -> None:
+    """Halt a strategy; returns once no order of it can be placed."""
+    out = _call("POST", f"/strategies/{strategy_id}/halt", api_url, {"reason": reason})
+    console.print(f"{strategy_id} halted at {out['at']}")
+
+
+@strategy_app.command("resume")
+def strategy_resume(
+    strategy_id: str,
+    reason: Annotated[str, typer.Option(help="why")] = "resumed from CLI",
+    api_url: ApiOpt = None,
+) -> None:
+    """Resume a halted strategy."""
+    out = _call("POST", f"/strategies/{strategy_id}/resume", api_url, {"reason": reason})
+    console.print(f"{strategy_id} running again since {out['at']}")
+
+
+if __name__ == "__main__":
+    app()

