@@ -142,7 +142,9 @@ class OrderActivities:
             if venue is None:
                 if not await repo.claim_placement(s, strategy_id=plan.strategy_id):
                     activity.logger.info("order blocked: gate closed", extra={"coid": plan.client_order_id})
-                    return await record_rejection(s, plan, "trading halted: the strategy's order gate is closed")
+                    return await record_rejection(
+                        s, plan, "trading halted: the strategy's order gate is closed"
+                    )
                 request = OrderRequest(
                     client_order_id=plan.client_order_id,
                     symbol=plan.symbol,
@@ -179,5 +181,7 @@ class OrderActivities:
             inp.plan.client_order_id, inp.plan.symbol
         )
         async with self.deps.sessions.begin() as s:
-            await record_venue_order(s, inp.plan, venue, reason=inp.reason if venue.status.value == "cancelled" else "")
+            await record_venue_order(
+                s, inp.plan, venue, reason=inp.reason if venue.status.value == "cancelled" else ""
+            )
         return outcome_of(venue)

@@ -50,9 +50,7 @@ class ReconcileActivities:
                     cycle=inp.cycle,
                 )
             rows = await repo.get_positions(s, strategy_id=cfg.strategy_id)
-            positions = [
-                Position(r.symbol, r.qty, r.avg_price, r.realised_pnl, r.fees) for r in rows
-            ]
+            positions = [Position(r.symbol, r.qty, r.avg_price, r.realised_pnl, r.fees) for r in rows]
             marks = {snap.symbol: snap.last for snap in inp.snapshots}
             for p in positions:
                 if p.symbol not in marks:

@@ -123,7 +123,7 @@ class PaperExchange:
         await self._ready()
         bars = self._candles[symbol]
         idx = self._replay().index(len(bars), self._replay().tick(self._now()))
-        return self._candles[symbol][max(0, idx - limit + 1) : idx + 2]
+        return self._candles[symbol][max(0, idx - limit + 1) : idx + 1]
 
     async def balance(self) -> dict[str, Decimal]:
         """Total per asset, including amounts reserved by open orders."""

@@ -112,10 +112,12 @@ def to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
 
 
 def balance_rows(conn: sqlite3.Connection) -> list[Any]:
+    """Every balance row as (asset, total, reserved) text, sorted by asset."""
     return conn.execute("SELECT asset, total, reserved FROM balances ORDER BY asset").fetchall()
 
 
 def balance(conn: sqlite3.Connection, asset: str) -> tuple[Decimal, Decimal]:
+    """(total, reserved) of one asset; zeros when the account never held it."""
     row = conn.execute("SELECT total, reserved FROM balances WHERE asset = ?", [asset]).fetchone()
     return (dec(row["total"]), dec(row["reserved"])) if row else (Decimal(0), Decimal(0))
 

@@ -61,7 +61,7 @@ class StrategyRow(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     risk: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(SHORT)
-    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     workflow_id: Mapped[str] = mapped_column(NAME)
     placements: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,7 +88,7 @@ class OrderRow(Base):
     avg_price: Mapped[Decimal | None] = mapped_column(Money)
     fee: Mapped[Decimal] = mapped_column(Money)
     venue_order_id: Mapped[str | None] = mapped_column(NAME)
-    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -45,4 +45,6 @@ async def insert_strategy(deps: Deps, config: StrategyConfig, status: str = "run
             now=utcnow(),
         )
         if status != "running":
-            await repo.set_strategy_status(s, strategy_id=config.strategy_id, status=status, reason="", now=utcnow())
+            await repo.set_strategy_status(
+                s, strategy_id=config.strategy_id, status=status, reason="", now=utcnow()
+            )

@@ -16,7 +16,9 @@ from worker.launcher import free_port
 __all__ = ["free_port", "kill_group", "spawn", "wait_http"]
 
 
-def spawn(args: list[str], *, home: Path, log_name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str], *, home: Path, log_name: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Run ``python -m worker.cli ARGS`` in its own process group, logging to ``home/LOG_NAME``."""
     full_env = dict(os.environ)
     full_env.pop("TEMPORAL_ADDRESS", None)
@@ -52,7 +54,9 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"process exited {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            raise AssertionError(
+                f"process exited {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return

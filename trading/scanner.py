@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from trading.errors import InvalidInput
 from trading.models import Candle
@@ -31,7 +32,7 @@ def score(symbol: str, candles: Sequence[Candle], lookback: int = MOMENTUM_LOOKB
         raise InvalidInput(f"no candles for {symbol}")
     closes = [float(c.close) for c in candles[-(lookback + 1) :]]
     momentum = closes[-1] / closes[0] - 1 if len(closes) > 1 and closes[0] > 0 else 0.0
-    rets = [math.log(b / a) for a, b in zip(closes, closes[1:], strict=False) if a > 0 and b > 0]
+    rets = [math.log(b / a) for a, b in pairwise(closes) if a > 0 and b > 0]
     if len(rets) > 1:
         mean = sum(rets) / len(rets)
         volatility = math.sqrt(sum((r - mean) ** 2 for r in rets) / (len(rets) - 1))

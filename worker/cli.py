@@ -17,8 +17,8 @@ from rich.table import Table
 app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
 strategy_app = typer.Typer(help="Start, list, inspect, halt and resume strategies (through the API).")
 app.add_typer(strategy_app, name="strategy")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DEMO_STRATEGY: dict[str, Any] = {
     "name": "demo sma cross",
@@ -88,7 +88,9 @@ def up(
                 raise StackError(f"demo strategy refused: {r.status_code} {r.text}")
             sid = r.json()["id"]
             console.print(f"  Demo       strategy {sid} trading {', '.join(DEMO_STRATEGY['symbols'])}")
-            console.print(f"             watch: asts strategy status {sid}  |  halt: asts strategy halt {sid}")
+            console.print(
+                f"             watch: asts strategy status {sid}  |  halt: asts strategy halt {sid}"
+            )
         console.print("Press Ctrl-C to stop.")
         dead = stack.watch()
         err.print(f"[red]{dead} exited; stopping the stack[/red]")
@@ -161,7 +163,9 @@ def strategy_start(
     name: Annotated[str, typer.Option(help="display name")] = "",
     interval: Annotated[str, typer.Option(help="cycle interval, e.g. 5s, 1m")] = "10s",
     exchange: Annotated[str, typer.Option(help="venue")] = "paper",
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="strategy parameter key=value")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="strategy parameter key=value")
+    ] = None,
     risk: Annotated[list[str] | None, typer.Option("--risk", "-r", help="risk limit key=value")] = None,
     api_url: ApiOpt = None,
 ) -> None:
@@ -185,7 +189,9 @@ def strategy_list(api_url: ApiOpt = None) -> None:
     out = _call("GET", "/strategies", api_url)
     table = Table("id", "name", "type", "symbols", "interval", "status")
     for s in out["data"]:
-        table.add_row(s["id"], s["name"], s["type"], ",".join(s["symbols"]), f"{s['interval_s']}s", s["status"])
+        table.add_row(
+            s["id"], s["name"], s["type"], ",".join(s["symbols"]), f"{s['interval_s']}s", s["status"]
+        )
     console.print(table)
 
 

@@ -100,8 +100,12 @@ class Stack:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self._env(), start_new_session=True,
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self._env(),
+                start_new_session=True,
             )
         child = Child(name, proc, log)
         self.children.append(child)
@@ -124,19 +128,30 @@ class Stack:
         if self.temporal_address is None:
             for port in (self.temporal_port, self.ui_port, self.api_port):
                 if port_open("127.0.0.1", port):
-                    raise StackError(f"port {port} is in use; pick others with --temporal-port/--ui-port/--api-port")
+                    raise StackError(
+                        f"port {port} is in use; pick others with --temporal-port/--ui-port/--api-port"
+                    )
             server = self._spawn(
                 "temporal",
                 [
-                    temporal_binary(), "server", "start-dev",
-                    "--db-filename", str(self.home / "temporal.db"),
-                    "--ip", "127.0.0.1",
-                    "--port", str(self.temporal_port),
-                    "--ui-port", str(self.ui_port),
-                    "--http-port", str(free_port()),
-                    "--metrics-port", str(free_port()),
+                    temporal_binary(),
+                    "server",
+                    "start-dev",
+                    "--db-filename",
+                    str(self.home / "temporal.db"),
+                    "--ip",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.temporal_port),
+                    "--ui-port",
+                    str(self.ui_port),
+                    "--http-port",
+                    str(free_port()),
+                    "--metrics-port",
+                    str(free_port()),
                     "--ui-disable-news-fetch",
-                    "--log-level", "warn",
+                    "--log-level",
+                    "warn",
                 ],
             )
             self._wait(server, lambda: port_open("127.0.0.1", self.temporal_port), "Temporal server")

@@ -59,8 +59,10 @@ ORDER_RETRY = RetryPolicy(
     non_retryable_error_types=NON_RETRYABLE,
 )
 
-# An order is polled at this interval until terminal or its time in force ends.
+# A resting order is polled from this interval, doubling up to the maximum, until it is
+# terminal or its time in force ends.
 ORDER_POLL_INTERVAL = timedelta(seconds=1)
+ORDER_POLL_MAX_INTERVAL = timedelta(seconds=30)
 DEFAULT_TIME_IN_FORCE = timedelta(minutes=5)
 
 # A cycle that has not finished in this time is failed and the next one starts.

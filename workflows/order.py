@@ -39,12 +39,14 @@ class OrderWorkflow:
         )
         self._outcome = outcome
         deadline = workflow.now() + timedelta(seconds=plan.time_in_force_s)
+        poll = options.ORDER_POLL_INTERVAL
         while outcome.status not in TERMINAL:
             remaining = deadline - workflow.now()
             if remaining <= timedelta(0):
                 outcome = await self._step("cancel_order", CancelInput(plan=plan, reason="time in force"))
                 break
-            await workflow.sleep(min(options.ORDER_POLL_INTERVAL, remaining))
+            await workflow.sleep(min(poll, remaining))
+            poll = min(poll * 2, options.ORDER_POLL_MAX_INTERVAL)
             outcome = await self._step("sync_order", CancelInput(plan=plan))
             self._outcome = outcome
         self._outcome = outcome

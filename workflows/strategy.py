@@ -34,19 +34,15 @@ class StrategyWorkflow:
     can be placed after a halt has returned. Cycles stop at the next boundary.
     """
 
-    def __init__(self) -> None:
-        self._state: StrategyState | None = None
+    @workflow.init
+    def __init__(self, state: StrategyState) -> None:
+        # Set before any handler runs: a signal can be delivered ahead of the run method.
+        self.state = state
         self._wake = False
-
-    @property
-    def state(self) -> StrategyState:
-        assert self._state is not None
-        return self._state
 
     @workflow.run
     async def run(self, state: StrategyState) -> StrategyState:
         """Run cycles until stopped; continue as new before the history grows large."""
-        self._state = state
         cycles_this_run = 0
         while True:
             await workflow.wait_condition(lambda: self.state.status != "halted")

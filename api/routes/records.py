@@ -25,7 +25,9 @@ Limit = Query(default=200, ge=1, le=5000)
 
 
 @router.get("/orders", response_model=Page[OrderPublic])
-async def orders(session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit) -> Page[OrderPublic]:
+async def orders(
+    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit
+) -> Page[OrderPublic]:
     """Orders, newest first."""
     rows = await repo.list_orders(session, strategy_id=strategy_id, limit=limit)
     return Page[OrderPublic](data=[OrderPublic.model_validate(r) for r in rows], count=len(rows))
@@ -48,7 +50,9 @@ async def decisions(
 
 
 @router.get("/pnl", response_model=Page[PnlPublic])
-async def pnl(session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit) -> Page[PnlPublic]:
+async def pnl(
+    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit
+) -> Page[PnlPublic]:
     """PnL snapshots (one per cycle), newest first."""
     rows = await repo.list_pnl(session, strategy_id=strategy_id, limit=limit)
     return Page[PnlPublic](data=[PnlPublic.model_validate(r) for r in rows], count=len(rows))

@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, status
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from activities.deps import utcnow
 from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, StrategyState, StrategyStatus
+from activities.deps import utcnow
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.schemas import (
     HaltBody,
@@ -115,7 +115,9 @@ async def get_strategy_status(strategy_id: str, session: SessionDep, client: Cli
     return _public(row, live)
 
 
-async def _change(client: ClientDep, session: SessionDep, strategy_id: str, update: str, body: HaltBody | None) -> StatusChangePublic:
+async def _change(
+    client: ClientDep, session: SessionDep, strategy_id: str, update: str, body: HaltBody | None
+) -> StatusChangePublic:
     await _row(session, strategy_id)
     handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
     req = HaltRequest(reason=(body.reason if body else "manual"), actor="api")

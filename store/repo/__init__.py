@@ -24,6 +24,7 @@ from store.repo.strategies import (
     create_strategy,
     get_strategy,
     list_strategies,
+    lock_gates,
     set_strategy_status,
 )
 from store.repo.trades import (
@@ -50,6 +51,7 @@ __all__ = [
     "list_orders",
     "list_pnl",
     "list_strategies",
+    "lock_gates",
     "peak_equity",
     "record_decision",
     "record_event",

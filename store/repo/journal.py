@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import DecisionRow, PnlSnapshotRow, RiskEventRow
 from store.repo._common import FRESH, as_text, dialect_insert, fetch_all, fetch_first
+from trading.errors import TemporaryError
 
 _DECISION_KEY = [DecisionRow.strategy_id, DecisionRow.cycle, DecisionRow.symbol]
 
@@ -52,8 +53,8 @@ async def record_decision(
             DecisionRow.strategy_id == strategy_id, DecisionRow.cycle == cycle, DecisionRow.symbol == symbol
         ),
     )
-    if existing is None:  # only if a concurrent transaction rolled back in between
-        raise RuntimeError(f"decision {strategy_id}/{cycle}/{symbol} neither inserted nor found")
+    if existing is None:  # a concurrent insert this transaction's snapshot cannot see yet
+        raise TemporaryError(f"decision {strategy_id}/{cycle}/{symbol} neither inserted nor visible; retry")
     return existing
 
 

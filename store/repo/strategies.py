@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import STRATEGY_STATUSES, StrategyRow
@@ -94,3 +94,21 @@ async def claim_placement(session: AsyncSession, *, strategy_id: str) -> bool:
     )
     claimed = (await session.execute(stmt, execution_options={"synchronize_session": False})).first()
     return claimed is not None
+
+
+async def lock_gates(session: AsyncSession, *, strategy_id: str | None = None) -> None:
+    """Close the order gates of every strategy (or one) until this transaction ends.
+
+    Waits for placements whose claim is still open, then makes new claims (and status
+    changes) wait, so a reconciliation never sees a half-recorded placement. PostgreSQL
+    locks the strategy rows (in id order, so two callers cannot deadlock); SQLite has
+    one writer at a time, so a write that matches nothing takes the database write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = select(StrategyRow.id).order_by(StrategyRow.id).with_for_update()
+        if strategy_id is not None:
+            stmt = stmt.where(StrategyRow.id == strategy_id)
+        await session.execute(stmt)
+        return
+    no_op = update(StrategyRow).where(false()).values(placements=StrategyRow.placements)
+    await session.execute(no_op, execution_options={"synchronize_session": False})

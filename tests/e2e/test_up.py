@@ -29,8 +29,17 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
     home = tmp_path / "home"
     api_port, t_port, ui_port = free_port(), free_port(), free_port()
     proc = spawn(
-        ["up", "--api-port", str(api_port), "--temporal-port", str(t_port), "--ui-port", str(ui_port),
-         "--bars-per-second", "10"],
+        [
+            "up",
+            "--api-port",
+            str(api_port),
+            "--temporal-port",
+            str(t_port),
+            "--ui-port",
+            str(ui_port),
+            "--bars-per-second",
+            "10",
+        ],
         home=home,
         log_name="up.log",
     )
@@ -54,8 +63,12 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
             assert r.json()["workflow_id"] == f"strategy-{sid}"
 
             _poll(lambda: http.get("/orders", params={"strategy_id": sid}).json()["count"] >= 2, "orders")
-            _poll(lambda: http.get("/positions", params={"strategy_id": sid}).json()["count"] >= 1, "positions")
-            _poll(lambda: http.get("/decisions", params={"strategy_id": sid}).json()["count"] >= 2, "decisions")
+            _poll(
+                lambda: http.get("/positions", params={"strategy_id": sid}).json()["count"] >= 1, "positions"
+            )
+            _poll(
+                lambda: http.get("/decisions", params={"strategy_id": sid}).json()["count"] >= 2, "decisions"
+            )
             _poll(lambda: http.get("/pnl", params={"strategy_id": sid}).json()["count"] >= 1, "pnl")
             live = http.get(f"/strategies/{sid}").json()["live"]
             assert live["cycles_done"] >= 1
@@ -73,7 +86,12 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
             events = http.get("/events", params={"strategy_id": sid, "kind": "halt"}).json()
             assert events["data"][0]["reason"] == "e2e"
 
-            assert http.post("/strategies", json={"name": "x", "type": "nope", "symbols": ["MSFT/USD"]}).status_code == 422
+            assert (
+                http.post(
+                    "/strategies", json={"name": "x", "type": "nope", "symbols": ["MSFT/USD"]}
+                ).status_code
+                == 422
+            )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, (home / "up.log").read_text()[-3000:]
         children = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout.split()

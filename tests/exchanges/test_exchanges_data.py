@@ -51,7 +51,10 @@ def test_loads_valid_file_as_utc_decimals(tmp_path: Path) -> None:
         ((HEADER, "2020-01-01T00:00:00Z,10,NaN,9,10,1"), "high 'NaN' is not a finite number"),
         ((HEADER, "2020-01-01T00:00:00Z,10,11,9,-10,1"), "prices must be positive"),
         ((HEADER, "2020-01-01T00:00:00Z,10,11,10.5,10,1"), "low 10.5 and high 11 do not enclose"),
-        ((HEADER, GOOD, "2020-01-01T00:00:00Z,10,11,9,10,1"), "line 3: timestamp 2020-01-01T00:00:00Z is not after"),
+        (
+            (HEADER, GOOD, "2020-01-01T00:00:00Z,10,11,9,10,1"),
+            "line 3: timestamp 2020-01-01T00:00:00Z is not after",
+        ),
         ((HEADER, GOOD, "2019-12-31T00:00:00Z,10,11,9,10,1"), "strictly increasing"),
     ],
 )

@@ -103,8 +103,9 @@ async def test_cancel_releases_reservation(ex: PaperExchange, clock: Any) -> Non
     await ex.create_order(limit("big", Side.BUY, "90", "100.00"))  # reserves 9009
     with pytest.raises(InsufficientBalance) as err:
         await ex.create_order(limit("small", Side.BUY, "10", "100.00"))
-    assert "needs 1001.00000 USD (value 1000.00 plus fee 1.00000)" in str(err.value)
-    assert "only 991.00000 USD is available (10000 held, 9009.00000 reserved by open orders)" in str(err.value)
+    message = str(err.value)
+    assert "needs 1001.00000 USD (value 1000.00 plus fee 1.00000)" in message
+    assert "only 991.00000 USD is available (10000 held, 9009.00000 reserved by open orders)" in message
 
     clock.advance(0.5)
     cancelled = await ex.cancel_order("big", SYMBOL)
@@ -129,23 +130,43 @@ async def test_cancelling_a_terminal_order_returns_it_unchanged(ex: PaperExchang
 
 
 REJECTIONS: list[tuple[OrderRequest, type[TradingError], str]] = [
-    (market("r", Side.BUY, "1", "NOPE/USD"), UnknownSymbol, "does not list 'NOPE/USD'; known symbols: TEST/USD"),
+    (
+        market("r", Side.BUY, "1", "NOPE/USD"),
+        UnknownSymbol,
+        "does not list 'NOPE/USD'; known symbols: TEST/USD",
+    ),
     (market("r", Side.BUY, "0.5"), InvalidOrder, "quantity 0.5 of TEST/USD is below the minimum 1"),
-    (market("r", Side.BUY, "1.5"), InvalidOrder, "quantity 1.5 of TEST/USD is not a multiple of the quantity step 1"),
+    (
+        market("r", Side.BUY, "1.5"),
+        InvalidOrder,
+        "quantity 1.5 of TEST/USD is not a multiple of the quantity step 1",
+    ),
     (
         limit("r", Side.BUY, "1", "100.005"),
         InvalidOrder,
         "limit price 100.005 for TEST/USD is not a multiple of the price step 0.01",
     ),
-    (limit("r", Side.BUY, "1", "40.00"), InvalidOrder, "order value 40.00 USD for TEST/USD is below the minimum 50 USD"),
+    (
+        limit("r", Side.BUY, "1", "40.00"),
+        InvalidOrder,
+        "order value 40.00 USD for TEST/USD is below the minimum 50 USD",
+    ),
     (
         market("r", Side.BUY, "100"),
         InsufficientBalance,
         "cannot buy 100 TEST/USD: it needs 10516.50600 USD (value 10506.00 plus fee 10.50600), "
         "but only 10000 USD is available",
     ),
-    (market("r", Side.SELL, "1"), InsufficientBalance, "cannot sell 1 TEST/USD: it needs 1 TEST, but only 0 TEST"),
-    (limit("r", Side.SELL, "1", "200.00"), InsufficientBalance, "it needs 1 TEST, but only 0 TEST is available"),
+    (
+        market("r", Side.SELL, "1"),
+        InsufficientBalance,
+        "cannot sell 1 TEST/USD: it needs 1 TEST, but only 0 TEST",
+    ),
+    (
+        limit("r", Side.SELL, "1", "200.00"),
+        InsufficientBalance,
+        "it needs 1 TEST, but only 0 TEST is available",
+    ),
 ]
 
 
@@ -168,7 +189,9 @@ async def test_duplicate_client_order_id_is_rejected(ex: PaperExchange, clock: A
     after_first = await ex.balance()
     clock.advance(3)
     for again in (market("dup", Side.BUY, "1"), limit("dup", Side.SELL, "1", "150.00")):
-        with pytest.raises(DuplicateClientOrderId, match=r"'dup' is already used by order paper-00000001 \(filled\)"):
+        with pytest.raises(
+            DuplicateClientOrderId, match=r"'dup' is already used by order paper-00000001 \(filled\)"
+        ):
             await ex.create_order(again)
     assert await ex.balance() == after_first
     assert len(await ex.orders()) == 1

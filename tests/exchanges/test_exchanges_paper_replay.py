@@ -52,13 +52,21 @@ async def test_replay_wraps_around_to_start_bar(ex: PaperExchange, spec: SeriesS
 
 async def test_ticker_has_one_bp_spread_on_the_price_grid(ex: PaperExchange, clock: Any) -> None:
     t = await ex.ticker(SYMBOL)
-    assert (t.symbol, t.last, t.bid, t.ask, t.ts) == (SYMBOL, Decimal(105), Decimal("104.99"), Decimal("105.01"), clock.now)
+    assert (t.symbol, t.last, t.bid, t.ask, t.ts) == (
+        SYMBOL,
+        Decimal(105),
+        Decimal("104.99"),
+        Decimal("105.01"),
+        clock.now,
+    )
 
 
 async def test_state_survives_reopening(make_exchange: Callable[..., PaperExchange], clock: Any) -> None:
     first = make_exchange()
     await first.create_order(buy("m1", "10"))
-    await first.create_order(OrderRequest("l1", SYMBOL, Side.BUY, OrderType.LIMIT, Decimal(5), Decimal("100.00")))
+    await first.create_order(
+        OrderRequest("l1", SYMBOL, Side.BUY, OrderType.LIMIT, Decimal(5), Decimal("100.00"))
+    )
     balances, orders = await first.balance(), await first.orders()
     clock.advance(1)
     bar_before = await first.ohlcv(SYMBOL, 1)
@@ -107,7 +115,8 @@ async def main(db, csv, prefix):
     done = 0
     for i in range(15):
         try:
-            await ex.create_order(OrderRequest(f"{prefix}{i}", "TEST/USD", Side.BUY, OrderType.MARKET, Decimal(1)))
+            req = OrderRequest(f"{prefix}{i}", "TEST/USD", Side.BUY, OrderType.MARKET, Decimal(1))
+            await ex.create_order(req)
             done += 1
         except InsufficientBalance:
             pass

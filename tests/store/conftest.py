@@ -1,12 +1,14 @@
 """Store fixtures: every test runs against SQLite and PostgreSQL.
 
-PostgreSQL cases use the server named by ``ASTS_TEST_DATABASE_URL`` (a fresh database
-per test session, tables truncated between tests). Without it they are skipped,
+PostgreSQL cases use the server named by ``ASTS_TEST_DATABASE_URL``: one migrated
+database per test session (random name, tables truncated before each test, dropped
+at the end), plus a fresh database for each test that needs an empty one. Without it they are skipped,
 unless ``CI`` is set: then they fail, so CI never silently skips PostgreSQL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -31,9 +33,11 @@ def pg_server_url() -> str:
     url = os.environ.get(PG_ENV)
     if url:
         return url
-    if os.environ.get("CI"):
-        pytest.fail(f"{PG_ENV} is not set but CI is: the PostgreSQL store tests must run in CI", pytrace=False)
-    pytest.skip(f"PostgreSQL store tests skipped: set {PG_ENV}=postgresql+asyncpg://USER:PW@HOST:5432/postgres")
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{PG_ENV} is not set but CI is: PostgreSQL store tests must run in CI", pytrace=False)
+    pytest.skip(
+        f"PostgreSQL store tests skipped: set {PG_ENV}=postgresql+asyncpg://USER:PW@HOST:5432/postgres"
+    )
 
 
 async def create_pg_database(server_url: str) -> str:
@@ -59,23 +63,53 @@ async def drop_pg_database(server_url: str, url: str) -> None:
         await admin.dispose()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def pg_session_db() -> AsyncIterator[str]:
-    """A migrated PostgreSQL database shared by the session's tests, dropped at the end."""
-    server = pg_server_url()
-    url = await create_pg_database(server)
-    try:
-        await migrate(url)
-        yield url
-    finally:
-        await drop_pg_database(server, url)
+class PgDatabases:
+    """Databases this session created on the PostgreSQL test server; all dropped at the end."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self._shared: str | None = None
+
+    async def fresh(self) -> str:
+        """A new empty database."""
+        url = await create_pg_database(pg_server_url())
+        self.created.append(url)
+        return url
+
+    async def shared(self) -> str:
+        """The session's migrated database (created and migrated on first use)."""
+        if self._shared is None:
+            url = await self.fresh()
+            await migrate(url)
+            self._shared = url
+        return self._shared
+
+    async def drop(self, url: str) -> None:
+        """Drop one database now."""
+        await drop_pg_database(pg_server_url(), url)
+        self.created.remove(url)
+
+    async def drop_all(self) -> None:
+        """Drop every database still there."""
+        for url in list(self.created):
+            await self.drop(url)
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Path of a migrated SQLite file that each test copies (created lazily, once)."""
+def pg_databases() -> Iterator[PgDatabases]:
+    """The session's PostgreSQL databases (nothing is created until a PostgreSQL case runs)."""
+    databases = PgDatabases()
+    yield databases
+    if databases.created:
+        asyncio.run(databases.drop_all())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (faster than migrating per test)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    yield path
+    asyncio.run(migrate(sqlite_url(path)))
+    return path
 
 
 async def _truncate_all(url: str) -> None:
@@ -90,31 +124,30 @@ async def _truncate_all(url: str) -> None:
 
 
 @pytest_asyncio.fixture(params=BACKENDS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+async def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_databases: PgDatabases
+) -> str:
     """URL of a migrated database with empty tables, on each backend."""
     if request.param == "sqlite":
-        if not sqlite_template.exists():
-            await migrate(sqlite_url(sqlite_template))
         path = tmp_path / "asts.db"
         shutil.copyfile(sqlite_template, path)
         return sqlite_url(path)
-    url: str = request.getfixturevalue("pg_session_db")
+    url = await pg_databases.shared()
     await _truncate_all(url)
     return url
 
 
 @pytest_asyncio.fixture(params=BACKENDS)
-async def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def empty_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases
+) -> AsyncIterator[str]:
     """URL of a database with no tables at all (fresh file, or a fresh PostgreSQL database)."""
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "empty.db")
         return
-    server = pg_server_url()
-    url = await create_pg_database(server)
-    try:
-        yield url
-    finally:
-        await drop_pg_database(server, url)
+    url = await pg_databases.fresh()
+    yield url
+    await pg_databases.drop(url)
 
 
 @pytest_asyncio.fixture

@@ -37,7 +37,9 @@ async def add_strategy(session: AsyncSession, strategy_id: str = "s1a2b3c4", **o
     return await repo.create_strategy(session, **fields)
 
 
-def order_fields(strategy_id: str = "s1a2b3c4", cycle: int = 1, leg: int = 0, **overrides: Any) -> dict[str, Any]:
+def order_fields(
+    strategy_id: str = "s1a2b3c4", cycle: int = 1, leg: int = 0, **overrides: Any
+) -> dict[str, Any]:
     """Keyword arguments of ``repo.upsert_order`` for a new limit buy."""
     fields: dict[str, Any] = {
         "client_order_id": f"{strategy_id}-c{cycle}-l{leg}",

@@ -38,7 +38,9 @@ async def run_order(env: WorkflowEnvironment, plan: OrderPlan, tq: str) -> Order
     )
 
 
-async def test_market_order_fills_and_rerun_places_nothing_twice(dev_env: WorkflowEnvironment, deps: Deps) -> None:
+async def test_market_order_fills_and_rerun_places_nothing_twice(
+    dev_env: WorkflowEnvironment, deps: Deps
+) -> None:
     cfg = make_config()
     await insert_strategy(deps, cfg)
     plan = make_plan(cfg.strategy_id)
@@ -56,13 +58,15 @@ async def test_market_order_fills_and_rerun_places_nothing_twice(dev_env: Workfl
     assert positions[0].qty == Decimal(3)
 
 
-async def test_limit_order_is_cancelled_when_time_in_force_ends(time_env: WorkflowEnvironment, deps: Deps) -> None:
+async def test_limit_order_is_cancelled_when_time_in_force_ends(
+    time_env: WorkflowEnvironment, deps: Deps
+) -> None:
     cfg = make_config()
     await insert_strategy(deps, cfg)
-    plan = make_plan(cfg.strategy_id, type="limit", price=Decimal("0.01"), time_in_force_s=3600)
+    plan = make_plan(cfg.strategy_id, type="limit", price=Decimal("5.00"), time_in_force_s=3600)
     async with running_worker(time_env.client, deps) as tq:
         out = await run_order(time_env, plan, tq)  # an hour of polling, skipped
-    assert out.status == "cancelled"
+    assert out.status == "cancelled", out.reason
     open_orders = await deps.exchange("paper").open_orders()
     assert open_orders == []
     async with deps.sessions() as s:
@@ -89,4 +93,4 @@ async def test_venue_rejection_is_recorded_with_its_reason(dev_env: WorkflowEnvi
     assert out.status == "rejected" and "venue rejected" in out.reason
     async with deps.sessions() as s:
         row = await repo.get_order(s, client_order_id=plan.client_order_id)
-    assert row is not None and row.status == "rejected" and "balance" in row.reason.lower()
+    assert row is not None and row.status == "rejected" and "is available" in row.reason

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, StrategyState, StrategyStatus
 from activities.deps import Deps
+from api.temporal import signal_latest
 from store import repo
 from tests.conftest import running_worker
 from tests.factories import insert_strategy, make_config
@@ -19,7 +20,9 @@ from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition") -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition"
+) -> None:
     """Poll ``check`` until true; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -31,11 +34,15 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0
 
 
 async def start(client: Client, cfg: StrategyConfig, task_queue: str, **state: object) -> WorkflowHandle:
-    return await client.start_workflow(
+    """Start the strategy; the handle follows the workflow id across continue-as-new."""
+    started = await client.start_workflow(
         StrategyWorkflow.run,
         StrategyState(config=cfg, **state),  # type: ignore[arg-type]
         id=strategy_workflow_id(cfg.strategy_id),
         task_queue=task_queue,
+    )
+    return client.get_workflow_handle_for(
+        StrategyWorkflow.run, started.id, first_execution_run_id=started.result_run_id
     )
 
 
@@ -83,7 +90,9 @@ async def test_strategy_trades_then_halt_stops_every_order(
         assert positions
         assert [e.reason for e in events] == ["test halt"]
 
-        resumed = await handle.execute_update(StrategyWorkflow.resume, HaltRequest(reason="go"), result_type=StatusChanged)
+        resumed = await handle.execute_update(
+            StrategyWorkflow.resume, HaltRequest(reason="go"), result_type=StatusChanged
+        )
         assert resumed.status == "running"
         await eventually(lambda: _more_cycles(handle, cycles_at_halt + 1), what="cycles after resume")
         await handle.execute_update(StrategyWorkflow.stop, HaltRequest(reason="done"))
@@ -102,7 +111,7 @@ async def test_continue_as_new_keeps_state_and_signals(dev_env: WorkflowEnvironm
         handle = await start(dev_env.client, cfg, tq, cycles_per_run=2)
         sizes = [str(Decimal(i)) for i in range(1, 31)]
         for size in sizes:  # a stream of signals across several continue-as-new boundaries
-            await handle.signal(StrategyWorkflow.update_params, {"fast": 2, "slow": 5, "size": size})
+            await signal_latest(handle, StrategyWorkflow.update_params, {"fast": 2, "slow": 5, "size": size})
             await asyncio.sleep(0.03)
 
         async def rolled() -> bool:
@@ -118,7 +127,9 @@ async def test_continue_as_new_keeps_state_and_signals(dev_env: WorkflowEnvironm
         assert (await handle.result()).status == "stopped"
 
 
-async def test_risk_rejection_is_recorded_and_no_order_is_sent(dev_env: WorkflowEnvironment, deps: Deps) -> None:
+async def test_risk_rejection_is_recorded_and_no_order_is_sent(
+    dev_env: WorkflowEnvironment, deps: Deps
+) -> None:
     cfg = make_config(risk={"max_order_notional": "1"})
     await insert_strategy(deps, cfg)
     async with running_worker(dev_env.client, deps) as tq:

@@ -1,0 +1,218 @@
+"""Cycle latency and throughput of the trading lifecycle on the embedded stack.
+
+For each variant (how the steps run) and each concurrency (1, 10, 100 strategies) it
+starts that many StrategyWorkflows on a real Temporal dev server (SQLite-backed, as
+`asts up` runs it), with the real activities, store (SQLite) and paper venue, lets
+them cycle for a fixed window, and reads every cycle's start and close time from
+Temporal's visibility store: a cycle's latency is its CycleWorkflow's start to close
+(scan → analyse → risk → execute with one OrderWorkflow per order → reconcile).
+The baseline is every step as a regular activity; the figures are ratios against it
+measured in the same run. Results go to BENCHMARKS.md.
+
+    python -m bench.lifecycle [--window 15] [--concurrency 1,10,100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.contracts import HaltRequest, StepMode, StrategyConfig, StrategyState
+from activities.deps import Deps, utcnow
+from store import repo
+from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
+from worker.runtime import make_worker
+from workflows.options import strategy_workflow_id
+from workflows.strategy import StrategyWorkflow
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of running the cycle steps, with the worker options it needs."""
+
+    name: str
+    step_mode: StepMode
+    worker_options: dict[str, Any]
+
+
+VARIANTS = [
+    Variant("baseline: every step a regular activity", "activity", {}),
+    Variant("local activities for the cycle steps and order placement", "local", {}),
+]
+
+
+@dataclass
+class Result:
+    """Figures of one variant at one concurrency."""
+
+    variant: str
+    strategies: int
+    cycles: int
+    window_s: float
+    p50_ms: float
+    p95_ms: float
+
+    @property
+    def per_second(self) -> float:
+        """Completed cycles per second over the window."""
+        return self.cycles / self.window_s
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def run_one(client: Client, deps: Deps, variant: Variant, n: int, window: float) -> Result:
+    """Run ``n`` strategies for ``window`` seconds and measure their cycles."""
+    run = uuid.uuid4().hex[:6]
+    async with make_worker(client, deps, task_queue=f"bench-{run}", **variant.worker_options) as w:
+        handles = []
+        for i in range(n):
+            cfg = StrategyConfig(
+                strategy_id=f"b{run}{i}",
+                name="bench",
+                type="sma_cross",
+                symbols=["MSFT/USD"],
+                interval_s=0.05,
+                params={"fast": 2, "slow": 5, "size": "1"},
+                step_mode=variant.step_mode,
+            )
+            async with deps.sessions.begin() as s:
+                await repo.create_strategy(
+                    s,
+                    id=cfg.strategy_id,
+                    name=cfg.name,
+                    type=cfg.type,
+                    exchange=cfg.exchange,
+                    symbols=cfg.symbols,
+                    interval_s=cfg.interval_s,
+                    params=cfg.params,
+                    risk=cfg.risk,
+                    workflow_id=strategy_workflow_id(cfg.strategy_id),
+                    now=utcnow(),
+                )
+            handles.append(
+                await client.start_workflow(
+                    StrategyWorkflow.run,
+                    StrategyState(config=cfg),
+                    id=strategy_workflow_id(cfg.strategy_id),
+                    task_queue=w.task_queue,
+                )
+            )
+        await asyncio.sleep(3.0)  # warm-up: first cycles load the sandbox and caches
+        begin = datetime.now(UTC)
+        await asyncio.sleep(window)
+        end = datetime.now(UTC)
+        await asyncio.gather(
+            *(h.execute_update(StrategyWorkflow.stop, HaltRequest(reason="bench")) for h in handles)
+        )
+        await asyncio.gather(*(h.result() for h in handles))
+    latencies: list[float] = []
+    async for wf in client.list_workflows(
+        f'WorkflowType = "CycleWorkflow" AND WorkflowId STARTS_WITH "cycle-b{run}"'
+    ):
+        if wf.close_time and begin <= wf.start_time and wf.close_time <= end:
+            latencies.append((wf.close_time - wf.start_time).total_seconds() * 1000)
+    if not latencies:
+        raise RuntimeError(f"no cycle completed in the window for {variant.name} x{n}")
+    return Result(
+        variant.name,
+        n,
+        len(latencies),
+        (end - begin).total_seconds(),
+        statistics.median(latencies),
+        percentile(latencies, 0.95),
+    )
+
+
+def write_report(results: list[Result], path: Path, started: datetime) -> str:
+    """Write BENCHMARKS.md with absolute figures and ratios against the baseline."""
+    base = {r.strategies: r for r in results if r.variant == VARIANTS[0].name}
+    lines = [
+        "# Benchmarks",
+        "",
+        "## Trading lifecycle (`bench/lifecycle.py`)",
+        "",
+        f"Measured {started:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}.",
+        "Embedded stack: Temporal dev server with SQLite persistence, one Python worker, application",
+        "database in SQLite, paper venue. A cycle is scan → analyse → risk approve → execute (one",
+        "OrderWorkflow per order) → reconcile; latency is its CycleWorkflow's start to close as",
+        "recorded by Temporal. Ratios compare each variant with the baseline at the same concurrency,",
+        "measured in the same run (latency ratio < 1 and throughput ratio > 1 are better).",
+        "",
+        "| variant | strategies | cycles | p50 ms | p95 ms | cycles/s "
+        "| p50 vs baseline | cycles/s vs baseline |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        b = base[r.strategies]
+        lines.append(
+            f"| {r.variant} | {r.strategies} | {r.cycles} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | "
+            f"{r.per_second:.1f} | {r.p50_ms / b.p50_ms:.2f} | {r.per_second / b.per_second:.2f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    path.write_text(text)
+    return text
+
+
+async def main(window: float, concurrency: list[int], out: Path) -> None:
+    """Run every variant at every concurrency and write the report."""
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="asts-bench-") as tmp:
+        home = Path(tmp)
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(BIN / "temporal"),
+            dev_server_database_filename=str(home / "temporal.db"),
+            data_converter=pydantic_data_converter,
+            dev_server_log_level="error",
+        )
+        url = sqlite_url(home / "asts.db")
+        await migrate(url)
+        engine = make_engine(url)
+        deps = Deps(sessions=make_sessionmaker(engine), home=home, bars_per_second=20.0)
+        results = []
+        try:
+            for n in concurrency:
+                for variant in VARIANTS:
+                    r = await run_one(env.client, deps, variant, n, window)
+                    print(
+                        f"{variant.name} x{n}: {r.cycles} cycles, p50 {r.p50_ms:.0f} ms, "
+                        f"p95 {r.p95_ms:.0f} ms, {r.per_second:.1f}/s",
+                        flush=True,
+                    )
+                    results.append(r)
+        finally:
+            await deps.close()
+            await engine.dispose()
+            await env.shutdown()
+    print(write_report(results, out, started))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--window", type=float, default=15.0, help="seconds measured per run")
+    parser.add_argument("--concurrency", default="1,10,100", help="comma-separated strategy counts")
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    args = parser.parse_args()
+    asyncio.run(main(args.window, [int(x) for x in args.concurrency.split(",")], args.out))
