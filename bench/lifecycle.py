@@ -91,7 +91,7 @@ async def run_one(client: Client, deps: Deps, variant: Variant, n: int, window: 
                 name="bench",
                 type="sma_cross",
                 symbols=["MSFT/USD"],
-                interval_s=0.05,
+                interval_s=0.0,
                 params={"fast": 2, "slow": 5, "size": "1"},
                 step_mode=variant.step_mode,
             )

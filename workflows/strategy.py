@@ -56,13 +56,14 @@ class StrategyWorkflow:
                 self.state.runs += 1
                 workflow.continue_as_new(self.state)
             self._wake = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._wake or self.state.status != "running",
-                    timeout=timedelta(seconds=self.state.config.interval_s),
-                )
-            except TimeoutError:
-                pass
+            if self.state.config.interval_s > 0:  # zero: cycles back to back (benchmarks)
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._wake or self.state.status != "running",
+                        timeout=timedelta(seconds=self.state.config.interval_s),
+                    )
+                except TimeoutError:
+                    pass
 
     async def _run_cycle(self) -> None:
         st = self.state
