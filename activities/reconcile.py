@@ -6,6 +6,7 @@ are never silently overwritten with the venue's.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from decimal import Decimal
 
@@ -42,7 +43,7 @@ class ReconcileActivities:
             for text in mismatches:
                 await repo.record_event(
                     s,
-                    event_key=f"reconcile-{cfg.strategy_id}-{inp.cycle}-{text[:120]}",
+                    event_key=f"reconcile-{cfg.strategy_id}-{inp.cycle}-{hashlib.sha256(text.encode()).hexdigest()[:16]}",
                     kind="reconcile_mismatch",
                     reason=text,
                     now=now,

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.deps import Deps
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
+from worker.launcher import dev_server_args
 from worker.runtime import make_worker
 
 BIN = Path(sys.executable).parent
@@ -28,6 +29,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(BIN / "temporal"),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        dev_server_extra_args=dev_server_args(),
         ui=False,
     )
     yield env
