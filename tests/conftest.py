@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -16,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.deps import Deps
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
+from tests.pg import create_pg_database, drop_pg_database, pg_server_url
 from worker.launcher import dev_server_args
 from worker.runtime import make_worker
 
@@ -47,16 +49,41 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@asynccontextmanager
+async def make_deps(home: Path, url: str) -> AsyncIterator[Deps]:
+    """Migrate the store at ``url`` and open a paper venue under ``home``."""
+    await migrate(url)
+    engine = make_engine(url)
+    d = Deps(sessions=make_sessionmaker(engine), home=home, bars_per_second=20.0)
+    try:
+        yield d
+    finally:
+        await d.close()
+        await engine.dispose()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def deps(tmp_path: Path) -> AsyncIterator[Deps]:
     """A migrated SQLite store and a paper venue, both under a fresh directory."""
-    url = sqlite_url(tmp_path / "asts.db")
-    await migrate(url)
-    engine = make_engine(url)
-    d = Deps(sessions=make_sessionmaker(engine), home=tmp_path, bars_per_second=20.0)
-    yield d
-    await d.close()
-    await engine.dispose()
+    async with make_deps(tmp_path, sqlite_url(tmp_path / "asts.db")) as d:
+        yield d
+
+
+@pytest_asyncio.fixture(loop_scope="session", params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Deps, str]]:
+    """Like ``deps``, on each database backend; yields the deps and the database URL."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "asts.db")
+        async with make_deps(tmp_path, url) as d:
+            yield d, url
+        return
+    server = pg_server_url()
+    url = await create_pg_database(server)
+    try:
+        async with make_deps(tmp_path, url) as d:
+            yield d, url
+    finally:
+        await drop_pg_database(server, url)
 
 
 @asynccontextmanager

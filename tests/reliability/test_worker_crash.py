@@ -36,12 +36,18 @@ async def _wait_orders(deps: Deps, at_least: int, proc_log: Path, timeout: float
 
 
 async def test_sigkill_worker_mid_flight_loses_nothing_and_duplicates_nothing(
-    dev_env: WorkflowEnvironment, deps: Deps, tmp_path: Path
+    dev_env: WorkflowEnvironment, backend: tuple[Deps, str], tmp_path: Path
 ) -> None:
+    deps, db_url = backend
     client = dev_env.client
     address = client.service_client.config.target_host
     task_queue = f"crash-{tmp_path.name}"
-    env = {"TEMPORAL_ADDRESS": address, "ASTS_TASK_QUEUE": task_queue, "ASTS_PAPER_BARS_PER_SECOND": "20"}
+    env = {
+        "TEMPORAL_ADDRESS": address,
+        "ASTS_TASK_QUEUE": task_queue,
+        "ASTS_PAPER_BARS_PER_SECOND": "20",
+        "ASTS_DATABASE_URL": db_url,
+    }
     handles = []
     first = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
     second = None

@@ -9,58 +9,20 @@ unless ``CI`` is set: then they fail, so CI never silently skips PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from store.models import Base
+from tests.pg import create_pg_database, drop_pg_database, pg_server_url
 
-PG_ENV = "ASTS_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def pg_server_url() -> str:
-    """The PostgreSQL server to test against; skip (or fail under CI) when none is configured."""
-    url = os.environ.get(PG_ENV)
-    if url:
-        return url
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{PG_ENV} is not set but CI is: PostgreSQL store tests must run in CI", pytrace=False)
-    pytest.skip(
-        f"PostgreSQL store tests skipped: set {PG_ENV}=postgresql+asyncpg://USER:PW@HOST:5432/postgres"
-    )
-
-
-async def create_pg_database(server_url: str) -> str:
-    """Create an empty database with a random name on the server; return its URL."""
-    name = f"asts_test_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_pg_database(server_url: str, url: str) -> None:
-    """Drop the database at ``url``, disconnecting anyone still using it."""
-    name = make_url(url).database
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.dispose()
 
 
 class PgDatabases:

@@ -52,8 +52,9 @@ async def status(handle: WorkflowHandle) -> StrategyStatus:
 
 @pytest.mark.parametrize("step_mode", ["local", "activity"])
 async def test_strategy_trades_then_halt_stops_every_order(
-    dev_env: WorkflowEnvironment, deps: Deps, step_mode: str
+    dev_env: WorkflowEnvironment, backend: tuple[Deps, str], step_mode: str
 ) -> None:
+    deps = backend[0]
     cfg = make_config(step_mode=step_mode, symbols=["MSFT/USD", "GOOGL/USD"])
     await insert_strategy(deps, cfg)
     async with running_worker(dev_env.client, deps) as tq:
