@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities.contracts import AnalyseInput, AnalyseResult, Decision
 from activities.deps import Deps, translate_errors, utcnow
+from activities.metrics import DECISIONS
 from agents.analysis import analyse_symbol
 from store import repo
 
@@ -35,6 +36,8 @@ class AnalysisActivities:
                     indicators=out.get("indicators", {}),
                 )
             )
+        for d in decisions:
+            DECISIONS.labels(d.target).inc()
         async with self.deps.sessions.begin() as s:
             for d in decisions:
                 await repo.record_decision(

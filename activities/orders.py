@@ -16,6 +16,7 @@ from temporalio import activity
 
 from activities.contracts import CancelInput, OrderOutcome, OrderPlan
 from activities.deps import Deps, translate_errors, utcnow
+from activities.metrics import ORDERS
 from store import repo
 from trading.errors import DuplicateClientOrderId, InsufficientBalance, InvalidOrder, OrderNotFound
 from trading.models import OrderRequest, OrderStatus, OrderType, Side, VenueOrder
@@ -142,6 +143,7 @@ class OrderActivities:
             if venue is None:
                 if not await repo.claim_placement(s, strategy_id=plan.strategy_id):
                     activity.logger.info("order blocked: gate closed", extra={"coid": plan.client_order_id})
+                    ORDERS.labels("blocked").inc()
                     return await record_rejection(
                         s, plan, "trading halted: the strategy's order gate is closed"
                     )
@@ -158,7 +160,9 @@ class OrderActivities:
                 except DuplicateClientOrderId:
                     venue = await ex.fetch_order(plan.client_order_id, plan.symbol)
                 except (InvalidOrder, InsufficientBalance) as e:
+                    ORDERS.labels("venue_rejected").inc()
                     return await record_rejection(s, plan, f"venue rejected: {e}")
+                ORDERS.labels("placed").inc()
             await record_venue_order(s, plan, venue)
         return outcome_of(venue)
 

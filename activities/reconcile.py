@@ -15,6 +15,7 @@ from temporalio import activity
 
 from activities.contracts import ReconcileInput, ReconcileResult
 from activities.deps import Deps, translate_errors, utcnow
+from activities.metrics import MISMATCHES
 from store import repo
 from trading.errors import OrderNotFound
 from trading.portfolio import Position, pnl_of
@@ -41,6 +42,7 @@ class ReconcileActivities:
                 mismatches += await self._check_order(s, ex, out.client_order_id, out.symbol)
             mismatches += await self._check_balances(s, ex, cfg.exchange)
             for text in mismatches:
+                MISMATCHES.inc()
                 await repo.record_event(
                     s,
                     event_key=f"reconcile-{cfg.strategy_id}-{inp.cycle}-{hashlib.sha256(text.encode()).hexdigest()[:16]}",

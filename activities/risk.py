@@ -10,6 +10,7 @@ from temporalio import activity
 
 from activities.contracts import OrderPlan, RiskInput, RiskRejection, RiskResult
 from activities.deps import Deps, translate_errors, utcnow
+from activities.metrics import RISK_REJECTIONS
 from store import repo
 from trading.models import ClientOrderId, Target
 from trading.risk import OrderIntent, RiskContext, RiskLimits, check_order
@@ -79,6 +80,7 @@ class RiskActivities:
                 verdict = check_order(intent, ctx, limits)
                 if not verdict.approved:
                     reasons = list(verdict.reasons)
+                    RISK_REJECTIONS.inc()
                     rejected.append(RiskRejection(symbol=d.symbol, side=side.value, qty=qty, reasons=reasons))
                     await repo.record_event(
                         s,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from activities.deps import Deps
@@ -22,9 +24,16 @@ from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
+REQUESTS = Counter("asts_http_requests_total", "API requests", ["method", "route", "status"])
+LATENCY = Histogram("asts_http_request_seconds", "API request latency", ["method", "route"])
 
-def _reason(err: dict[str, object]) -> str:
-    loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")  # type: ignore[union-attr]
+
+def _reason(err: Mapping[str, Any]) -> str:
+    if err.get("type") == "json_invalid":
+        ctx = err.get("ctx") or {}
+        pos = err.get("loc", ("body", "?"))[-1]
+        return f"malformed JSON at character {pos}: {ctx.get('error', 'cannot be parsed')}"
+    loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
     msg = str(err.get("msg", "invalid"))
     return f"{loc}: {msg}" if loc else msg
 
@@ -56,6 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Agent-driven trading on durable Temporal workflows.",
         lifespan=lifespan,
     )
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

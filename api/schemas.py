@@ -103,6 +103,14 @@ class HaltBody(BaseModel):
     reason: str = Field(default="manual", max_length=500)
 
 
+class ParamsUpdate(BaseModel):
+    """Body of ``PATCH /strategies/{id}/params``: the complete new parameter set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any]
+
+
 class StatusChangePublic(BaseModel):
     """Answer of halt / resume: the moment the order gate changed."""
 

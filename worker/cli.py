@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
@@ -36,7 +37,7 @@ ApiOpt = Annotated[str | None, typer.Option("--api", help="API base URL (default
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a clear error and exit (2 for bad input, 1 for an unreachable service)."""
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -98,19 +99,27 @@ def up(
     except Interrupted:
         console.print("stopping…")
     except StackError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(1) from None
     finally:
         stack.stop()
 
 
 @app.command()
-def worker(home: HomeOpt = None) -> None:
+def worker(
+    home: HomeOpt = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus metrics on 127.0.0.1:PORT")
+    ] = None,
+) -> None:
     """Run one worker (connects to TEMPORAL_ADDRESS; database from ASTS_DATABASE_URL)."""
     from worker.runtime import run_worker
 
     _logging()
-    asyncio.run(run_worker(_settings(home)))
+    settings = _settings(home)
+    if metrics_port is not None:
+        settings.worker_metrics_port = metrics_port
+    asyncio.run(run_worker(settings))
 
 
 @app.command()
@@ -190,7 +199,7 @@ def strategy_list(api_url: ApiOpt = None) -> None:
     table = Table("id", "name", "type", "symbols", "interval", "status")
     for s in out["data"]:
         table.add_row(
-            s["id"], s["name"], s["type"], ",".join(s["symbols"]), f"{s['interval_s']}s", s["status"]
+            s["id"], escape(s["name"]), s["type"], ",".join(s["symbols"]), f"{s['interval_s']}s", s["status"]
         )
     console.print(table)
 
@@ -200,7 +209,8 @@ def strategy_status(strategy_id: str, api_url: ApiOpt = None) -> None:
     """Live status of a strategy, with its latest PnL."""
     s = _call("GET", f"/strategies/{strategy_id}", api_url)
     live = s.get("live") or {}
-    console.print(f"[bold]{s['id']}[/bold] {s['name']} ({s['type']}) — {s['status']} {s['status_reason']}")
+    name, reason = escape(s["name"]), escape(s["status_reason"])
+    console.print(f"[bold]{s['id']}[/bold] {name} ({s['type']}) — {s['status']} {reason}")
     console.print(f"cycles done {live.get('cycles_done', '?')}, failed {live.get('cycles_failed', '?')}")
     last = live.get("last_cycle") or {}
     if last.get("pnl"):
@@ -210,7 +220,7 @@ def strategy_status(strategy_id: str, api_url: ApiOpt = None) -> None:
             f"fees {p['fees']} equity {p['equity']}"
         )
     for d in last.get("decisions", []):
-        console.print(f"  {d['symbol']}: {d['target']} ({d['confidence']:.2f}) {d['rationale']}")
+        console.print(f"  {d['symbol']}: {d['target']} ({d['confidence']:.2f}) {escape(d['rationale'])}")
     for o in last.get("orders", []):
         console.print(f"  order {o['client_order_id']}: {o['status']} {o['filled_qty']} @ {o['avg_price']}")
 

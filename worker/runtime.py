@@ -8,6 +8,7 @@ import signal
 from collections.abc import Sequence
 from typing import Any
 
+from prometheus_client import start_http_server
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
@@ -54,6 +55,8 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
         bars_per_second=settings.paper_bars_per_second,
     )
     client = await connect(settings)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

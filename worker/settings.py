@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_url: str | None = None
     paper_bars_per_second: float = 2.0
+    worker_metrics_port: int | None = None
 
     @property
     def db_url(self) -> str:

@@ -13,13 +13,16 @@ from activities.deps import utcnow
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.schemas import (
     HaltBody,
+    ParamsUpdate,
     StatusChangePublic,
     StrategiesPublic,
     StrategyCreate,
     StrategyCreated,
     StrategyPublic,
 )
+from api.temporal import signal_latest
 from store import repo
+from store.models import StrategyRow
 from trading.errors import TradingError
 from trading.risk import RiskLimits
 from trading.strategies import get_strategy
@@ -96,7 +99,7 @@ async def list_strategies(session: SessionDep) -> StrategiesPublic:
     return StrategiesPublic(data=[_public(r) for r in rows], count=len(rows))
 
 
-async def _row(session: SessionDep, strategy_id: str) -> object:
+async def _row(session: SessionDep, strategy_id: str) -> StrategyRow:
     row = await repo.get_strategy(session, strategy_id=strategy_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no strategy {strategy_id!r}")
@@ -134,6 +137,26 @@ async def halt_strategy(
 ) -> StatusChangePublic:
     """Halt: returns once the strategy's order gate is closed (no order can be placed after)."""
     return await _change(client, session, strategy_id, "halt", body)
+
+
+@router.patch("/{strategy_id}/params", response_model=StrategyPublic)
+async def update_params(
+    strategy_id: str, body: ParamsUpdate, client: ClientDep, session: SessionDep
+) -> StrategyPublic:
+    """Replace the strategy's parameters from its next cycle on (validated here, then signalled)."""
+    row = await _row(session, strategy_id)
+    try:
+        params = get_strategy(row.type).parse_params(body.params).model_dump(mode="json")
+    except TradingError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
+    try:
+        await signal_latest(handle, StrategyWorkflow.update_params, params)
+    except RPCError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"cannot update {strategy_id}: {e}") from None
+    await repo.set_strategy_params(session, strategy_id=strategy_id, params=params, now=utcnow())
+    await session.commit()
+    return _public(await _row(session, strategy_id))
 
 
 @router.post("/{strategy_id}/resume", response_model=StatusChangePublic)

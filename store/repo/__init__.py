@@ -25,6 +25,7 @@ from store.repo.strategies import (
     get_strategy,
     list_strategies,
     lock_gates,
+    set_strategy_params,
     set_strategy_status,
 )
 from store.repo.trades import (
@@ -57,6 +58,7 @@ __all__ = [
     "record_event",
     "record_fill",
     "record_pnl",
+    "set_strategy_params",
     "set_strategy_status",
     "upsert_order",
     "upsert_position",

@@ -80,6 +80,20 @@ async def set_strategy_status(
     return matched is not None
 
 
+async def set_strategy_params(
+    session: AsyncSession, *, strategy_id: str, params: dict[str, Any], now: datetime
+) -> bool:
+    """Record new strategy parameters; False if there is no such strategy."""
+    stmt = (
+        update(StrategyRow)
+        .where(StrategyRow.id == strategy_id)
+        .values(params=params, updated_at=now)
+        .returning(StrategyRow.id)
+    )
+    matched = (await session.execute(stmt, execution_options={"synchronize_session": False})).first()
+    return matched is not None
+
+
 async def claim_placement(session: AsyncSession, *, strategy_id: str) -> bool:
     """Open the order gate once: count a placement if the strategy is ``running``.
 

@@ -1,0 +1,132 @@
+"""The real API over real HTTP with a real worker, shared by the API and CLI tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import uvicorn
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.deps import Deps
+from api.app import create_app
+from store import repo
+from store.db import make_engine, make_sessionmaker, migrate
+from worker.launcher import free_port
+from worker.runtime import make_worker
+from worker.settings import Settings
+from workflows.options import strategy_workflow_id
+
+T = TypeVar("T")
+
+READY_TIMEOUT_S = 30.0
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves pytest's signal handlers alone (Ctrl-C still stops the run)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def poll(check: Callable[[], Awaitable[T]], what: str, timeout: float = 30.0) -> T:
+    """Await ``check`` until it returns something truthy and return that; fail after ``timeout`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        out = await check()
+        if out:
+            return out
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def _wait_healthy(base_url: str, task: asyncio.Task[None]) -> None:
+    async def healthy() -> bool:
+        if task.done():  # the server failed to start: surface its error
+            task.result()
+            raise AssertionError("the API server exited during start-up")
+        try:
+            async with httpx.AsyncClient(timeout=2) as http:
+                return (await http.get(f"{base_url}/health")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await poll(healthy, "GET /health", timeout=READY_TIMEOUT_S)
+
+
+@contextlib.asynccontextmanager
+async def serve_api(env: WorkflowEnvironment, home: Path) -> AsyncIterator[str]:
+    """Serve ``create_app`` on 127.0.0.1 with a worker on its task queue; yield the base URL.
+
+    On exit the strategies it started are terminated, so their timers stop loading the
+    session's dev server once no worker polls their queue.
+    """
+    port = free_port()
+    settings = Settings(
+        home=home,
+        database_url=None,  # SQLite under ``home``, whatever the environment says
+        temporal_address=env.client.service_client.config.target_host,
+        task_queue=f"api-{uuid.uuid4()}",
+        paper_bars_per_second=20,
+        api_port=port,
+    )
+    await migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    sessions = make_sessionmaker(engine)
+    deps = Deps(sessions=sessions, home=home, bars_per_second=20)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = _Server(config)
+    try:
+        async with make_worker(env.client, deps, task_queue=settings.task_queue):
+            task = asyncio.create_task(server.serve())
+            try:
+                await _wait_healthy(settings.base_url, task)
+                yield settings.base_url
+            finally:
+                server.should_exit = True
+                await task
+                async with sessions() as s:
+                    rows = await repo.list_strategies(s)
+                for row in rows:
+                    with contextlib.suppress(RPCError):
+                        await env.client.get_workflow_handle(strategy_workflow_id(row.id)).terminate()
+    finally:
+        await deps.close()
+        await engine.dispose()
+
+
+def strategy_body(**overrides: object) -> dict[str, object]:
+    """A POST /strategies body that trades within seconds on the bundled data."""
+    body: dict[str, object] = {
+        "name": "api test",
+        "type": "sma_cross",
+        "exchange": "paper",
+        "symbols": ["MSFT/USD"],
+        "interval": "300ms",
+        "params": {"fast": 2, "slow": 5, "size": "5"},
+    }
+    return body | overrides
+
+
+async def start_strategy(http: httpx.AsyncClient, **overrides: object) -> str:
+    """Start a strategy through the API; return its id."""
+    r = await http.post("/strategies", json=strategy_body(**overrides))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def live_cycles(http: httpx.AsyncClient, strategy_id: str) -> int:
+    """``live.cycles_done`` of a strategy, as GET /strategies/{id} reports it (-1 without ``live``)."""
+    r = await http.get(f"/strategies/{strategy_id}")
+    assert r.status_code == 200, r.text
+    live = r.json()["live"]
+    return -1 if live is None else int(live["cycles_done"])

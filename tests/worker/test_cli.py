@@ -1,0 +1,160 @@
+"""The `asts strategy` CLI as a user runs it: a real process talking to the real API over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.live import live_cycles, poll
+from worker.launcher import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+START = ["strategy", "start", "--type", "sma_cross", "--symbols", "MSFT/USD", "--interval", "300ms"]
+PARAMS = ["-p", "fast=2", "-p", "slow=5", "-p", "size=5"]
+
+
+@dataclass
+class Run:
+    """What one CLI invocation did."""
+
+    code: int
+    out: str
+    err: str
+
+
+async def asts(*args: str, api: str) -> Run:
+    """Run ``python -m worker.cli ARGS --api API`` without blocking the loop that serves the API."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASTS_", "FORCE_COLOR"))}
+    env.update(NO_COLOR="1", COLUMNS="200")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "worker.cli",
+        *args,
+        "--api",
+        api,
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return Run(proc.returncode, out.decode(), err.decode())
+
+
+async def _strategy(api: str, sid: str) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        r = await http.get(f"/strategies/{sid}")
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+async def _count(api: str) -> int:
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        return int((await http.get("/strategies")).json()["count"])
+
+
+async def _start(api: str, *extra: str) -> str:
+    run = await asts(*START, *PARAMS, *extra, api=api)
+    assert run.code == 0, run.err
+    m = re.fullmatch(r"started (s[0-9a-f]{8}) \(workflow strategy-(s[0-9a-f]{8})\)\n", run.out)
+    assert m and m[1] == m[2], run.out
+    return m[1]
+
+
+async def test_start_list_status_halt_resume(api_url: str) -> None:
+    sid = await _start(api_url)
+    stored = await _strategy(api_url, sid)
+    assert stored["params"] == {"fast": 2, "slow": 5, "size": "5"}
+    assert stored["symbols"] == ["MSFT/USD"] and stored["interval_s"] == pytest.approx(0.3)
+    assert stored["name"] == "sma_cross"  # the type when no --name is given
+
+    listed = await asts("strategy", "list", api=api_url)
+    assert listed.code == 0, listed.err
+    row = next(line for line in listed.out.splitlines() if sid in line)
+    assert "MSFT/USD" in row and "0.3s" in row and "running" in row
+
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        await poll(lambda: _cycled(http, sid), "a first cycle")
+    status = await asts("strategy", "status", sid, api=api_url)
+    assert status.code == 0, status.err
+    assert f"{sid} sma_cross (sma_cross) — running" in status.out
+    m = re.search(r"cycles done (\d+), failed (\d+)", status.out)
+    assert m and int(m[1]) >= 1, status.out
+    assert "MSFT/USD: " in status.out  # the last cycle's decision
+
+    halted = await asts("strategy", "halt", sid, "--reason", "x", api=api_url)
+    assert halted.code == 0, halted.err
+    assert re.fullmatch(rf"{sid} halted at \S+\n", halted.out), halted.out
+    stored = await _strategy(api_url, sid)
+    assert (stored["status"], stored["status_reason"]) == ("halted", "x")
+    status = await asts("strategy", "status", sid, api=api_url)
+    assert "— halted x" in status.out, status.out
+
+    resumed = await asts("strategy", "resume", sid, api=api_url)
+    assert resumed.code == 0, resumed.err
+    assert re.fullmatch(rf"{sid} running again since \S+\n", resumed.out), resumed.out
+    assert (await _strategy(api_url, sid))["status"] == "running"
+
+
+async def _cycled(http: httpx.AsyncClient, sid: str) -> bool:
+    return await live_cycles(http, sid) >= 1
+
+
+async def test_text_from_users_is_printed_as_is(api_url: str) -> None:
+    """Names and reasons with square brackets are data, not Rich markup (it used to crash or vanish)."""
+    sid = await _start(api_url, "--name", "[beta] desk")
+    listed = await asts("strategy", "list", api=api_url)
+    assert listed.code == 0, listed.err
+    assert "[beta] desk" in listed.out
+    halted = await asts("strategy", "halt", sid, "--reason", "odd [/] reason", api=api_url)
+    assert halted.code == 0, halted.err
+    status = await asts("strategy", "status", sid, api=api_url)
+    assert status.code == 0, status.err
+    assert f"{sid} [beta] desk (sma_cross) — halted odd [/] reason" in status.out
+
+
+BAD = {
+    "unknown type": (["--type", "nope"], "error: 422: unknown strategy type 'nope'"),
+    "negative size": (
+        ["-p", "size=-1"],
+        "error: 422: invalid sma_cross parameters: size: must be greater than 0",
+    ),
+    "not a pair": (["-p", "notapair"], "error: parameter 'notapair' must look like key=value"),
+    "markup in a pair": (["-p", "odd[/]"], "error: parameter 'odd[/]' must look like key=value"),
+    "unknown symbol": (["--symbols", "NOPE/USD"], "error: 422: the paper exchange does not list 'NOPE/USD'"),
+    "bad interval": (["--interval", "soon"], "error: 422: interval: Value error, interval 'soon' is not"),
+}
+
+
+@pytest.mark.parametrize("extra,message", BAD.values(), ids=BAD.keys())
+async def test_bad_input_exits_2_with_an_error_line(api_url: str, extra: list[str], message: str) -> None:
+    before = await _count(api_url)
+    run = await asts(*START, *PARAMS, *extra, api=api_url)  # a repeated option: the last one counts
+    assert run.code == 2, (run.out, run.err)
+    assert run.err.startswith(message), run.err
+    assert "Traceback" not in run.err and run.out == ""
+    assert await _count(api_url) == before
+
+
+async def test_unknown_strategy_exits_2(api_url: str) -> None:
+    run = await asts("strategy", "halt", "s00000000", api=api_url)
+    assert run.code == 2
+    assert run.err == "error: 404: no strategy 's00000000'\n"
+
+
+async def test_unreachable_api_exits_1() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    run = await asts("strategy", "list", api=url)
+    assert run.code == 1, (run.out, run.err)
+    assert run.err.startswith(f"error: cannot reach the API at {url}: "), run.err
+    assert "Traceback" not in run.err and run.out == ""
