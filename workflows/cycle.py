@@ -6,6 +6,7 @@ import asyncio
 
 from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -85,6 +86,8 @@ class CycleWorkflow:
                 plan,
                 id=options.order_workflow_id(plan.client_order_id),
                 task_queue=workflow.info().task_queue,
+                # An order outlives a cycle that times out: it is followed to the end, never cut off.
+                parent_close_policy=ParentClosePolicy.ABANDON,
             )
         except ChildWorkflowError as e:
             workflow.logger.warning("order workflow failed", extra={"client_order_id": plan.client_order_id})
