@@ -38,7 +38,7 @@ class AnalysisActivities:
             )
         for d in decisions:
             DECISIONS.labels(d.target).inc()
-        async with self.deps.sessions.begin() as s:
+        async with self.deps.transaction() as s:
             for d in decisions:
                 await repo.record_decision(
                     s,

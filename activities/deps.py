@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,27 @@ class Deps:
     bars_per_second: float = 2.0
     exchange_options: dict[str, Any] = field(default_factory=dict)
     _exchanges: dict[str, Exchange] = field(default_factory=dict)
+    _writers: asyncio.Lock | None = None
+
+    def __post_init__(self) -> None:
+        bind = self.sessions.kw.get("bind")
+        if bind is not None and bind.dialect.name == "sqlite":
+            self._writers = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction, committed on success, rolled back on error.
+
+        SQLite lets one writer in at a time and makes the others poll the file lock with
+        growing sleeps; this process's writers queue on a lock instead and go in turn.
+        PostgreSQL needs no such queue: its row locks order the writers.
+        """
+        if self._writers is None:
+            async with self.sessions.begin() as s:
+                yield s
+            return
+        async with self._writers, self.sessions.begin() as s:
+            yield s
 
     def exchange(self, name: str) -> Exchange:
         """The connection to venue ``name``, opened on first use."""

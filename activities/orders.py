@@ -138,7 +138,7 @@ class OrderActivities:
     async def place_order(self, plan: OrderPlan) -> OrderOutcome:
         """Place the order unless it exists already or the gate is closed; record the result."""
         ex = self.deps.exchange(plan.exchange)
-        async with self.deps.sessions.begin() as s:
+        async with self.deps.transaction() as s:
             venue = await self._lookup(plan)
             if venue is None:
                 if not await repo.claim_placement(s, strategy_id=plan.strategy_id):
@@ -173,7 +173,7 @@ class OrderActivities:
         venue = await self.deps.exchange(inp.plan.exchange).fetch_order(
             inp.plan.client_order_id, inp.plan.symbol
         )
-        async with self.deps.sessions.begin() as s:
+        async with self.deps.transaction() as s:
             await record_venue_order(s, inp.plan, venue)
         return outcome_of(venue)
 
@@ -184,7 +184,7 @@ class OrderActivities:
         venue = await self.deps.exchange(inp.plan.exchange).cancel_order(
             inp.plan.client_order_id, inp.plan.symbol
         )
-        async with self.deps.sessions.begin() as s:
+        async with self.deps.transaction() as s:
             await record_venue_order(
                 s, inp.plan, venue, reason=inp.reason if venue.status.value == "cancelled" else ""
             )

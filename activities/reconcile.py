@@ -35,7 +35,7 @@ class ReconcileActivities:
         ex = self.deps.exchange(cfg.exchange)
         now = utcnow()
         mismatches: list[str] = []
-        async with self.deps.sessions.begin() as s:
+        async with self.deps.transaction() as s:
             # Hold the order gates while comparing, so no placement is half-recorded meanwhile.
             await repo.lock_gates(s)
             for out in inp.outcomes:

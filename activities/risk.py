@@ -57,7 +57,7 @@ class RiskActivities:
         now = utcnow()
         approved: list[OrderPlan] = []
         rejected: list[RiskRejection] = []
-        async with self.deps.sessions.begin() as s:
+        async with self.deps.transaction() as s:
             base_ctx, positions = await risk_context(
                 s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=now
             )

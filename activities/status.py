@@ -24,7 +24,7 @@ class StatusActivities:
         Closing waits for any placement transaction that holds the gate, so after this
         returns no order of the strategy is being or can be placed.
         """
-        async with self.deps.sessions.begin() as s:
+        async with self.deps.transaction() as s:
             found = await repo.set_strategy_status(
                 s, strategy_id=inp.strategy_id, status=inp.status, reason=inp.reason, now=utcnow()
             )
