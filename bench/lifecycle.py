@@ -49,7 +49,7 @@ class Variant:
 
     name: str
     step_mode: StepMode
-    server_config: dict[str, int] = field(default_factory=dict)
+    server_config: dict[str, int | str] = field(default_factory=dict)
     worker_options: dict[str, Any] = field(default_factory=dict)
 
 

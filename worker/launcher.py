@@ -7,6 +7,7 @@ period), so no process outlives the stack.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,18 +28,22 @@ STOP_GRACE_S = 10.0
 # the database at most 20 times a second by default: under steady work every workflow
 # task and timer then waits up to 50 ms to be dispatched, several times per cycle.
 # Raising the limits removes that wait (see BENCHMARKS.md); idle, the readers still
-# only poll when notified of new tasks.
-DEV_SERVER_DYNAMIC_CONFIG: dict[str, int] = {
+# only poll when notified of new tasks. The timer queue also reads timers up to one
+# second late by default (its tolerance for clock skew between hosts, which one
+# process does not have), so a 50 ms timer fired after about a second.
+DEV_SERVER_DYNAMIC_CONFIG: dict[str, int | str] = {
     "history.transferProcessorMaxPollRPS": 1000,
     "history.timerProcessorMaxPollRPS": 1000,
     "history.visibilityProcessorMaxPollRPS": 1000,
+    "history.timerProcessorMaxTimeShift": "1ms",
 }
 
 
-def dev_server_args(config: dict[str, int] | None = None) -> list[str]:
-    """``--dynamic-config-value`` arguments for ``temporal server start-dev``."""
+def dev_server_args(config: Mapping[str, int | str] | None = None) -> list[str]:
+    """``--dynamic-config-value`` arguments for ``temporal server start-dev`` (values as JSON)."""
     items = DEV_SERVER_DYNAMIC_CONFIG if config is None else config
-    return [arg for key, value in items.items() for arg in ("--dynamic-config-value", f"{key}={value}")]
+    pairs = [f"{key}={json.dumps(value)}" for key, value in items.items()]
+    return [arg for pair in pairs for arg in ("--dynamic-config-value", pair)]
 
 
 class StackError(RuntimeError):
