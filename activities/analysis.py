@@ -36,11 +36,10 @@ class AnalysisActivities:
                     indicators=out.get("indicators", {}),
                 )
             )
-        for d in decisions:
-            DECISIONS.labels(d.target).inc()
+        recorded: list[Decision] = []
         async with self.deps.transaction() as s:
             for d in decisions:
-                await repo.record_decision(
+                row = await repo.record_decision(
                     s,
                     strategy_id=cfg.strategy_id,
                     cycle=inp.cycle,
@@ -51,4 +50,16 @@ class AnalysisActivities:
                     signal={"indicators": d.indicators},
                     now=utcnow(),
                 )
-        return AnalyseResult(decisions=decisions)
+                # A re-run (after a crash) saw newer prices; what was recorded first stands.
+                recorded.append(
+                    Decision(
+                        symbol=row.symbol,
+                        target=row.target,  # type: ignore[arg-type]
+                        confidence=row.confidence,
+                        rationale=row.rationale,
+                        indicators=(row.signal or {}).get("indicators", {}),
+                    )
+                )
+        for d in recorded:
+            DECISIONS.labels(d.target).inc()
+        return AnalyseResult(decisions=recorded)

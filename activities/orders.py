@@ -9,6 +9,7 @@ and no placement can start after it).
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,8 +19,15 @@ from activities.contracts import CancelInput, OrderOutcome, OrderPlan
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import ORDERS
 from store import repo
-from trading.errors import DuplicateClientOrderId, InsufficientBalance, InvalidOrder, OrderNotFound
+from trading.errors import (
+    DuplicateClientOrderId,
+    IllegalTransition,
+    InsufficientBalance,
+    InvalidOrder,
+    OrderNotFound,
+)
 from trading.models import OrderRequest, OrderStatus, OrderType, Side, VenueOrder
+from trading.orders import check_transition
 from trading.portfolio import Position
 
 
@@ -57,7 +65,20 @@ async def rebuild_position(s: AsyncSession, *, strategy_id: str, symbol: str) ->
 
 
 async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder, reason: str = "") -> None:
-    """Write the venue's view of the order, its fills, and the resulting position."""
+    """Write the venue's view of the order, its fills, and the resulting position.
+
+    A view older than the one recorded (read before a later one was written) never moves
+    the order backwards: the transition table decides, and a stale view is dropped.
+    """
+    known = await repo.get_order(s, client_order_id=plan.client_order_id)
+    if known is not None and known.venue_order_id:
+        try:
+            check_transition(OrderStatus(known.status), venue.status)
+        except IllegalTransition:
+            activity.logger.info("stale venue view ignored", extra={"coid": plan.client_order_id})
+            return
+        if venue.filled_qty < known.filled_qty:
+            return
     await repo.upsert_order(
         s,
         client_order_id=plan.client_order_id,
@@ -136,7 +157,14 @@ class OrderActivities:
     @activity.defn(name="place_order")
     @translate_errors
     async def place_order(self, plan: OrderPlan) -> OrderOutcome:
-        """Place the order unless it exists already or the gate is closed; record the result."""
+        """Place the order unless it exists already or the gate is closed; record the result.
+
+        Shielded from cancellation (a timed-out attempt): the venue call runs on, so the
+        gate stays claimed until the placement is recorded, and a halt waits for it.
+        """
+        return await asyncio.shield(self._place(plan))
+
+    async def _place(self, plan: OrderPlan) -> OrderOutcome:
         ex = self.deps.exchange(plan.exchange)
         async with self.deps.transaction() as s:
             venue = await self._lookup(plan)

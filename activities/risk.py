@@ -61,8 +61,11 @@ class RiskActivities:
             base_ctx, positions = await risk_context(
                 s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=now
             )
+            pending = {o.symbol for o in await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)}
             for d in inp.decisions:
                 leg = cfg.symbols.index(d.symbol)
+                if d.symbol in pending:  # an earlier order may still fill: size nothing on top of it
+                    continue
                 market = await ex.market(d.symbol)
                 held = positions.get(d.symbol, Decimal(0))
                 order = order_for_target(Target(d.target), held, size, market)

@@ -45,7 +45,7 @@ class StrategyCreate(BaseModel):
     interval: float | str = "10s"
     params: dict[str, Any] = Field(default_factory=dict)
     risk: dict[str, Any] = Field(default_factory=dict)
-    capital: Decimal = Field(default=Decimal("100000"), gt=0)
+    capital: Decimal = Field(default=Decimal("100000"), gt=0, le=Decimal("1e15"))
     step_mode: Literal["activity", "local"] = "local"
 
     @field_validator("interval")

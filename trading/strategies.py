@@ -17,6 +17,9 @@ from trading.errors import InvalidInput, UnknownStrategyType
 from trading.indicators import FloatArray, rsi, sma, to_floats
 from trading.models import Target
 
+# Largest position size accepted (base units): beyond it, amounts leave NUMERIC(38, 18).
+MAX_SIZE = Decimal("1e12")
+
 # A relative gap between the SMAs of this size (2%) or more gives full strength.
 FULL_STRENGTH_GAP = 0.02
 
@@ -43,7 +46,7 @@ class SmaCrossParams(BaseModel):
 
     fast: Int = Field(default=10, ge=1)
     slow: Int = Field(default=30, ge=1)
-    size: Decimal = Field(default=Decimal("1"), gt=0)
+    size: Decimal = Field(default=Decimal("1"), gt=0, le=MAX_SIZE)
 
     @model_validator(mode="after")
     def _slow_above_fast(self) -> SmaCrossParams:
@@ -60,7 +63,7 @@ class RsiReversionParams(BaseModel):
     period: Int = Field(default=14, ge=2)
     lower: Num = Field(default=30, gt=0, lt=100)
     upper: Num = Field(default=70, gt=0, lt=100)
-    size: Decimal = Field(default=Decimal("1"), gt=0)
+    size: Decimal = Field(default=Decimal("1"), gt=0, le=MAX_SIZE)
 
     @model_validator(mode="after")
     def _lower_below_upper(self) -> RsiReversionParams:

@@ -82,6 +82,7 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log: Path
+    log_start: int = 0  # size of the log before this run: older lines say nothing about it
 
 
 @dataclass
@@ -120,6 +121,7 @@ class Stack:
     def _spawn(self, name: str, argv: list[str]) -> Child:
         log = self.home / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        start = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 argv,
@@ -129,7 +131,7 @@ class Stack:
                 env=self._env(),
                 start_new_session=True,
             )
-        child = Child(name, proc, log)
+        child = Child(name, proc, log, start)
         self.children.append(child)
         return child
 
@@ -179,7 +181,7 @@ class Stack:
             self._wait(server, lambda: port_open("127.0.0.1", self.temporal_port), "Temporal server")
         py = sys.executable
         worker = self._spawn("worker", [py, "-m", "worker.cli", "worker", "--home", str(self.home)])
-        self._wait(worker, lambda: b"worker ready" in worker.log.read_bytes(), "worker")
+        self._wait(worker, lambda: b"worker ready" in worker.log.read_bytes()[worker.log_start :], "worker")
         api = self._spawn(
             "api", [py, "-m", "worker.cli", "api", "--home", str(self.home), "--port", str(self.api_port)]
         )

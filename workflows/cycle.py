@@ -90,10 +90,12 @@ class CycleWorkflow:
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
         except ChildWorkflowError as e:
+            # Its retries ran out: the venue may or may not hold the order. Reconcile compares
+            # the books with the venue, and risk skips a symbol with an unfinished order.
             workflow.logger.warning("order workflow failed", extra={"client_order_id": plan.client_order_id})
             return OrderOutcome(
                 client_order_id=plan.client_order_id,
                 symbol=plan.symbol,
-                status="rejected",
+                status="unknown",
                 reason=str(e.cause or e),
             )

@@ -65,8 +65,11 @@ ORDER_POLL_INTERVAL = timedelta(seconds=1)
 ORDER_POLL_MAX_INTERVAL = timedelta(seconds=30)
 DEFAULT_TIME_IN_FORCE = timedelta(minutes=5)
 
-# A cycle that has not finished in this time is failed and the next one starts.
-CYCLE_TIMEOUT = timedelta(minutes=10)
+# A cycle has no timeout of its own: every step's retries are bounded, and its orders
+# end by their time in force. Cutting a cycle short could leave an order in flight while
+# the next cycle, seeing no position yet, sized a second one.
+# After a cancel, the order is read again until the venue reports it terminal.
+CANCEL_CONFIRM_POLLS = 10
 
 
 def strategy_workflow_id(strategy_id: str) -> str:

@@ -43,12 +43,23 @@ class OrderWorkflow:
         while outcome.status not in TERMINAL:
             remaining = deadline - workflow.now()
             if remaining <= timedelta(0):
-                outcome = await self._step("cancel_order", CancelInput(plan=plan, reason="time in force"))
+                outcome = await self._cancel(plan, "time in force")
                 break
             await workflow.sleep(min(poll, remaining))
             poll = min(poll * 2, options.ORDER_POLL_MAX_INTERVAL)
             outcome = await self._step("sync_order", CancelInput(plan=plan))
             self._outcome = outcome
+        self._outcome = outcome
+        return outcome
+
+    async def _cancel(self, plan: OrderPlan, reason: str) -> OrderOutcome:
+        """Cancel, then read the order again until the venue reports it terminal."""
+        outcome = await self._step("cancel_order", CancelInput(plan=plan, reason=reason))
+        for _ in range(options.CANCEL_CONFIRM_POLLS):
+            if outcome.status in TERMINAL:
+                break
+            await workflow.sleep(options.ORDER_POLL_INTERVAL)
+            outcome = await self._step("sync_order", CancelInput(plan=plan))
         self._outcome = outcome
         return outcome
 

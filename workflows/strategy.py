@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -39,6 +40,7 @@ class StrategyWorkflow:
         # Set before any handler runs: a signal can be delivered ahead of the run method.
         self.state = state
         self._wake = False
+        self._status_lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, state: StrategyState) -> StrategyState:
@@ -75,7 +77,6 @@ class StrategyWorkflow:
                 CycleInput(config=st.config, cycle=n),
                 id=options.cycle_workflow_id(st.config.strategy_id, n),
                 task_queue=workflow.info().task_queue,
-                execution_timeout=options.CYCLE_TIMEOUT,
             )
         except ChildWorkflowError as e:
             st.cycles_failed += 1
@@ -88,26 +89,36 @@ class StrategyWorkflow:
         st.recent_latencies_ms = [*st.recent_latencies_ms, result.latency_ms][-LATENCIES_KEPT:]
 
     async def _set_status(self, status: str, reason: str, actor: str) -> StatusChanged:
-        st = self.state
-        st.status = status  # type: ignore[assignment]
-        st.status_reason = reason
-        self._wake = True
-        changed = await workflow.execute_activity(
-            "set_strategy_status",
-            StatusChange(
-                strategy_id=st.config.strategy_id,
-                status=status,  # type: ignore[arg-type]
-                reason=reason,
-                actor=actor,
-                request_id=str(workflow.uuid4()),
-            ),
-            result_type=StatusChanged,
-            start_to_close_timeout=options.STORE_TIMEOUT,
-            retry_policy=options.STORE_RETRY,
-        )
-        if status == "halted":
-            st.halted_at = changed.at
-        return changed
+        # One change at a time, applied in the order received; the workflow's own status
+        # follows the store's only once the gate change has committed.
+        async with self._status_lock:
+            st = self.state
+            changed = await workflow.execute_activity(
+                "set_strategy_status",
+                StatusChange(
+                    strategy_id=st.config.strategy_id,
+                    status=status,  # type: ignore[arg-type]
+                    reason=reason,
+                    actor=actor,
+                    request_id=str(workflow.uuid4()),
+                ),
+                result_type=StatusChanged,
+                start_to_close_timeout=options.STORE_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+            st.status = status  # type: ignore[assignment]
+            st.status_reason = reason
+            if status == "halted":
+                st.halted_at = changed.at
+            self._wake = True
+            return changed
+
+    async def _signalled(self, status: str, req: HaltRequest) -> None:
+        try:
+            await self._set_status(status, req.reason, req.actor)
+        except ActivityError as e:  # a signal has no caller to tell: log it, keep running
+            detail = str(e.cause or e)
+            workflow.logger.error("status change failed", extra={"status": status, "error": detail})
 
     @workflow.update
     async def halt(self, req: HaltRequest) -> StatusChanged:
@@ -127,12 +138,12 @@ class StrategyWorkflow:
     @workflow.signal(name="halt_signal")
     async def halt_signal(self, req: HaltRequest) -> None:
         """Fire-and-forget halt (same effect as the update, without waiting)."""
-        await self._set_status("halted", req.reason, req.actor)
+        await self._signalled("halted", req)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: HaltRequest) -> None:
         """Fire-and-forget resume."""
-        await self._set_status("running", req.reason, req.actor)
+        await self._signalled("running", req)
 
     @workflow.signal
     def update_params(self, params: dict[str, Any]) -> None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, StrategyState, StrategyStatus
@@ -30,6 +35,9 @@ from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
 
 router = APIRouter(prefix="/strategies", tags=["strategies"])
+
+RPC_TIMEOUT = timedelta(seconds=10)
+UPDATE_TIMEOUT = timedelta(seconds=30)
 
 
 def _public(row: object, live: StrategyStatus | None = None) -> StrategyPublic:
@@ -66,6 +74,7 @@ async def start_strategy(
         capital=body.capital,
         step_mode=body.step_mode,
     )
+    # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():
         await repo.create_strategy(
             session,
@@ -80,15 +89,20 @@ async def start_strategy(
             workflow_id=workflow_id,
             now=utcnow(),
         )
-        try:
-            await client.start_workflow(
-                StrategyWorkflow.run,
-                StrategyState(config=config),
-                id=workflow_id,
-                task_queue=settings.task_queue,
+    try:
+        await client.start_workflow(
+            StrategyWorkflow.run,
+            StrategyState(config=config),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            rpc_timeout=RPC_TIMEOUT,
+        )
+    except RPCError as e:
+        async with session.begin():
+            await repo.set_strategy_status(
+                session, strategy_id=strategy_id, status="stopped", reason=f"did not start: {e}", now=utcnow()
             )
-        except RPCError as e:  # the row is rolled back with the transaction
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
     return StrategyCreated(id=strategy_id, workflow_id=workflow_id, status="running")
 
 
@@ -112,8 +126,8 @@ async def get_strategy_status(strategy_id: str, session: SessionDep, client: Cli
     row = await _row(session, strategy_id)
     try:
         handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
-        live = await handle.query(StrategyWorkflow.status)
-    except RPCError:
+        live = await handle.query(StrategyWorkflow.status, rpc_timeout=RPC_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError):  # the stored view still answers
         live = None
     return _public(row, live)
 
@@ -125,7 +139,14 @@ async def _change(
     handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
     req = HaltRequest(reason=(body.reason if body else "manual"), actor="api")
     try:
-        changed = await handle.execute_update(update, req, result_type=StatusChanged)
+        changed = await handle.execute_update(
+            update, req, result_type=StatusChanged, rpc_timeout=UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise HTTPException(
+            status.HTTP_504_GATEWAY_TIMEOUT,
+            detail=f"{update} of {strategy_id} unconfirmed after {UPDATE_TIMEOUT.seconds}s: no worker?",
+        ) from None
     except (WorkflowUpdateFailedError, RPCError) as e:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"cannot {update} {strategy_id}: {e}") from None
     return StatusChangePublic(strategy_id=strategy_id, status=changed.status, at=changed.at)

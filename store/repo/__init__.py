@@ -34,6 +34,7 @@ from store.repo.trades import (
     list_fills,
     list_orders,
     record_fill,
+    unfinished_orders,
     upsert_order,
     upsert_position,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "record_pnl",
     "set_strategy_params",
     "set_strategy_status",
+    "unfinished_orders",
     "upsert_order",
     "upsert_position",
 ]

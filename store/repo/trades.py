@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import FillRow, OrderRow, PositionRow
 from store.repo._common import FRESH, as_text, dialect_insert, fetch_all, fetch_first
 from trading.errors import InvalidInput
+from trading.models import OrderStatus
 
 _ORDER_IDENTITY = ("strategy_id", "cycle", "leg", "symbol", "side", "type", "qty", "price")
 
@@ -95,6 +96,13 @@ async def list_orders(
     if strategy_id is not None:
         stmt = stmt.where(OrderRow.strategy_id == strategy_id)
     return await fetch_all(session, stmt)
+
+
+async def unfinished_orders(session: AsyncSession, *, strategy_id: str) -> list[OrderRow]:
+    """Orders of a strategy that are not in a terminal state (the venue may still fill them)."""
+    live = [s.value for s in OrderStatus if not s.is_terminal]
+    stmt = select(OrderRow).where(OrderRow.strategy_id == strategy_id, OrderRow.status.in_(live))
+    return await fetch_all(session, stmt.order_by(OrderRow.id))
 
 
 async def record_fill(
