@@ -32,9 +32,9 @@ STOP_GRACE_S = 10.0
 # second late by default (its tolerance for clock skew between hosts, which one
 # process does not have), so a 50 ms timer fired after about a second.
 DEV_SERVER_DYNAMIC_CONFIG: dict[str, int | str] = {
-    "history.transferProcessorMaxPollRPS": 1000,
-    "history.timerProcessorMaxPollRPS": 1000,
-    "history.visibilityProcessorMaxPollRPS": 1000,
+    "history.transferProcessorMaxPollRPS": 100,
+    "history.timerProcessorMaxPollRPS": 100,
+    "history.visibilityProcessorMaxPollRPS": 100,
     "history.timerProcessorMaxTimeShift": "1ms",
 }
 
