@@ -24,17 +24,15 @@ import httpx
 READY_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
 
-# The dev server runs one history shard, and each of its task-queue readers may poll
-# the database at most 20 times a second by default: under steady work every workflow
-# task and timer then waits up to 50 ms to be dispatched, several times per cycle.
-# Raising the limits removes that wait (see BENCHMARKS.md); idle, the readers still
-# only poll when notified of new tasks. The timer queue also reads timers up to one
-# second late by default (its tolerance for clock skew between hosts, which one
-# process does not have), so a 50 ms timer fired after about a second.
+# The dev server runs one history shard, and its transfer-queue reader (which hands new
+# workflow and activity tasks to matching) may poll the database at most 20 times a
+# second by default: under steady work each task then waits up to 50 ms, several times
+# per cycle. 100 polls a second removes that wait; raising the timer and visibility
+# readers too, or going higher, only cost server CPU (see BENCHMARKS.md). The timer
+# queue also reads timers up to one second late by default (its tolerance for clock
+# skew between hosts, which one process does not have): a 50 ms timer fired after ~1 s.
 DEV_SERVER_DYNAMIC_CONFIG: dict[str, int | str] = {
     "history.transferProcessorMaxPollRPS": 100,
-    "history.timerProcessorMaxPollRPS": 100,
-    "history.visibilityProcessorMaxPollRPS": 100,
     "history.timerProcessorMaxTimeShift": "1ms",
 }
 
