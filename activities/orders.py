@@ -64,6 +64,39 @@ async def rebuild_position(s: AsyncSession, *, strategy_id: str, symbol: str) ->
     return pos
 
 
+async def _upsert(
+    s: AsyncSession,
+    plan: OrderPlan,
+    *,
+    status: str,
+    filled_qty: Decimal,
+    avg_price: Decimal | None,
+    fee: Decimal,
+    venue_order_id: str,
+    reason: str,
+) -> None:
+    """Write our row for the plan's order with the given state."""
+    await repo.upsert_order(
+        s,
+        client_order_id=plan.client_order_id,
+        strategy_id=plan.strategy_id,
+        cycle=plan.cycle,
+        leg=plan.leg,
+        symbol=plan.symbol,
+        side=plan.side,
+        type=plan.type,
+        qty=plan.qty,
+        price=plan.price,
+        status=status,
+        filled_qty=filled_qty,
+        avg_price=avg_price,
+        fee=fee,
+        venue_order_id=venue_order_id,
+        reason=reason,
+        now=utcnow(),
+    )
+
+
 async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder, reason: str = "") -> None:
     """Write the venue's view of the order, its fills, and the resulting position.
 
@@ -79,24 +112,15 @@ async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder
             return
         if venue.filled_qty < known.filled_qty:
             return
-    await repo.upsert_order(
+    await _upsert(
         s,
-        client_order_id=plan.client_order_id,
-        strategy_id=plan.strategy_id,
-        cycle=plan.cycle,
-        leg=plan.leg,
-        symbol=plan.symbol,
-        side=plan.side,
-        type=plan.type,
-        qty=plan.qty,
-        price=plan.price,
+        plan,
         status=venue.status.value,
         filled_qty=venue.filled_qty,
         avg_price=venue.avg_price,
         fee=venue.fee,
         venue_order_id=venue.venue_order_id,
         reason=reason or venue.reason,
-        now=utcnow(),
     )
     new_fill = False
     for f in venue.fills:
@@ -118,24 +142,15 @@ async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder
 
 async def record_rejection(s: AsyncSession, plan: OrderPlan, reason: str) -> OrderOutcome:
     """Record an order that was never accepted by the venue, with why."""
-    await repo.upsert_order(
+    await _upsert(
         s,
-        client_order_id=plan.client_order_id,
-        strategy_id=plan.strategy_id,
-        cycle=plan.cycle,
-        leg=plan.leg,
-        symbol=plan.symbol,
-        side=plan.side,
-        type=plan.type,
-        qty=plan.qty,
-        price=plan.price,
+        plan,
         status=OrderStatus.REJECTED.value,
         filled_qty=Decimal(0),
         avg_price=None,
         fee=Decimal(0),
         venue_order_id="",
         reason=reason,
-        now=utcnow(),
     )
     return OrderOutcome(
         client_order_id=plan.client_order_id, symbol=plan.symbol, status="rejected", reason=reason
