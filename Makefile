@@ -23,14 +23,18 @@ install-test: $(VENV)/.test-extras
 run: install
 	$(BIN)/asts up --demo
 
-## test: install the test extras and run the whole suite (fails when no test ran)
+## test: install the test extras, lint, type-check and run the whole suite
+PACKAGES := trading exchanges store activities workflows agents api worker
+
 test: install-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy $(PACKAGES)
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=80
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/mypy trading
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(PACKAGES)
 
 bench: install-test
 	$(BIN)/python -m bench.lifecycle

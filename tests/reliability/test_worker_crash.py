@@ -7,6 +7,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import HaltRequest, StrategyState
@@ -33,6 +34,16 @@ async def _wait_orders(deps: Deps, at_least: int, proc_log: Path, timeout: float
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"fewer than {at_least} orders:\n{proc_log.read_text(errors='replace')[-3000:]}")
+
+
+async def _order_in_flight(client: Client, task_queue: str, attempts: int = 400) -> str:
+    """Wait until an OrderWorkflow on ``task_queue`` is running; return its id ("" if none showed)."""
+    query = f'WorkflowType = "OrderWorkflow" AND ExecutionStatus = "Running" AND TaskQueue = "{task_queue}"'
+    for _ in range(attempts):
+        async for wf in client.list_workflows(query, limit=1):
+            return wf.id
+        await asyncio.sleep(0.01)
+    return ""
 
 
 async def test_sigkill_worker_mid_flight_loses_nothing_and_duplicates_nothing(
@@ -69,7 +80,9 @@ async def test_sigkill_worker_mid_flight_loses_nothing_and_duplicates_nothing(
                 )
             )
         await _wait_orders(deps, 6, tmp_path / "worker1.log")
-        kill_group(first, signal.SIGKILL)  # mid-flight: cycles and placements are running
+        in_flight = await _order_in_flight(client, task_queue)
+        kill_group(first, signal.SIGKILL)  # mid-flight: an order workflow is running
+        assert in_flight, "no order workflow was running when the worker was killed"
         killed_at = await _orders(deps)
         second = spawn(["worker"], home=tmp_path, log_name="worker2.log", env=env)
         await _wait_orders(deps, killed_at + 6, tmp_path / "worker2.log")
