@@ -135,14 +135,14 @@ class StrategyWorkflow:
         """Stop for good: the gate closes and the workflow completes."""
         return await self._set_status("stopped", req.reason, req.actor)
 
-    @workflow.signal(name="halt_signal")
+    @workflow.signal(name="halt")
     async def halt_signal(self, req: HaltRequest) -> None:
-        """Fire-and-forget halt (same effect as the update, without waiting)."""
+        """Fire-and-forget halt: the same effect as the ``halt`` update, without an answer."""
         await self._signalled("halted", req)
 
-    @workflow.signal(name="resume_signal")
+    @workflow.signal(name="resume")
     async def resume_signal(self, req: HaltRequest) -> None:
-        """Fire-and-forget resume."""
+        """Fire-and-forget resume: the same effect as the ``resume`` update."""
         await self._signalled("running", req)
 
     @workflow.signal
