@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 READY_TIMEOUT_S = 90.0
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 20.0  # more than the worker's graceful shutdown
 
 # The dev server runs one history shard, and its transfer-queue reader (which hands new
 # workflow and activity tasks to matching) may poll the database at most 20 times a

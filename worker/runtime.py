@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import start_http_server
@@ -24,6 +25,7 @@ from workflows.strategy import StrategyWorkflow
 log = logging.getLogger(__name__)
 
 WORKFLOWS: Sequence[type] = (StrategyWorkflow, CycleWorkflow, OrderWorkflow)
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
 async def connect(settings: Settings) -> Client:
@@ -61,7 +63,10 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = make_worker(client, deps, task_queue=settings.task_queue)
+    # On SIGTERM, activities under way get this long to finish before they are cancelled.
+    worker = make_worker(
+        client, deps, task_queue=settings.task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN
+    )
     try:
         async with worker:
             log.info("worker running", extra={"task_queue": settings.task_queue, "address": settings.address})
