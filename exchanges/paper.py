@@ -16,6 +16,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -225,7 +226,7 @@ class PaperExchange:
         try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(SCHEMA)
             for symbol, spec in self._series.items():  # before the replay clock, which marks "ready"
@@ -414,3 +415,19 @@ class PaperExchange:
             [OrderStatus.CANCELLED.value, ts_text(now), "cancelled on request", row["id"]],
         )
         return self._get(conn, client_order_id, symbol)
+
+
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 300) -> None:
+    """Switch the file to WAL; a process opening it at the same moment may hold it briefly.
+
+    SQLite answers a journal-mode change it cannot make with "database is locked" at
+    once, without waiting on the busy timeout, so the switch is tried again here.
+    """
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01)

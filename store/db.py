@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -55,13 +57,25 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default)
 
 
+WAL_ATTEMPTS = 300
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Per connection: wait for locks, WAL so readers never block the writer, enforce FKs."""
     cursor = dbapi_connection.cursor()
     try:
         # busy_timeout first: switching to WAL needs a lock another process may hold.
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        # A journal-mode change that meets another opener's lock fails at once, without
+        # waiting on the busy timeout: try again for a few seconds.
+        for attempt in range(WAL_ATTEMPTS):
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == WAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01)
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()

@@ -137,7 +137,7 @@ async def test_two_processes_share_one_state_file(tmp_path: Path, spec: SeriesSp
         for prefix in ("p", "q")
     ]  # fmt: skip
     outs = [await p.communicate() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [err.decode() for _, err in outs]
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(err.decode() for _, err in outs)
     assert sum(int(out) for out, _ in outs) == 10  # 1051.6506 USD buys ten units at 105.16506
     check = PaperExchange(db, series={SYMBOL: spec}, start_bar=5)
     try:
