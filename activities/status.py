@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.contracts import StatusChange, StatusChanged
+from activities.contracts import StatusChange, StatusChanged, StrategyConfig
 from activities.deps import Deps, translate_errors, utcnow
 from store import repo
 from trading.errors import InvalidInput
+
+
+async def record_strategy(
+    s: AsyncSession, config: StrategyConfig, *, workflow_id: str, now: datetime
+) -> None:
+    """Record a strategy, its order gate open, before its workflow ``workflow_id`` starts."""
+    await repo.create_strategy(
+        s,
+        id=config.strategy_id,
+        name=config.name,
+        type=config.type,
+        exchange=config.exchange,
+        symbols=config.symbols,
+        interval_s=config.interval_s,
+        params=config.params,
+        risk=config.risk,
+        workflow_id=workflow_id,
+        now=now,
+    )
 
 
 class StatusActivities:

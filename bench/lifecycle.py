@@ -33,7 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import HaltRequest, StepMode, StrategyConfig, StrategyState
 from activities.deps import Deps, utcnow
-from store import repo
+from activities.status import record_strategy
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from worker.launcher import DEV_SERVER_DYNAMIC_CONFIG, dev_server_args
 from worker.runtime import make_worker
@@ -100,19 +100,7 @@ async def run_one(client: Client, deps: Deps, variant: Variant, n: int, window: 
                 step_mode=variant.step_mode,
             )
             async with deps.sessions.begin() as s:
-                await repo.create_strategy(
-                    s,
-                    id=cfg.strategy_id,
-                    name=cfg.name,
-                    type=cfg.type,
-                    exchange=cfg.exchange,
-                    symbols=cfg.symbols,
-                    interval_s=cfg.interval_s,
-                    params=cfg.params,
-                    risk=cfg.risk,
-                    workflow_id=strategy_workflow_id(cfg.strategy_id),
-                    now=utcnow(),
-                )
+                await record_strategy(s, cfg, workflow_id=strategy_workflow_id(cfg.strategy_id), now=utcnow())
             handles.append(
                 await client.start_workflow(
                     StrategyWorkflow.run,

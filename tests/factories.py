@@ -7,6 +7,7 @@ from typing import Any
 
 from activities.contracts import StrategyConfig
 from activities.deps import Deps, utcnow
+from activities.status import record_strategy
 from store import repo
 from workflows.options import strategy_workflow_id
 
@@ -31,19 +32,7 @@ def make_config(**overrides: Any) -> StrategyConfig:
 async def insert_strategy(deps: Deps, config: StrategyConfig, status: str = "running") -> None:
     """Record the strategy as the API would before starting its workflow."""
     async with deps.sessions.begin() as s:
-        await repo.create_strategy(
-            s,
-            id=config.strategy_id,
-            name=config.name,
-            type=config.type,
-            exchange=config.exchange,
-            symbols=config.symbols,
-            interval_s=config.interval_s,
-            params=config.params,
-            risk=config.risk,
-            workflow_id=strategy_workflow_id(config.strategy_id),
-            now=utcnow(),
-        )
+        await record_strategy(s, config, workflow_id=strategy_workflow_id(config.strategy_id), now=utcnow())
         if status != "running":
             await repo.set_strategy_status(
                 s, strategy_id=config.strategy_id, status=status, reason="", now=utcnow()

@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 
 from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, StrategyState, StrategyStatus
 from activities.deps import utcnow
+from activities.status import record_strategy
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.schemas import (
     HaltBody,
@@ -76,19 +77,7 @@ async def start_strategy(
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():
-        await repo.create_strategy(
-            session,
-            id=strategy_id,
-            name=body.name,
-            type=body.type,
-            exchange=body.exchange,
-            symbols=body.symbols,
-            interval_s=float(body.interval),
-            params=params,
-            risk=risk,
-            workflow_id=workflow_id,
-            now=utcnow(),
-        )
+        await record_strategy(session, config, workflow_id=workflow_id, now=utcnow())
     try:
         await client.start_workflow(
             StrategyWorkflow.run,
