@@ -7,6 +7,7 @@ period), so no process outlives the stack.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 import httpx
 
 READY_TIMEOUT_S = 90.0
+PR_SET_PDEATHSIG = 1
 STOP_GRACE_S = 20.0  # more than the worker's graceful shutdown
 
 # The dev server runs one history shard, and its transfer-queue reader (which hands new
@@ -64,6 +66,13 @@ def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
+
+
+def die_with_parent() -> None:
+    """In a child, before exec: ask Linux to send SIGTERM if the launcher dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -128,6 +137,7 @@ class Stack:
                 stdin=subprocess.DEVNULL,
                 env=self._env(),
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # no orphans, even if the launcher is killed
             )
         child = Child(name, proc, log, start)
         self.children.append(child)

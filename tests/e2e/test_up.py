@@ -98,4 +98,27 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
         assert children == [], f"orphans left: {children}"
     finally:
         if proc.poll() is None:
-            kill_group(proc)
+            kill_group(proc, signal.SIGTERM)  # let it stop its children; SIGKILL only if it hangs
+
+
+def test_children_stop_even_when_the_launcher_is_killed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ports = [free_port(), free_port(), free_port()]
+    proc = spawn(
+        ["up", "--api-port", str(ports[0]), "--temporal-port", str(ports[1]), "--ui-port", str(ports[2])],
+        home=home,
+        log_name="up.log",
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{ports[0]}/health", proc, home / "up.log")
+        running = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout.split()
+        assert len(running) == 3, running  # server, worker, API
+        proc.kill()  # SIGKILL: the launcher gets no chance to clean up
+        proc.wait(timeout=10)
+        _poll(
+            lambda: not subprocess.run(["pgrep", "-f", str(home)], capture_output=True).stdout,
+            "the children to exit",
+            timeout=30,
+        )
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", str(home)], check=False)
