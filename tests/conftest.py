@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.deps import Deps
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
+from tests.api.live import serve_api
 from tests.pg import create_pg_database, drop_pg_database, pg_server_url
 from worker.launcher import dev_server_args
 from worker.runtime import make_worker
@@ -92,3 +93,12 @@ async def running_worker(client: Client, deps: Deps, **options: Any) -> AsyncIte
     task_queue = f"tq-{uuid.uuid4()}"
     async with make_worker(client, deps, task_queue=task_queue, **options):
         yield task_queue
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api_url(
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """Base URL of the real API over HTTP, its worker on the same task queue (API and CLI tests)."""
+    async with serve_api(dev_env, tmp_path_factory.mktemp("api")) as url:
+        yield url

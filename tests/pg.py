@@ -24,24 +24,23 @@ def pg_server_url() -> str:
     )
 
 
-async def create_pg_database(server_url: str) -> str:
-    """Create an empty database with a random name on the server; return its URL."""
-    name = f"asts_test_{uuid.uuid4().hex[:12]}"
+async def _admin(server_url: str, sql: str) -> None:
+    """Run one statement on the server outside a transaction (CREATE/DROP DATABASE need that)."""
     admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            await conn.exec_driver_sql(sql)
     finally:
         await admin.dispose()
+
+
+async def create_pg_database(server_url: str) -> str:
+    """Create an empty database with a random name on the server; return its URL."""
+    name = f"asts_test_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 async def drop_pg_database(server_url: str, url: str) -> None:
     """Drop the database at ``url``, disconnecting anyone still using it."""
-    name = make_url(url).database
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.dispose()
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
