@@ -29,6 +29,13 @@ class StrategyConfig(BaseModel):
     capital: Decimal = Decimal("100000")
     step_mode: StepMode = "local"
     order_time_in_force_s: float = 300.0
+    # The NeuroHub this strategy reports to and whose global gate its orders pass.
+    hub_id: str = "neurohub"
+    # Circuit breakers of this strategy (trading.breakers.BreakerLimits as a mapping).
+    breakers: dict[str, Any] = Field(default_factory=dict)
+    # Orders above this notional wait for a human decision, for at most approval_timeout_s.
+    approval_notional: Decimal | None = None
+    approval_timeout_s: float = 300.0
 
 
 class CycleInput(BaseModel):
@@ -106,6 +113,9 @@ class OrderPlan(BaseModel):
     ref_price: Decimal
     time_in_force_s: float = 300.0
     step_mode: StepMode = "local"
+    hub_id: str = "neurohub"
+    # Set on the orders that flatten a position for the halt with this id (they pass its gate).
+    flatten_of: str = ""
 
 
 class RiskRejection(BaseModel):
@@ -162,6 +172,13 @@ class ReconcileResult(BaseModel):
     equity: Decimal
     exposure: Decimal
     mismatches: list[str] = Field(default_factory=list)
+    # For the circuit breakers: losing streak, orders sent and rejected (all time), venue
+    # calls and failures since the previous reconcile.
+    consecutive_losses: int = 0
+    orders_total: int = 0
+    orders_rejected: int = 0
+    venue_calls: int = 0
+    venue_errors: int = 0
 
 
 class CycleResult(BaseModel):
@@ -183,13 +200,15 @@ class CycleResult(BaseModel):
 
 
 class StatusChange(BaseModel):
-    """Open or close a strategy's order gate (halt / resume)."""
+    """Open or close a strategy's order gate (halt / resume), or make it reduce-only."""
 
     strategy_id: str
     status: Literal["running", "halted", "stopped"]
     reason: str = ""
     actor: str = "api"
     request_id: str
+    flatten: bool = False
+    reduce_only: bool | None = None
 
 
 class StatusChanged(BaseModel):
@@ -198,13 +217,20 @@ class StatusChanged(BaseModel):
     strategy_id: str
     status: str
     at: datetime
+    halt_id: str = ""
+    ack: StrategyAck | None = None
 
 
 class HaltRequest(BaseModel):
-    """A request to halt a strategy."""
+    """A request to halt (or resume, or stop) a strategy."""
 
     reason: str = "manual halt"
     actor: str = "api"
+    cancel_open_orders: bool = True
+    flatten: bool = False
+    # "gate": answer once the gate has changed; "all": once open orders are cancelled and
+    # positions flattened as asked.
+    wait: Literal["gate", "all"] = "gate"
 
 
 class StrategyState(BaseModel):
@@ -221,6 +247,10 @@ class StrategyState(BaseModel):
     recent_latencies_ms: list[float] = Field(default_factory=list)
     cycles_per_run: int = 200
     runs: int = 1
+    # NeuroHub's gate as last told (a halted hub stops the cycles) and the strategy's reduce-only flag.
+    hub_state: Literal["active", "reducing", "halted"] = "active"
+    reduce_only: bool = False
+    acks: list[StrategyAck] = Field(default_factory=list)
 
 
 class StrategyStatus(BaseModel):
@@ -237,3 +267,318 @@ class StrategyStatus(BaseModel):
     last_cycle: CycleResult | None
     recent_latencies_ms: list[float]
     runs: int = 1
+    hub_state: str = "active"
+    reduce_only: bool = False
+    acks: list[StrategyAck] = Field(default_factory=list)
+
+
+# --- NeuroHub: global gate, control of strategies, reports, breakers ---------------------
+
+HubState = Literal["active", "reducing", "halted"]
+AckState = Literal["pending", "acked", "failed", "timeout"]
+
+
+class HubCommand(BaseModel):
+    """A kill switch (halt), a move to reduce-only, or a resume, as asked of NeuroHub."""
+
+    state: HubState = "halted"
+    reason: str
+    actor: str = "api"
+    cancel_open_orders: bool = True
+    flatten: bool = False
+    wait: Literal["gate", "all"] = "gate"
+    # How long "all" waits for the strategies' acknowledgements before naming the missing ones.
+    ack_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+
+
+class HubGateChange(BaseModel):
+    """Set the global gate in the store (the activity behind a hub command)."""
+
+    hub_id: str
+    control_id: str
+    state: HubState
+    reason: str
+    actor: str
+    flatten: bool = False
+
+
+class StrategyRef(BaseModel):
+    """A strategy as NeuroHub addresses it."""
+
+    strategy_id: str
+    name: str = ""
+    workflow_id: str
+
+
+class HubGateChanged(BaseModel):
+    """When the global gate change committed, and every strategy that was not stopped then."""
+
+    at: datetime
+    strategies: list[StrategyRef] = Field(default_factory=list)
+
+
+class StrategyControl(BaseModel):
+    """NeuroHub (or a breaker) telling a strategy what changed; the strategy acts and acknowledges."""
+
+    control_id: str
+    hub_id: str
+    scope: Literal["hub", "strategy"]
+    state: HubState
+    reason: str
+    actor: str
+    cancel_open_orders: bool = True
+    flatten: bool = False
+
+
+class ControlActions(BaseModel):
+    """What a strategy did about a control: orders cancelled, positions to flatten."""
+
+    cancelled: list[str] = Field(default_factory=list)
+    to_flatten: list[OrderPlan] = Field(default_factory=list)
+
+
+class ControlActionsInput(BaseModel):
+    """Input of the ``control_actions`` activity."""
+
+    config: StrategyConfig
+    control: StrategyControl
+
+
+class StrategyAck(BaseModel):
+    """A strategy's acknowledgement of a control: its state and when."""
+
+    strategy_id: str
+    control_id: str
+    state: AckState = "pending"
+    at: datetime | None = None
+    cancelled: int = 0
+    flattened: list[str] = Field(default_factory=list)
+    detail: str = ""
+
+
+class ControlResult(BaseModel):
+    """Answer of a NeuroHub command: when the gate changed, and each strategy's acknowledgement."""
+
+    control_id: str
+    hub_id: str
+    state: HubState
+    reason: str
+    actor: str
+    requested_at: datetime
+    gate_changed_at: datetime
+    answered_at: datetime
+    strategies: list[StrategyAck] = Field(default_factory=list)
+
+    @property
+    def unacknowledged(self) -> list[str]:
+        """Strategies that have not acknowledged (yet, or within the timeout)."""
+        return [a.strategy_id for a in self.strategies if a.state != "acked"]
+
+
+class StrategyRegistration(BaseModel):
+    """A strategy announcing itself to NeuroHub (on every run start; idempotent)."""
+
+    strategy_id: str
+    name: str
+    workflow_id: str
+    capital: Decimal
+    breakers: dict[str, Any] = Field(default_factory=dict)
+    status: str = "running"
+    reduce_only: bool = False
+
+
+class StrategyReport(BaseModel):
+    """A strategy's numbers after a cycle, as NeuroHub tracks them for its breakers."""
+
+    strategy_id: str
+    cycle: int
+    at: datetime
+    equity: Decimal
+    exposure: Decimal
+    realised: Decimal
+    unrealised: Decimal
+    fees: Decimal
+    consecutive_losses: int = 0
+    orders_total: int = 0
+    orders_rejected: int = 0
+    venue_calls: int = 0
+    venue_errors: int = 0
+
+
+class BreakerStatus(BaseModel):
+    """One breaker's reading: its value, its limit and the headroom left."""
+
+    name: str
+    value: Decimal
+    limit: Decimal
+    headroom: Decimal
+    tripped: bool
+    armed: bool = True
+    detail: str = ""
+
+
+class StrategyEntry(BaseModel):
+    """What NeuroHub holds about one registered strategy."""
+
+    strategy_id: str
+    name: str = ""
+    workflow_id: str
+    capital: Decimal = Decimal(0)
+    breakers: dict[str, Any] = Field(default_factory=dict)
+    status: str = "running"
+    reduce_only: bool = False
+    registered_at: datetime | None = None
+    last_report: StrategyReport | None = None
+    peak_equity: Decimal = Decimal(0)
+    day_start_equity: Decimal | None = None
+    day_start_orders: int = 0
+    day_start_rejected: int = 0
+    venue_calls_today: int = 0
+    venue_errors_today: int = 0
+    tripped: list[str] = Field(default_factory=list)
+    readings: list[BreakerStatus] = Field(default_factory=list)
+
+
+class ControlRecord(BaseModel):
+    """A command NeuroHub ran, with the acknowledgements it collected."""
+
+    control_id: str
+    state: HubState
+    scope: str = "hub"
+    reason: str
+    actor: str
+    cancel_open_orders: bool = True
+    flatten: bool = False
+    requested_at: datetime
+    gate_changed_at: datetime
+    acks: dict[str, StrategyAck] = Field(default_factory=dict)
+
+
+class HubConfig(BaseModel):
+    """NeuroHub's settings: global breakers, the daily reset time, history bounds."""
+
+    breakers: dict[str, Any] = Field(default_factory=dict)
+    # Daily figures (loss, rejection and error rates) restart at this UTC time of day.
+    daily_reset_utc: str = "00:00"
+    # Continue as new once the history holds this many events (or when Temporal suggests it).
+    max_history_events: int = 10_000
+    controls_kept: int = 20
+
+
+class HubInit(BaseModel):
+    """What the ``hub_load`` activity returns: the gate as stored and the live strategies."""
+
+    state: HubState
+    reason: str
+    actor: str
+    halt_id: str
+    changed_at: datetime
+    strategies: list[StrategyRegistration] = Field(default_factory=list)
+
+
+class HubSnapshot(BaseModel):
+    """State NeuroHub carries across continue-as-new."""
+
+    hub_id: str = "neurohub"
+    config: HubConfig = Field(default_factory=HubConfig)
+    loaded: bool = False
+    state: HubState = "active"
+    reason: str = ""
+    actor: str = ""
+    halt_id: str = ""
+    since: datetime | None = None
+    strategies: dict[str, StrategyEntry] = Field(default_factory=dict)
+    controls: list[ControlRecord] = Field(default_factory=list)
+    global_tripped: list[str] = Field(default_factory=list)
+    day_started_at: datetime | None = None
+    signals_received: int = 0
+    reports_received: int = 0
+    runs: int = 1
+
+
+class HubStatus(BaseModel):
+    """Answer of NeuroHub's status query."""
+
+    hub_id: str
+    state: HubState
+    reason: str
+    actor: str
+    since: datetime | None
+    strategies: list[StrategyEntry]
+    breakers: list[BreakerStatus]
+    exposure: Decimal
+    equity: Decimal
+    daily_pnl: Decimal
+    last_control: ControlRecord | None
+    day_started_at: datetime | None
+    signals_received: int
+    reports_received: int
+    runs: int
+
+
+StatusChanged.model_rebuild()
+StrategyState.model_rebuild()
+StrategyStatus.model_rebuild()
+
+
+# --- Human approval of large orders ------------------------------------------------------
+
+ApprovalStatus = Literal["approved", "rejected", "expired"]
+
+
+class ApprovalRequest(BaseModel):
+    """An approved plan whose notional is above the strategy's threshold: it waits for a human."""
+
+    plan: OrderPlan
+    strategy_id: str
+    cycle: int
+    # The cycle workflow that waits; the decision is an Update sent to it.
+    workflow_id: str
+    notional: Decimal
+    timeout_s: float
+
+    @property
+    def approval_id(self) -> str:
+        """Stable id of the approval, derived from the order's client order id."""
+        return f"apr-{self.plan.client_order_id}"
+
+
+class ApprovalDecisionInput(BaseModel):
+    """A human's decision on one pending approval (the cycle's ``decide`` Update).
+
+    ``decision`` is "approve" or "reject"; it is a plain string so that the Update's
+    validator, not the payload decoder, refuses anything else with a clear message.
+    """
+
+    approval_id: str
+    decision: str
+    reason: str = ""
+    actor: str = "api"
+
+
+class ApprovalSettlement(BaseModel):
+    """Input of ``settle_approval``: the status to record on a pending approval, by whom and why."""
+
+    approval_id: str
+    status: ApprovalStatus
+    decided_by: str
+    reason: str = ""
+
+
+class ApprovalOutcome(BaseModel):
+    """How an approval ended, as stored (the first decision recorded wins)."""
+
+    approval_id: str
+    status: ApprovalStatus
+    decided_by: str = ""
+    reason: str = ""
+    decided_at: datetime | None = None
+
+
+class ApprovalRecorded(BaseModel):
+    """Answer of ``request_approval``: the pending row's expiry, or the decision it already holds."""
+
+    approval_id: str
+    expires_at: datetime
+    # Set when the approval was decided before (a re-run of the same cycle): nothing to wait for.
+    outcome: ApprovalOutcome | None = None

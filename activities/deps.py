@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import heapq
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +18,57 @@ from temporalio.exceptions import ApplicationError
 
 from exchanges.base import Exchange
 from exchanges.factory import open_exchange
-from trading.errors import TradingError
+from trading.errors import TemporaryError, TradingError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class PriorityLock:
+    """A mutex whose urgent waiters go before every ordinary one (FIFO within each class).
+
+    SQLite admits one writer at a time, and this process's writers queue here. A kill
+    switch must not wait behind a queue of routine cycle writes: it asks urgently and
+    waits only for the writer holding the lock.
+    """
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        """Wait for the lock; ownership is handed over directly by ``release``."""
+        if not self._locked and not self._waiters:
+            self._locked = True
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._waiters, (0 if urgent else 1, self._seq, fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # handed over just as we were cancelled
+                self.release()
+            raise
+
+    def release(self) -> None:
+        """Hand the lock to the next live waiter, or unlock."""
+        while self._waiters:
+            _, _, fut = heapq.heappop(self._waiters)
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self._locked = False
+
+    @asynccontextmanager
+    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        """``async with lock.hold():`` acquire, then release on exit."""
+        await self.acquire(urgent=urgent)
+        try:
+            yield
+        finally:
+            self.release()
 
 
 @dataclass
@@ -32,26 +80,29 @@ class Deps:
     bars_per_second: float = 2.0
     exchange_options: dict[str, Any] = field(default_factory=dict)
     _exchanges: dict[str, Exchange] = field(default_factory=dict)
-    _writers: asyncio.Lock | None = None
+    _writers: PriorityLock | None = None
+    # Per strategy: venue calls and the ones that failed with a temporary error, since last taken.
+    _venue_counts: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bind = self.sessions.kw.get("bind")
         if bind is not None and bind.dialect.name == "sqlite":
-            self._writers = asyncio.Lock()
+            self._writers = PriorityLock()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction, committed on success, rolled back on error.
 
         SQLite lets one writer in at a time and makes the others poll the file lock with
-        growing sleeps; this process's writers queue on a lock instead and go in turn.
-        PostgreSQL needs no such queue: its row locks order the writers.
+        growing sleeps; this process's writers queue on a lock instead and go in turn,
+        ``urgent`` ones (gate changes) first. PostgreSQL needs no such queue: its row
+        locks order the writers.
         """
         if self._writers is None:
             async with self.sessions.begin() as s:
                 yield s
             return
-        async with self._writers, self.sessions.begin() as s:
+        async with self._writers.hold(urgent=urgent), self.sessions.begin() as s:
             yield s
 
     def exchange(self, name: str) -> Exchange:
@@ -61,6 +112,22 @@ class Deps:
                 name, home=self.home, bars_per_second=self.bars_per_second, **self.exchange_options
             )
         return self._exchanges[name]
+
+    @contextmanager
+    def venue_call(self, strategy_id: str) -> Iterator[None]:
+        """Count one venue call of a strategy, and count it failed if a temporary error escapes."""
+        counts = self._venue_counts.setdefault(strategy_id, [0, 0])
+        counts[0] += 1
+        try:
+            yield
+        except TemporaryError:
+            counts[1] += 1
+            raise
+
+    def take_venue_counts(self, strategy_id: str) -> tuple[int, int]:
+        """Venue calls and failures of a strategy since the last take (for its breakers)."""
+        calls, errors = self._venue_counts.pop(strategy_id, [0, 0])
+        return calls, errors
 
     async def close(self) -> None:
         """Close every venue connection."""

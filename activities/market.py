@@ -26,7 +26,8 @@ class MarketActivities:
         spec = get_strategy(cfg.type)
         bars = max(MIN_BARS, spec.warmup(spec.parse_params(cfg.params)) + 2)
         ex = self.deps.exchange(cfg.exchange)
-        universe = {sym: await ex.ohlcv(sym, limit=bars) for sym in cfg.symbols}
+        with self.deps.venue_call(cfg.strategy_id):
+            universe = {sym: await ex.ohlcv(sym, limit=bars) for sym in cfg.symbols}
         ranked = scanner.rank(universe)
         by_symbol = {s.symbol: s for s in ranked}
         snapshots = []

@@ -1,10 +1,10 @@
 """The execute step's activities (TradeGuard): place, follow and cancel one order, idempotently.
 
 Placement is guarded twice: the client order id is looked up at the venue first (so a
-retry never places a second order), and the strategy's order gate is claimed inside
-the same database transaction that records the order (so a halt, which closes the
-gate in its own transaction, returns only after every in-flight placement committed,
-and no placement can start after it).
+retry never places a second order), and the order passes NeuroHub's global gate and
+its strategy's gate inside the same database transaction that records it (so a halt,
+which closes a gate in its own transaction, returns only after every in-flight
+placement committed, and no placement can start after it).
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from trading.errors import (
 from trading.models import OrderRequest, OrderStatus, OrderType, Side, VenueOrder
 from trading.orders import check_transition
 from trading.portfolio import Position
+
+# Reason prefix of an order the gate refused (not counted as a venue rejection by the breakers).
+BLOCKED = "blocked at the gate"
 
 
 def outcome_of(venue: VenueOrder) -> OrderOutcome:
@@ -177,19 +180,27 @@ class OrderActivities:
         Shielded from cancellation (a timed-out attempt): the venue call runs on, so the
         gate stays claimed until the placement is recorded, and a halt waits for it.
         """
-        return await asyncio.shield(self._place(plan))
+        with self.deps.venue_call(plan.strategy_id):
+            return await asyncio.shield(self._place(plan))
 
     async def _place(self, plan: OrderPlan) -> OrderOutcome:
         ex = self.deps.exchange(plan.exchange)
         async with self.deps.transaction() as s:
             venue = await self._lookup(plan)
             if venue is None:
-                if not await repo.claim_placement(s, strategy_id=plan.strategy_id):
-                    activity.logger.info("order blocked: gate closed", extra={"coid": plan.client_order_id})
+                refused = await repo.admit_placement(
+                    s,
+                    strategy_id=plan.strategy_id,
+                    hub_id=plan.hub_id,
+                    symbol=plan.symbol,
+                    side=Side(plan.side),
+                    qty=plan.qty,
+                    flatten_of=plan.flatten_of,
+                )
+                if refused is not None:
+                    activity.logger.info("order blocked at the gate", extra={"coid": plan.client_order_id})
                     ORDERS.labels("blocked").inc()
-                    return await record_rejection(
-                        s, plan, "trading halted: the strategy's order gate is closed"
-                    )
+                    return await record_rejection(s, plan, f"{BLOCKED}: {refused}")
                 request = OrderRequest(
                     client_order_id=plan.client_order_id,
                     symbol=plan.symbol,
@@ -213,9 +224,10 @@ class OrderActivities:
     @translate_errors
     async def sync_order(self, inp: CancelInput) -> OrderOutcome:
         """Read the order's state at the venue and record it."""
-        venue = await self.deps.exchange(inp.plan.exchange).fetch_order(
-            inp.plan.client_order_id, inp.plan.symbol
-        )
+        with self.deps.venue_call(inp.plan.strategy_id):
+            venue = await self.deps.exchange(inp.plan.exchange).fetch_order(
+                inp.plan.client_order_id, inp.plan.symbol
+            )
         async with self.deps.transaction() as s:
             await record_venue_order(s, inp.plan, venue)
         return outcome_of(venue)
@@ -224,9 +236,10 @@ class OrderActivities:
     @translate_errors
     async def cancel_order(self, inp: CancelInput) -> OrderOutcome:
         """Cancel the order at the venue (a terminal order is left as it is) and record it."""
-        venue = await self.deps.exchange(inp.plan.exchange).cancel_order(
-            inp.plan.client_order_id, inp.plan.symbol
-        )
+        with self.deps.venue_call(inp.plan.strategy_id):
+            venue = await self.deps.exchange(inp.plan.exchange).cancel_order(
+                inp.plan.client_order_id, inp.plan.symbol
+            )
         async with self.deps.transaction() as s:
             await record_venue_order(
                 s, inp.plan, venue, reason=inp.reason if venue.status.value == "cancelled" else ""

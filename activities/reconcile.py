@@ -17,6 +17,7 @@ from activities.contracts import ReconcileInput, ReconcileResult
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import MISMATCHES
 from store import repo
+from trading.breakers import closed_trade_results, consecutive_losses
 from trading.errors import OrderNotFound
 from trading.portfolio import Position, pnl_of
 
@@ -61,6 +62,11 @@ class ReconcileActivities:
             pnl = pnl_of(positions, marks)
             exposure = sum((abs(p.notional(marks[p.symbol])) for p in positions), Decimal(0))
             equity = cfg.capital + pnl.net
+            fills = await repo.list_fills(s, strategy_id=cfg.strategy_id)
+            streak = consecutive_losses(
+                closed_trade_results((f.symbol, f.side, f.qty, f.price, f.fee) for f in fills)
+            )
+            orders_total, orders_rejected = await repo.order_counts(s, strategy_id=cfg.strategy_id)
             await repo.record_pnl(
                 s,
                 strategy_id=cfg.strategy_id,
@@ -72,6 +78,7 @@ class ReconcileActivities:
                 equity=equity,
                 exposure=exposure,
             )
+        calls, errors = self.deps.take_venue_counts(cfg.strategy_id)
         return ReconcileResult(
             realised=pnl.realised,
             unrealised=pnl.unrealised,
@@ -79,6 +86,11 @@ class ReconcileActivities:
             equity=equity,
             exposure=exposure,
             mismatches=mismatches,
+            consecutive_losses=streak,
+            orders_total=orders_total,
+            orders_rejected=orders_rejected,
+            venue_calls=calls,
+            venue_errors=errors,
         )
 
     async def _check_order(self, s: AsyncSession, ex: object, coid: str, symbol: str) -> list[str]:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.analysis import AnalysisActivities
+from activities.approvals import ApprovalActivities
+from activities.control import ControlActivities
 from activities.deps import Deps
 from activities.market import MarketActivities
 from activities.orders import OrderActivities
@@ -18,6 +20,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     """The activity callables to register on a worker."""
     market, analysis, risk = MarketActivities(deps), AnalysisActivities(deps), RiskActivities(deps)
     orders, rec, status = OrderActivities(deps), ReconcileActivities(deps), StatusActivities(deps)
+    control, approvals = ControlActivities(deps), ApprovalActivities(deps)
     return [
         market.scan,
         analysis.analyse,
@@ -27,4 +30,9 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         orders.cancel_order,
         rec.reconcile,
         status.set_strategy_status,
+        control.hub_load,
+        control.set_hub_gate,
+        control.control_actions,
+        approvals.request_approval,
+        approvals.settle_approval,
     ]

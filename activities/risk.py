@@ -12,6 +12,7 @@ from activities.contracts import OrderPlan, RiskInput, RiskRejection, RiskResult
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import RISK_REJECTIONS
 from store import repo
+from trading.control import Gate, admit
 from trading.models import ClientOrderId, Target
 from trading.risk import OrderIntent, RiskContext, RiskLimits, check_order
 from trading.sizing import order_for_target
@@ -62,6 +63,9 @@ class RiskActivities:
                 s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=now
             )
             pending = {o.symbol for o in await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)}
+            hub_gate = repo.hub_gate_of(await repo.get_hub_gate(s, hub_id=cfg.hub_id))
+            row = await repo.get_strategy(s, strategy_id=cfg.strategy_id)
+            strategy_gate = repo.strategy_gate_of(row) if row is not None else Gate(state="stopped")
             for d in inp.decisions:
                 leg = cfg.symbols.index(d.symbol)
                 if d.symbol in pending:  # an earlier order may still fill: size nothing on top of it
@@ -81,8 +85,10 @@ class RiskActivities:
                     halted=base_ctx.halted,
                 )
                 verdict = check_order(intent, ctx, limits)
-                if not verdict.approved:
-                    reasons = list(verdict.reasons)
+                # The gates are checked again when the order is placed; here they spare a doomed order.
+                refused = admit(hub=hub_gate, strategy=strategy_gate, side=side, qty=qty, position_qty=held)
+                if not verdict.approved or refused:
+                    reasons = list(verdict.reasons) + ([refused] if refused else [])
                     RISK_REJECTIONS.inc()
                     rejected.append(RiskRejection(symbol=d.symbol, side=side.value, qty=qty, reasons=reasons))
                     await repo.record_event(
@@ -110,6 +116,7 @@ class RiskActivities:
                         ref_price=last[d.symbol],
                         time_in_force_s=cfg.order_time_in_force_s,
                         step_mode=cfg.step_mode,
+                        hub_id=cfg.hub_id,
                     )
                 )
         return RiskResult(approved=approved, rejected=rejected)

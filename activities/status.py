@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -29,6 +30,14 @@ async def record_strategy(
         risk=config.risk,
         workflow_id=workflow_id,
         now=now,
+        controls=controls_of(config),
+    )
+
+
+def controls_of(config: StrategyConfig) -> dict[str, Any]:
+    """The strategy's control settings as stored (NeuroHub rebuilds its registry from them)."""
+    return config.model_dump(
+        mode="json", include={"capital", "breakers", "approval_notional", "approval_timeout_s", "hub_id"}
     )
 
 
@@ -46,19 +55,34 @@ class StatusActivities:
         Closing waits for any placement transaction that holds the gate, so after this
         returns no order of the strategy is being or can be placed.
         """
-        async with self.deps.transaction() as s:
+        async with self.deps.transaction(urgent=True) as s:
             found = await repo.set_strategy_status(
-                s, strategy_id=inp.strategy_id, status=inp.status, reason=inp.reason, now=utcnow()
+                s,
+                strategy_id=inp.strategy_id,
+                status=inp.status,
+                reason=inp.reason,
+                now=utcnow(),
+                halt_id=inp.request_id,
+                flatten=inp.flatten,
+                reduce_only=inp.reduce_only,
             )
             if not found:
                 raise InvalidInput(f"unknown strategy {inp.strategy_id}")
             await repo.record_event(
                 s,
                 event_key=f"status-{inp.request_id}",
-                kind={"halted": "halt", "running": "resume", "stopped": "stop"}[inp.status],
+                kind=_event_kind(inp),
                 reason=inp.reason,
                 now=utcnow(),
                 strategy_id=inp.strategy_id,
-                data={"actor": inp.actor},
+                data={"actor": inp.actor, "flatten": inp.flatten, "reduce_only": inp.reduce_only},
             )
-        return StatusChanged(strategy_id=inp.strategy_id, status=inp.status, at=utcnow())
+        return StatusChanged(
+            strategy_id=inp.strategy_id, status=inp.status, at=utcnow(), halt_id=inp.request_id
+        )
+
+
+def _event_kind(inp: StatusChange) -> str:
+    if inp.status == "running" and inp.reduce_only:
+        return "reduce_only"
+    return {"halted": "halt", "running": "resume", "stopped": "stop"}[inp.status]

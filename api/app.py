@@ -16,7 +16,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from activities.deps import Deps
 from api.deps import ClientDep, SessionDep
-from api.routes import records, strategies
+from api.routes import approvals, control, records, strategies
 from store.db import make_engine, make_sessionmaker, migrate, ping
 from trading.errors import TradingError
 from worker.runtime import connect
@@ -112,4 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(strategies.router)
     app.include_router(records.router)
+    app.include_router(control.router)
+    app.include_router(approvals.router)
     return app

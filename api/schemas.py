@@ -9,7 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from activities.contracts import StrategyStatus
+from activities.contracts import ApprovalOutcome, ControlResult, StrategyAck, StrategyStatus
 
 T = TypeVar("T")
 
@@ -47,6 +47,16 @@ class StrategyCreate(BaseModel):
     risk: dict[str, Any] = Field(default_factory=dict)
     capital: Decimal = Field(default=Decimal("100000"), gt=0, le=Decimal("1e15"))
     step_mode: Literal["activity", "local"] = "local"
+    # Circuit breakers (daily_loss, max_drawdown, max_consecutive_losses, max_rejection_rate,
+    # max_error_rate, action) and the notional above which an order waits for approval.
+    breakers: dict[str, Any] = Field(default_factory=dict)
+    approval_notional: Decimal | None = Field(default=None, gt=0)
+    approval_timeout: float | str = Field(default="5m", validate_default=True)
+
+    @field_validator("approval_timeout")
+    @classmethod
+    def _approval_timeout(cls, v: float | str) -> float:
+        return parse_interval(v)
 
     @field_validator("interval")
     @classmethod
@@ -96,11 +106,69 @@ class StrategiesPublic(BaseModel):
 
 
 class HaltBody(BaseModel):
-    """Body of halt / resume calls."""
+    """Body of a strategy's halt / resume calls."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(default="manual", max_length=500)
+    actor: str = Field(default="api", min_length=1, max_length=100)
+    cancel_open_orders: bool = True
+    flatten: bool = False
+    wait: Literal["gate", "all"] = "gate"
+
+
+class HubHaltBody(BaseModel):
+    """Body of ``POST /halt`` (the kill switch) and ``POST /resume``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+    actor: str = Field(default="api", min_length=1, max_length=100)
+    cancel_open_orders: bool = True
+    flatten: bool = False
+    # "gate": answer once no order can be placed; "all": once every strategy acknowledged.
+    wait: Literal["gate", "all"] = "gate"
+    ack_timeout: float | str = Field(default="10s", validate_default=True)
+    # Only orders that reduce positions pass, instead of none.
+    reduce_only: bool = False
+
+    @field_validator("ack_timeout")
+    @classmethod
+    def _ack_timeout(cls, v: float | str) -> float:
+        return parse_interval(v)
+
+
+class ResumeBody(BaseModel):
+    """Body of ``POST /resume``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+    actor: str = Field(default="api", min_length=1, max_length=100)
+    wait: Literal["gate", "all"] = "gate"
+    ack_timeout: float | str = Field(default="10s", validate_default=True)
+
+    @field_validator("ack_timeout")
+    @classmethod
+    def _ack_timeout(cls, v: float | str) -> float:
+        return parse_interval(v)
+
+
+class ControlPublic(ControlResult):
+    """Answer of ``POST /halt`` / ``POST /resume``, with the strategies that have not acknowledged."""
+
+    unacknowledged_strategies: list[str] = Field(default_factory=list)
+    gate_latency_ms: float = 0.0
+
+
+class ApprovalDecision(BaseModel):
+    """Body of ``POST /approvals/{id}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    reason: str = Field(default="", max_length=500)
+    actor: str = Field(default="api", min_length=1, max_length=100)
 
 
 class ParamsUpdate(BaseModel):
@@ -112,11 +180,12 @@ class ParamsUpdate(BaseModel):
 
 
 class StatusChangePublic(BaseModel):
-    """Answer of halt / resume: the moment the order gate changed."""
+    """Answer of halt / resume: the moment the order gate changed, and the strategy's acknowledgement."""
 
     strategy_id: str
     status: str
     at: datetime
+    ack: StrategyAck | None = None
 
 
 class MarketPublic(BaseModel):
@@ -225,3 +294,30 @@ class Page(BaseModel, Generic[T]):
 
     data: list[T]
     count: int
+
+
+class ApprovalPublic(BaseModel):
+    """An order above its strategy's approval threshold, pending or decided."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    strategy_id: str
+    cycle: int
+    workflow_id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    notional: Decimal
+    status: str
+    requested_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    decided_by: str
+    reason: str
+
+
+class ApprovalOutcomePublic(ApprovalOutcome):
+    """Answer of ``POST /approvals/{id}``: the decision as the cycle recorded it."""

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Double,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -31,6 +33,8 @@ NAMING_CONVENTION = {
 }
 
 STRATEGY_STATUSES = ("running", "halted", "stopped")
+HUB_STATES = ("active", "reducing", "halted")
+APPROVAL_STATUSES = ("pending", "approved", "rejected", "expired")
 
 # BIGINT on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -64,6 +68,13 @@ class StrategyRow(Base):
     status_reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     workflow_id: Mapped[str] = mapped_column(NAME)
     placements: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Only orders that shrink a position pass (a circuit breaker's "reduce" action).
+    reduce_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The halt in force, and whether it asked to flatten (its flattening orders pass the gate).
+    halt_id: Mapped[str] = mapped_column(ID, default="", server_default=text("''"))
+    flatten: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Circuit breakers and the approval threshold, as given at start.
+    controls: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -176,3 +187,45 @@ class PnlSnapshotRow(Base):
     fees: Mapped[Decimal] = mapped_column(Money)
     equity: Mapped[Decimal] = mapped_column(Money)
     exposure: Mapped[Decimal] = mapped_column(Money)
+
+
+class HubGateRow(Base):
+    """NeuroHub's global order gate: every placement reads it, a kill switch closes it."""
+
+    __tablename__ = "hub_gates"
+    __table_args__ = (CheckConstraint(f"state IN {HUB_STATES!r}", name="state"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    state: Mapped[str] = mapped_column(SHORT)
+    halt_id: Mapped[str] = mapped_column(ID, default="", server_default=text("''"))
+    flatten: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    actor: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApprovalRow(Base):
+    """An order above its strategy's approval threshold, waiting for (or given) a human decision."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        CheckConstraint(f"status IN {APPROVAL_STATUSES!r}", name="status"),
+        Index("ix_approvals_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    strategy_id: Mapped[str] = mapped_column(ID, ForeignKey("strategies.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    workflow_id: Mapped[str] = mapped_column(NAME)
+    client_order_id: Mapped[str] = mapped_column(ID)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(SHORT)
+    qty: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal] = mapped_column(Money)
+    notional: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(SHORT)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
+    reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))

@@ -20,7 +20,7 @@ from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from tests.api.live import serve_api
 from tests.pg import create_pg_database, drop_pg_database, pg_server_url
 from worker.launcher import dev_server_args
-from worker.runtime import make_worker
+from worker.runtime import serve_workers
 
 BIN = Path(sys.executable).parent
 
@@ -91,7 +91,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 async def running_worker(client: Client, deps: Deps, **options: Any) -> AsyncIterator[str]:
     """Run a worker with every ASTS workflow and activity on a fresh task queue; yield the queue."""
     task_queue = f"tq-{uuid.uuid4()}"
-    async with make_worker(client, deps, task_queue=task_queue, **options):
+    async with serve_workers(client, deps, task_queue=task_queue, **options):
         yield task_queue
 
 

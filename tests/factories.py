@@ -24,6 +24,8 @@ def make_config(**overrides: Any) -> StrategyConfig:
         "interval_s": 0.2,
         "params": {"fast": 2, "slow": 5, "size": "10"},
         "risk": {},
+        # No NeuroHub unless a test starts one: a hub of another test must never be reached.
+        "hub_id": f"nohub-{sid}",
     }
     fields.update(overrides)
     return StrategyConfig(**fields)

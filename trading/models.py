@@ -100,6 +100,18 @@ class ClientOrderId:
         digest = hashlib.sha256(strategy_id.encode()).hexdigest()[:12]
         return cls(f"h{digest}-c{cycle}-l{leg}")
 
+    @classmethod
+    def for_flatten(cls, strategy_id: str, halt_id: str, leg: int) -> ClientOrderId:
+        """The one id of the order that flattens leg ``leg`` of a strategy for halt ``halt_id``."""
+        if leg < 0:
+            raise InvalidInput("leg must be non-negative")
+        tag = hashlib.sha256(halt_id.encode()).hexdigest()[:8]
+        readable = f"{strategy_id}-x{tag}-l{leg}"
+        if len(readable) <= 36:
+            return cls(readable)
+        digest = hashlib.sha256(strategy_id.encode()).hexdigest()[:12]
+        return cls(f"h{digest}-x{tag}-l{leg}")
+
     def __str__(self) -> str:
         return self.value
 

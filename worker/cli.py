@@ -247,5 +247,129 @@ def strategy_resume(
     console.print(f"{strategy_id} running again since {out['at']}")
 
 
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'unknown')}"
+
+
+def _print_acks(out: dict[str, Any]) -> None:
+    table = Table("strategy", "acknowledged", "at", "cancelled", "flattened", "detail")
+    for a in out["strategies"]:
+        table.add_row(
+            a["strategy_id"],
+            a["state"],
+            a["at"] or "",
+            str(a["cancelled"]),
+            escape(", ".join(a["flattened"])),
+            escape(a["detail"]),
+        )
+    console.print(table)
+    missing = out.get("unacknowledged_strategies") or []
+    if missing and out.get("answered_at"):
+        console.print(f"[yellow]not acknowledged:[/yellow] {', '.join(missing)}")
+
+
+WaitOpt = Annotated[
+    str, typer.Option("--wait", help="gate: answer once no order can pass; all: once acknowledged")
+]
+TimeoutOpt = Annotated[str, typer.Option("--timeout", help="how long --wait all waits for acknowledgements")]
+
+
+def _check_target(all_: bool, strategy_id: str | None, wait: str) -> None:
+    if all_ == (strategy_id is not None):
+        fail("name one strategy, or --all for every strategy")
+    if wait not in ("gate", "all"):
+        fail(f"--wait must be 'gate' or 'all', not {wait!r}")
+
+
+@app.command()
+def halt(
+    strategy_id: Annotated[str | None, typer.Argument(help="one strategy (or --all)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every strategy: the kill switch")] = False,
+    reason: Annotated[str, typer.Option(help="why (recorded with who and when)")] = "",
+    flatten: Annotated[bool, typer.Option(help="close every position with market orders")] = False,
+    cancel: Annotated[bool, typer.Option(help="cancel open orders")] = True,
+    reduce_only: Annotated[bool, typer.Option(help="--all only: allow orders that reduce positions")] = False,
+    wait: WaitOpt = "gate",
+    timeout: TimeoutOpt = "10s",
+    api_url: ApiOpt = None,
+) -> None:
+    """Halt every strategy (--all) or one; returns once no order can be placed."""
+    _check_target(all_, strategy_id, wait)
+    if not reason.strip():
+        fail("--reason is required: a halt is recorded with who, when and why")
+    common = {
+        "reason": reason,
+        "actor": _actor(),
+        "cancel_open_orders": cancel,
+        "flatten": flatten,
+        "wait": wait,
+    }
+    if strategy_id is not None:
+        out = _call("POST", f"/strategies/{strategy_id}/halt", api_url, common)
+        ack = out.get("ack") or {}
+        console.print(f"{strategy_id} halted at {out['at']} (acknowledgement: {ack.get('state', '?')})")
+        return
+    out = _call("POST", "/halt", api_url, common | {"ack_timeout": timeout, "reduce_only": reduce_only})
+    console.print(
+        f"[bold]{out['state']}[/bold] at {out['gate_changed_at']} "
+        f"(gate closed {out['gate_latency_ms']:.0f} ms after the request)"
+    )
+    _print_acks(out)
+
+
+@app.command()
+def resume(
+    strategy_id: Annotated[str | None, typer.Argument(help="one strategy (or --all)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="reopen the global gate")] = False,
+    reason: Annotated[str, typer.Option(help="why")] = "resumed from CLI",
+    wait: WaitOpt = "gate",
+    timeout: TimeoutOpt = "10s",
+    api_url: ApiOpt = None,
+) -> None:
+    """Resume every strategy (--all) or one."""
+    _check_target(all_, strategy_id, wait)
+    if strategy_id is not None:
+        out = _call(
+            "POST", f"/strategies/{strategy_id}/resume", api_url, {"reason": reason, "actor": _actor()}
+        )
+        console.print(f"{strategy_id} running again since {out['at']}")
+        return
+    body = {"reason": reason, "actor": _actor(), "wait": wait, "ack_timeout": timeout}
+    out = _call("POST", "/resume", api_url, body)
+    console.print(f"[bold]{out['state']}[/bold] since {out['gate_changed_at']}")
+    _print_acks(out)
+
+
+@app.command()
+def status(api_url: ApiOpt = None) -> None:
+    """NeuroHub: global state, each strategy's exposure and PnL, breakers and their headroom."""
+    hub = _call("GET", "/neurohub", api_url)
+    colour = {"active": "green", "reducing": "yellow", "halted": "red"}[hub["state"]]
+    reason = f" — {escape(hub['reason'])} ({escape(hub['actor'])})" if hub["reason"] else ""
+    console.print(f"NeuroHub [{colour}]{hub['state']}[/{colour}]{reason}")
+    console.print(f"equity {hub['equity']}  exposure {hub['exposure']}  today {hub['daily_pnl']}")
+    table = Table("strategy", "name", "status", "equity", "exposure", "realised", "unrealised", "breakers")
+    for e in hub["strategies"]:
+        r = e.get("last_report") or {}
+        status_text = e["status"] + (" (reduce-only)" if e["reduce_only"] else "")
+        breakers = "; ".join(
+            f"{b['name']} {'TRIPPED' if b['tripped'] else 'headroom ' + str(b['headroom'])}"
+            for b in e["readings"]
+        )
+        table.add_row(
+            e["strategy_id"],
+            escape(e["name"]),
+            status_text,
+            str(r.get("equity", "")),
+            str(r.get("exposure", "")),
+            str(r.get("realised", "")),
+            str(r.get("unrealised", "")),
+            escape(breakers),
+        )
+    console.print(table)
+    for b in hub["breakers"]:
+        console.print(f"global {escape(b['detail'])} (headroom {b['headroom']})")
+
+
 if __name__ == "__main__":
     app()

@@ -5,26 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 from prometheus_client import start_http_server
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.contracts import HubConfig, HubSnapshot
 from activities.deps import Deps
 from activities.registry import build_activities
 from store.db import make_engine, make_sessionmaker, migrate
+from trading.breakers import BreakerLimits
 from worker.settings import Settings
 from workflows.cycle import CycleWorkflow
+from workflows.neurohub import NeuroHubWorkflow, parse_reset
 from workflows.order import OrderWorkflow
 from workflows.strategy import StrategyWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type] = (StrategyWorkflow, CycleWorkflow, OrderWorkflow)
+WORKFLOWS: Sequence[type] = (StrategyWorkflow, CycleWorkflow, OrderWorkflow, NeuroHubWorkflow)
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
@@ -35,15 +40,74 @@ async def connect(settings: Settings) -> Client:
     )
 
 
-def make_worker(client: Client, deps: Deps, *, task_queue: str, **options: Any) -> Worker:
+def hub_config(settings: Settings) -> HubConfig:
+    """NeuroHub's configuration from the settings (validated: bad breakers fail at start)."""
+    BreakerLimits.from_mapping(settings.hub_breakers)
+    parse_reset(settings.hub_daily_reset_utc)
+    return HubConfig(breakers=settings.hub_breakers, daily_reset_utc=settings.hub_daily_reset_utc)
+
+
+def control_queue(task_queue: str) -> str:
+    """NeuroHub's own task queue: its tasks never wait behind a backlog of strategy work."""
+    return f"{task_queue}-control"
+
+
+async def ensure_hub(
+    client: Client, *, hub_id: str, task_queue: str, config: HubConfig | None = None
+) -> WorkflowHandle[Any, Any]:
+    """Start NeuroHub for the workers of ``task_queue`` unless it runs already (the running one is kept)."""
+    return await client.start_workflow(
+        NeuroHubWorkflow.run,
+        HubSnapshot(hub_id=hub_id, config=config or HubConfig()),
+        id=hub_id,
+        task_queue=control_queue(task_queue),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+def make_worker(
+    client: Client,
+    deps: Deps,
+    *,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]] | None = None,
+    **options: Any,
+) -> Worker:
     """A worker that runs every ASTS workflow and activity on ``task_queue``."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(deps),
+        activities=list(activities) if activities is not None else build_activities(deps),
         **options,
     )
+
+
+@asynccontextmanager
+async def serve_workers(
+    client: Client,
+    deps: Deps,
+    *,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]] | None = None,
+    **options: Any,
+) -> AsyncIterator[Worker]:
+    """Run the strategy worker on ``task_queue`` and NeuroHub's on its control queue; yield the first.
+
+    Two pollers and two sets of task slots: a kill switch's workflow task is picked up at
+    once even when hundreds of strategy tasks are queued.
+    """
+    acts = list(activities) if activities is not None else build_activities(deps)
+    main = make_worker(client, deps, task_queue=task_queue, activities=acts, **options)
+    control = Worker(
+        client,
+        task_queue=control_queue(task_queue),
+        workflows=[NeuroHubWorkflow],
+        activities=acts,
+        **options,
+    )
+    async with main, control:
+        yield main
 
 
 async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
@@ -64,13 +128,16 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # On SIGTERM, activities under way get this long to finish before they are cancelled.
-    worker = make_worker(
+    workers = serve_workers(
         client, deps, task_queue=settings.task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN
     )
     try:
-        async with worker:
+        async with workers:
             log.info("worker running", extra={"task_queue": settings.task_queue, "address": settings.address})
             print(f"worker ready on task queue {settings.task_queue!r} at {settings.address}", flush=True)
+            await ensure_hub(
+                client, hub_id=settings.hub_id, task_queue=settings.task_queue, config=hub_config(settings)
+            )
             if ready is not None:
                 ready.set()
             await stop.wait()

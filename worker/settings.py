@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     api_url: str | None = None
     paper_bars_per_second: float = 2.0
     worker_metrics_port: int | None = None
+    # NeuroHub: its workflow id, global circuit breakers (JSON mapping) and the daily reset (UTC).
+    hub_id: str = "neurohub"
+    hub_breakers: dict[str, Any] = Field(default_factory=dict)
+    hub_daily_reset_utc: str = "00:00"
 
     @property
     def db_url(self) -> str:

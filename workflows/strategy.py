@@ -7,22 +7,33 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
+        ControlActions,
+        ControlActionsInput,
         CycleInput,
         CycleResult,
         HaltRequest,
+        OrderOutcome,
+        OrderPlan,
         StatusChange,
         StatusChanged,
+        StrategyAck,
+        StrategyControl,
+        StrategyRegistration,
+        StrategyReport,
         StrategyState,
         StrategyStatus,
     )
     from workflows import options
     from workflows.cycle import CycleWorkflow
+    from workflows.order import OrderWorkflow
 
 LATENCIES_KEPT = 50
+ACKS_KEPT = 10
 
 
 @workflow.defn
@@ -33,6 +44,10 @@ class StrategyWorkflow:
     recorded) before the halt returns; order placement checks that gate inside the
     same database transaction that records the order, so no order of this strategy
     can be placed after a halt has returned. Cycles stop at the next boundary.
+
+    It registers with NeuroHub on every run, reports its figures after every cycle,
+    follows NeuroHub's ``control`` signals (kill switch, breakers) and acknowledges each
+    once it has cancelled its open orders and flattened, as asked.
     """
 
     @workflow.init
@@ -41,31 +56,87 @@ class StrategyWorkflow:
         self.state = state
         self._wake = False
         self._status_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
 
     @workflow.run
     async def run(self, state: StrategyState) -> StrategyState:
         """Run cycles until stopped; continue as new before the history grows large."""
+        self._spawn(self._tell_hub("register", self._registration()))
         cycles_this_run = 0
         while True:
-            await workflow.wait_condition(lambda: self.state.status != "halted")
+            await workflow.wait_condition(self._may_cycle)
             if self.state.status == "stopped":
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._tell_hub("deregister", self.state.config.strategy_id)
+                await self._drain()
                 return self.state
             await self._run_cycle()
             cycles_this_run += 1
             if cycles_this_run >= self.state.cycles_per_run or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._drain()
                 self.state.runs += 1
                 workflow.continue_as_new(self.state)
             self._wake = False
             if self.state.config.interval_s > 0:  # zero: cycles back to back (benchmarks)
                 try:
                     await workflow.wait_condition(
-                        lambda: self._wake or self.state.status != "running",
+                        lambda: self._wake or not self._may_cycle(),
                         timeout=timedelta(seconds=self.state.config.interval_s),
                     )
                 except TimeoutError:
                     pass
+
+    def _may_cycle(self) -> bool:
+        st = self.state
+        return st.status == "stopped" or (st.status == "running" and st.hub_state != "halted")
+
+    async def _drain(self) -> None:
+        """Wait until every handler has finished and every message to NeuroHub has gone."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._background)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _tell_hub(self, signal: str, arg: Any) -> None:
+        """Signal NeuroHub; if it is not there, say so and go on (its gate in the store still holds)."""
+        try:
+            await workflow.get_external_workflow_handle(self.state.config.hub_id).signal(signal, arg)
+        except FailureError as e:
+            workflow.logger.warning("NeuroHub unreachable", extra={"signal": signal, "error": str(e)})
+
+    def _registration(self) -> StrategyRegistration:
+        st = self.state
+        return StrategyRegistration(
+            strategy_id=st.config.strategy_id,
+            name=st.config.name,
+            workflow_id=workflow.info().workflow_id,
+            capital=st.config.capital,
+            breakers=st.config.breakers,
+            status=st.status,
+            reduce_only=st.reduce_only,
+        )
+
+    def _report(self, result: CycleResult) -> None:
+        pnl = result.pnl
+        if pnl is None:
+            return
+        report = StrategyReport(
+            strategy_id=self.state.config.strategy_id,
+            cycle=result.cycle,
+            at=result.finished_at,
+            equity=pnl.equity,
+            exposure=pnl.exposure,
+            realised=pnl.realised,
+            unrealised=pnl.unrealised,
+            fees=pnl.fees,
+            consecutive_losses=pnl.consecutive_losses,
+            orders_total=pnl.orders_total,
+            orders_rejected=pnl.orders_rejected,
+            venue_calls=pnl.venue_calls,
+            venue_errors=pnl.venue_errors,
+        )
+        self._spawn(self._tell_hub("report", report))
 
     async def _run_cycle(self) -> None:
         st = self.state
@@ -87,8 +158,11 @@ class StrategyWorkflow:
         st.cycles_done += 1
         st.last_cycle = result
         st.recent_latencies_ms = [*st.recent_latencies_ms, result.latency_ms][-LATENCIES_KEPT:]
+        self._report(result)
 
-    async def _set_status(self, status: str, reason: str, actor: str) -> StatusChanged:
+    async def _set_status(
+        self, status: str, req: HaltRequest, *, reduce_only: bool | None = None
+    ) -> StatusChanged:
         # One change at a time, applied in the order received; the workflow's own status
         # follows the store's only once the gate change has committed.
         async with self._status_lock:
@@ -98,42 +172,114 @@ class StrategyWorkflow:
                 StatusChange(
                     strategy_id=st.config.strategy_id,
                     status=status,  # type: ignore[arg-type]
-                    reason=reason,
-                    actor=actor,
+                    reason=req.reason,
+                    actor=req.actor,
                     request_id=str(workflow.uuid4()),
+                    flatten=req.flatten and status == "halted",
+                    reduce_only=reduce_only,
                 ),
                 result_type=StatusChanged,
                 start_to_close_timeout=options.STORE_TIMEOUT,
                 retry_policy=options.STORE_RETRY,
             )
             st.status = status  # type: ignore[assignment]
-            st.status_reason = reason
+            st.status_reason = req.reason
+            if reduce_only is not None:
+                st.reduce_only = reduce_only
             if status == "halted":
                 st.halted_at = changed.at
             self._wake = True
+            self._spawn(self._tell_hub("strategy_status", self._registration()))
             return changed
+
+    async def _change(self, status: str, req: HaltRequest) -> StatusChanged:
+        """Change the gate, then act on it (cancel, flatten) now or in the background."""
+        changed = await self._set_status(status, req, reduce_only=False if status == "running" else None)
+        ctl = StrategyControl(
+            control_id=changed.halt_id,
+            hub_id=self.state.config.hub_id,
+            scope="strategy",
+            state="active" if status == "running" else "halted",
+            reason=req.reason,
+            actor=req.actor,
+            cancel_open_orders=req.cancel_open_orders,
+            flatten=req.flatten,
+        )
+        if req.wait == "all":
+            return changed.model_copy(update={"ack": await self._act(ctl)})
+        self._spawn(self._act_quietly(ctl))
+        pending = StrategyAck(strategy_id=changed.strategy_id, control_id=changed.halt_id)
+        return changed.model_copy(update={"ack": pending})
+
+    async def _act_quietly(self, ctl: StrategyControl) -> None:
+        await self._act(ctl)
+
+    async def _act(self, ctl: StrategyControl) -> StrategyAck:
+        """Cancel open orders and flatten positions as asked; the acknowledgement says how it went."""
+        st = self.state
+        ack = StrategyAck(strategy_id=st.config.strategy_id, control_id=ctl.control_id)
+        try:
+            actions = ControlActions()
+            if ctl.state != "active" and (ctl.cancel_open_orders or ctl.flatten):
+                actions = await workflow.execute_local_activity(
+                    "control_actions",
+                    ControlActionsInput(config=st.config, control=ctl),
+                    result_type=ControlActions,
+                    start_to_close_timeout=options.ORDER_TIMEOUT,
+                    retry_policy=options.ORDER_RETRY,
+                )
+            outcomes = await asyncio.gather(*(self._flatten(plan) for plan in actions.to_flatten))
+            ack.state = "acked"
+            ack.cancelled = len(actions.cancelled)
+            ack.flattened = [f"{o.client_order_id}: {o.status}" for o in outcomes]
+            failed = [o for o in outcomes if o.status != "filled"]
+            if failed:
+                ack.detail = f"{len(failed)} flattening order(s) not filled"
+        except ActivityError as e:
+            ack.state = "failed"
+            ack.detail = str(e.cause or e)
+        ack.at = workflow.now()
+        st.acks = [*st.acks, ack][-ACKS_KEPT:]
+        return ack
+
+    async def _flatten(self, plan: OrderPlan) -> OrderOutcome:
+        try:
+            return await workflow.execute_child_workflow(
+                OrderWorkflow.run,
+                plan,
+                id=options.order_workflow_id(plan.client_order_id),
+                task_queue=workflow.info().task_queue,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except ChildWorkflowError as e:
+            return OrderOutcome(
+                client_order_id=plan.client_order_id,
+                symbol=plan.symbol,
+                status="unknown",
+                reason=str(e.cause or e),
+            )
 
     async def _signalled(self, status: str, req: HaltRequest) -> None:
         try:
-            await self._set_status(status, req.reason, req.actor)
+            await self._change(status, req)
         except ActivityError as e:  # a signal has no caller to tell: log it, keep running
             detail = str(e.cause or e)
             workflow.logger.error("status change failed", extra={"status": status, "error": detail})
 
     @workflow.update
     async def halt(self, req: HaltRequest) -> StatusChanged:
-        """Halt now; returns once the order gate is closed in the store."""
-        return await self._set_status("halted", req.reason, req.actor)
+        """Halt now; returns once the order gate is closed in the store (``wait="all"``: once acted on)."""
+        return await self._change("halted", req)
 
     @workflow.update
     async def resume(self, req: HaltRequest) -> StatusChanged:
-        """Resume cycles; returns once the order gate is open again."""
-        return await self._set_status("running", req.reason, req.actor)
+        """Resume cycles (and lift reduce-only); returns once the order gate is open again."""
+        return await self._change("running", req)
 
     @workflow.update
     async def stop(self, req: HaltRequest) -> StatusChanged:
-        """Stop for good: the gate closes and the workflow completes."""
-        return await self._set_status("stopped", req.reason, req.actor)
+        """Stop for good: the gate closes, open orders are cancelled, and the workflow completes."""
+        return await self._change("stopped", req)
 
     @workflow.signal(name="halt")
     async def halt_signal(self, req: HaltRequest) -> None:
@@ -144,6 +290,20 @@ class StrategyWorkflow:
     async def resume_signal(self, req: HaltRequest) -> None:
         """Fire-and-forget resume: the same effect as the ``resume`` update."""
         await self._signalled("running", req)
+
+    @workflow.signal
+    async def control(self, ctl: StrategyControl) -> None:
+        """NeuroHub (the kill switch, or a breaker) changed a gate: follow it, act, acknowledge."""
+        st = self.state
+        if ctl.scope == "hub":
+            st.hub_state = ctl.state
+        elif ctl.state == "halted":  # the hub has closed this strategy's gate in the store already
+            st.status, st.status_reason, st.halted_at = "halted", ctl.reason, workflow.now()
+        elif ctl.state == "reducing":
+            st.reduce_only, st.status_reason = True, ctl.reason
+        self._wake = True
+        ack = await self._act(ctl)
+        await self._tell_hub("ack", ack)
 
     @workflow.signal
     def update_params(self, params: dict[str, Any]) -> None:
@@ -166,4 +326,7 @@ class StrategyWorkflow:
             last_cycle=st.last_cycle,
             recent_latencies_ms=st.recent_latencies_ms,
             runs=st.runs,
+            hub_state=st.hub_state,
+            reduce_only=st.reduce_only,
+            acks=st.acks,
         )

@@ -29,6 +29,7 @@ from api.schemas import (
 from api.temporal import signal_latest
 from store import repo
 from store.models import StrategyRow
+from trading.breakers import BreakerLimits
 from trading.errors import TradingError
 from trading.risk import RiskLimits
 from trading.strategies import get_strategy
@@ -56,6 +57,7 @@ async def start_strategy(
         spec = get_strategy(body.type)
         params = spec.parse_params(body.params).model_dump(mode="json")
         risk = RiskLimits.from_mapping(body.risk).to_mapping()
+        breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
         venue = venues.exchange(body.exchange)
         for symbol in body.symbols:
             await venue.market(symbol)
@@ -74,6 +76,10 @@ async def start_strategy(
         risk=risk,
         capital=body.capital,
         step_mode=body.step_mode,
+        hub_id=settings.hub_id,
+        breakers=breakers,
+        approval_notional=body.approval_notional,
+        approval_timeout_s=float(body.approval_timeout),
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():
@@ -126,7 +132,8 @@ async def _change(
 ) -> StatusChangePublic:
     await _row(session, strategy_id)
     handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
-    req = HaltRequest(reason=(body.reason if body else "manual"), actor="api")
+    body = body or HaltBody()
+    req = HaltRequest(**body.model_dump())
     try:
         changed = await handle.execute_update(
             update, req, result_type=StatusChanged, rpc_timeout=UPDATE_TIMEOUT
@@ -138,7 +145,7 @@ async def _change(
         ) from None
     except (WorkflowUpdateFailedError, RPCError) as e:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"cannot {update} {strategy_id}: {e}") from None
-    return StatusChangePublic(strategy_id=strategy_id, status=changed.status, at=changed.at)
+    return StatusChangePublic(strategy_id=strategy_id, status=changed.status, at=changed.at, ack=changed.ack)
 
 
 @router.post("/{strategy_id}/halt", response_model=StatusChangePublic)

@@ -8,6 +8,18 @@ return values made stale by an ``UPDATE`` or upsert statement.
 Money columns are text on SQLite: never compare, sort or aggregate them in SQL.
 """
 
+from store.repo.control import (
+    admit_placement,
+    create_approval,
+    decide_approval,
+    ensure_hub_gate,
+    get_approval,
+    get_hub_gate,
+    hub_gate_of,
+    list_approvals,
+    set_hub_gate,
+    strategy_gate_of,
+)
 from store.repo.journal import (
     daily_pnl_base,
     latest_pnl,
@@ -20,7 +32,6 @@ from store.repo.journal import (
     record_pnl,
 )
 from store.repo.strategies import (
-    claim_placement,
     create_strategy,
     get_strategy,
     list_strategies,
@@ -33,6 +44,7 @@ from store.repo.trades import (
     get_positions,
     list_fills,
     list_orders,
+    order_counts,
     record_fill,
     unfinished_orders,
     upsert_order,
@@ -40,13 +52,20 @@ from store.repo.trades import (
 )
 
 __all__ = [
-    "claim_placement",
+    "admit_placement",
+    "create_approval",
     "create_strategy",
     "daily_pnl_base",
+    "decide_approval",
+    "ensure_hub_gate",
+    "get_approval",
+    "get_hub_gate",
     "get_order",
     "get_positions",
     "get_strategy",
+    "hub_gate_of",
     "latest_pnl",
+    "list_approvals",
     "list_decisions",
     "list_events",
     "list_fills",
@@ -54,13 +73,16 @@ __all__ = [
     "list_pnl",
     "list_strategies",
     "lock_gates",
+    "order_counts",
     "peak_equity",
     "record_decision",
     "record_event",
     "record_fill",
     "record_pnl",
+    "set_hub_gate",
     "set_strategy_params",
     "set_strategy_status",
+    "strategy_gate_of",
     "unfinished_orders",
     "upsert_order",
     "upsert_position",

@@ -26,6 +26,7 @@ async def create_strategy(
     risk: dict[str, Any],
     workflow_id: str,
     now: datetime,
+    controls: dict[str, Any] | None = None,
 ) -> StrategyRow:
     """Insert a new strategy in status ``running``; a duplicate id raises ``IntegrityError``."""
     row = StrategyRow(
@@ -41,6 +42,7 @@ async def create_strategy(
         status_reason="",
         workflow_id=workflow_id,
         placements=0,
+        controls=dict(controls or {}),
         created_at=now,
         updated_at=now,
     )
@@ -60,22 +62,32 @@ async def list_strategies(session: AsyncSession) -> list[StrategyRow]:
 
 
 async def set_strategy_status(
-    session: AsyncSession, *, strategy_id: str, status: str, reason: str, now: datetime
+    session: AsyncSession,
+    *,
+    strategy_id: str,
+    status: str,
+    reason: str,
+    now: datetime,
+    halt_id: str = "",
+    flatten: bool = False,
+    reduce_only: bool | None = None,
 ) -> bool:
-    """Set status and reason; False if there is no such strategy.
+    """Set status and reason (and the halt in force, or reduce-only); False if there is no such strategy.
 
-    The UPDATE waits for any open transaction that claimed a placement on this
-    strategy, so once a halt is committed no placement is still in flight.
+    The UPDATE waits for any open transaction that was admitted to place an order for
+    this strategy, so once a halt is committed no placement is still in flight.
+    ``halt_id``/``flatten`` name the halt and whether its flattening orders may pass;
+    ``reduce_only`` is left as it is when None.
     """
     status = as_text(status)
     if status not in STRATEGY_STATUSES:
         raise InvalidInput(f"unknown strategy status {status!r}; expected one of {STRATEGY_STATUSES}")
-    stmt = (
-        update(StrategyRow)
-        .where(StrategyRow.id == strategy_id)
-        .values(status=status, status_reason=reason, updated_at=now)
-        .returning(StrategyRow.id)
-    )
+    values: dict[str, Any] = {"status": status, "status_reason": reason, "updated_at": now}
+    halted = status == "halted"
+    values |= {"halt_id": halt_id if halted else "", "flatten": flatten and halted}
+    if reduce_only is not None:
+        values["reduce_only"] = reduce_only
+    stmt = update(StrategyRow).where(StrategyRow.id == strategy_id).values(**values).returning(StrategyRow.id)
     matched = (await session.execute(stmt, execution_options={"synchronize_session": False})).first()
     return matched is not None
 
@@ -92,22 +104,6 @@ async def set_strategy_params(
     )
     matched = (await session.execute(stmt, execution_options={"synchronize_session": False})).first()
     return matched is not None
-
-
-async def claim_placement(session: AsyncSession, *, strategy_id: str) -> bool:
-    """Open the order gate once: count a placement if the strategy is ``running``.
-
-    Keep this transaction open while the order is placed and commit afterwards; the
-    row lock it takes makes a concurrent halt wait until the placement is recorded.
-    """
-    stmt = (
-        update(StrategyRow)
-        .where(StrategyRow.id == strategy_id, StrategyRow.status == "running")
-        .values(placements=StrategyRow.placements + 1)
-        .returning(StrategyRow.placements)
-    )
-    claimed = (await session.execute(stmt, execution_options={"synchronize_session": False})).first()
-    return claimed is not None
 
 
 async def lock_gates(session: AsyncSession, *, strategy_id: str | None = None) -> None:

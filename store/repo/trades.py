@@ -185,3 +185,18 @@ async def upsert_position(
         set_={name: insert.excluded[name] for name in mutable},
     ).returning(PositionRow)
     return (await session.scalars(stmt, execution_options=FRESH)).one()
+
+
+async def order_counts(session: AsyncSession, *, strategy_id: str) -> tuple[int, int]:
+    """Orders a strategy sent to its venue, and how many the venue rejected.
+
+    Orders refused at our own gate (reason ``blocked at the gate…``) never reached the
+    venue and count as neither.
+    """
+    blocked = OrderRow.reason.like("blocked at the gate%")
+    rejected = (OrderRow.status == "rejected") & OrderRow.reason.like("venue rejected%")
+    stmt = select(func.count().filter(~blocked), func.count().filter(rejected)).where(
+        OrderRow.strategy_id == strategy_id
+    )
+    total, bad = (await session.execute(stmt)).one()
+    return int(total), int(bad)

@@ -19,7 +19,7 @@ from api.app import create_app
 from store import repo
 from store.db import make_engine, make_sessionmaker, migrate
 from worker.launcher import free_port
-from worker.runtime import make_worker
+from worker.runtime import ensure_hub, serve_workers
 from worker.settings import Settings
 from workflows.options import strategy_workflow_id
 
@@ -78,6 +78,7 @@ async def serve_api(env: WorkflowEnvironment, home: Path) -> AsyncIterator[str]:
         task_queue=f"api-{uuid.uuid4()}",
         paper_bars_per_second=20,
         api_port=port,
+        hub_id=f"hub-{uuid.uuid4()}",
     )
     await migrate(settings.db_url)
     engine = make_engine(settings.db_url)
@@ -86,7 +87,8 @@ async def serve_api(env: WorkflowEnvironment, home: Path) -> AsyncIterator[str]:
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = _Server(config)
     try:
-        async with make_worker(env.client, deps, task_queue=settings.task_queue):
+        async with serve_workers(env.client, deps, task_queue=settings.task_queue):
+            hub = await ensure_hub(env.client, hub_id=settings.hub_id, task_queue=settings.task_queue)
             task = asyncio.create_task(server.serve())
             try:
                 await _wait_healthy(settings.base_url, task)
@@ -99,6 +101,8 @@ async def serve_api(env: WorkflowEnvironment, home: Path) -> AsyncIterator[str]:
                 for row in rows:
                     with contextlib.suppress(RPCError):
                         await env.client.get_workflow_handle(strategy_workflow_id(row.id)).terminate()
+                with contextlib.suppress(RPCError):
+                    await hub.terminate()
     finally:
         await deps.close()
         await engine.dispose()

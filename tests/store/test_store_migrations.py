@@ -18,7 +18,17 @@ from store.models import Base
 from tests.store.factories import add_strategy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"strategies", "orders", "fills", "positions", "decisions", "risk_events", "pnl_snapshots"}
+TABLES = {
+    "strategies",
+    "orders",
+    "fills",
+    "positions",
+    "decisions",
+    "risk_events",
+    "pnl_snapshots",
+    "hub_gates",
+    "approvals",
+}
 
 
 def head() -> str:
@@ -128,4 +138,4 @@ def test_migrations_ship_inside_the_store_package() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "store" / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head() == "0001"
+    assert head() == "0002"

@@ -1,0 +1,193 @@
+"""NeuroHub's activities: the global gate in the store, and what a strategy does when controlled.
+
+The global gate is one row that every placement reads (and holds, on PostgreSQL) inside
+the transaction that places and records the order. Closing it is one UPDATE that waits
+for placements under way: the kill switch costs one transaction whatever the number of
+strategies, and once it has committed no order can be placed anywhere.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+
+from activities.contracts import (
+    ControlActions,
+    ControlActionsInput,
+    HubGateChange,
+    HubGateChanged,
+    HubInit,
+    OrderPlan,
+    StrategyConfig,
+    StrategyRef,
+    StrategyRegistration,
+)
+from activities.deps import Deps, translate_errors, utcnow
+from activities.orders import record_venue_order
+from store import repo
+from store.models import OrderRow, StrategyRow
+from trading.errors import OrderNotFound
+from trading.models import ClientOrderId, OrderStatus
+
+HUB_EVENT_KINDS = {"halted": "kill_switch", "reducing": "reduce_only", "active": "resume"}
+DEFAULT_HUB = "neurohub"
+
+
+def hub_of(row: StrategyRow) -> str:
+    """The NeuroHub a stored strategy belongs to."""
+    return str((row.controls or {}).get("hub_id") or DEFAULT_HUB)
+
+
+async def live_strategies(s: AsyncSession, hub_id: str) -> list[StrategyRow]:
+    """Strategies of ``hub_id`` that are not stopped."""
+    return [r for r in await repo.list_strategies(s) if r.status != "stopped" and hub_of(r) == hub_id]
+
+
+def registration_of(row: StrategyRow) -> StrategyRegistration:
+    """What NeuroHub would have been told by the strategy itself."""
+    controls = row.controls or {}
+    return StrategyRegistration(
+        strategy_id=row.id,
+        name=row.name,
+        workflow_id=row.workflow_id,
+        capital=Decimal(str(controls.get("capital", "0"))),
+        breakers=dict(controls.get("breakers") or {}),
+        status=row.status,
+        reduce_only=row.reduce_only,
+    )
+
+
+def plan_of(row: OrderRow, cfg: StrategyConfig) -> OrderPlan:
+    """The plan an order row was placed from (enough to cancel and record it)."""
+    return OrderPlan(
+        strategy_id=row.strategy_id,
+        exchange=cfg.exchange,
+        cycle=row.cycle,
+        leg=row.leg,
+        client_order_id=row.client_order_id,
+        symbol=row.symbol,
+        side=row.side,  # type: ignore[arg-type]
+        type=row.type,  # type: ignore[arg-type]
+        qty=row.qty,
+        price=row.price,
+        ref_price=row.price or row.avg_price or Decimal(0),
+        hub_id=cfg.hub_id,
+    )
+
+
+class ControlActivities:
+    """Activities of NeuroHub and of strategies answering it."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="hub_load")
+    @translate_errors
+    async def hub_load(self, hub_id: str) -> HubInit:
+        """The global gate as stored (created open if new) and every live strategy of the hub."""
+        async with self.deps.transaction() as s:
+            gate = await repo.ensure_hub_gate(s, hub_id=hub_id, now=utcnow())
+            strategies = [registration_of(r) for r in await live_strategies(s, hub_id)]
+        return HubInit(
+            state=gate.state,  # type: ignore[arg-type]
+            reason=gate.reason,
+            actor=gate.actor,
+            halt_id=gate.halt_id,
+            changed_at=gate.changed_at,
+            strategies=strategies,
+        )
+
+    @activity.defn(name="set_hub_gate")
+    @translate_errors
+    async def set_hub_gate(self, inp: HubGateChange) -> HubGateChanged:
+        """Set the global gate and record who did it and why; returns after the commit.
+
+        Closing waits for every placement that passed the gate and is still being
+        recorded; after this returns no order can be placed by any strategy of the hub.
+        """
+        async with self.deps.transaction(urgent=True) as s:
+            await repo.set_hub_gate(
+                s,
+                hub_id=inp.hub_id,
+                state=inp.state,
+                halt_id=inp.control_id if inp.state == "halted" else "",
+                flatten=inp.flatten and inp.state == "halted",
+                reason=inp.reason,
+                actor=inp.actor,
+                now=utcnow(),
+            )
+            await repo.record_event(
+                s,
+                event_key=f"hub-{inp.control_id}",
+                kind=HUB_EVENT_KINDS[inp.state],
+                reason=inp.reason,
+                now=utcnow(),
+                data={
+                    "actor": inp.actor,
+                    "control_id": inp.control_id,
+                    "hub_id": inp.hub_id,
+                    "flatten": inp.flatten,
+                },
+            )
+            rows = await live_strategies(s, inp.hub_id)
+        return HubGateChanged(
+            at=utcnow(),
+            strategies=[StrategyRef(strategy_id=r.id, name=r.name, workflow_id=r.workflow_id) for r in rows],
+        )
+
+    @activity.defn(name="control_actions")
+    @translate_errors
+    async def control_actions(self, inp: ControlActionsInput) -> ControlActions:
+        """Cancel the strategy's open orders (if asked) and plan the orders that flatten it (if asked).
+
+        Idempotent: a cancelled order is cancelled again harmlessly, and the flattening
+        orders have ids derived from the halt, so their workflows place each once.
+        """
+        cfg, control = inp.config, inp.control
+        ex = self.deps.exchange(cfg.exchange)
+        cancelled: list[str] = []
+        if control.cancel_open_orders and control.state != "active":
+            async with self.deps.transaction() as s:
+                open_orders = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)
+            for row in open_orders:
+                try:
+                    with self.deps.venue_call(cfg.strategy_id):
+                        venue = await ex.cancel_order(row.client_order_id, row.symbol)
+                except OrderNotFound:
+                    continue  # never reached the venue; reconcile reports it if it did
+                async with self.deps.transaction() as s:
+                    await record_venue_order(
+                        s, plan_of(row, cfg), venue, reason=f"cancelled: {control.reason}"
+                    )
+                if venue.status is OrderStatus.CANCELLED:
+                    cancelled.append(row.client_order_id)
+        to_flatten: list[OrderPlan] = []
+        if control.flatten and control.state == "halted":
+            async with self.deps.transaction() as s:
+                positions = [
+                    p for p in await repo.get_positions(s, strategy_id=cfg.strategy_id) if p.qty != 0
+                ]
+            for leg, p in enumerate(positions):
+                last = (await ex.ticker(p.symbol)).last
+                to_flatten.append(
+                    OrderPlan(
+                        strategy_id=cfg.strategy_id,
+                        exchange=cfg.exchange,
+                        cycle=0,
+                        leg=leg,
+                        client_order_id=ClientOrderId.for_flatten(
+                            cfg.strategy_id, control.control_id, leg
+                        ).value,
+                        symbol=p.symbol,
+                        side="sell" if p.qty > 0 else "buy",
+                        qty=abs(p.qty),
+                        ref_price=last,
+                        time_in_force_s=cfg.order_time_in_force_s,
+                        step_mode=cfg.step_mode,
+                        hub_id=cfg.hub_id,
+                        flatten_of=control.control_id,
+                    )
+                )
+        return ControlActions(cancelled=cancelled, to_flatten=to_flatten)

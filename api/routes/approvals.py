@@ -1,0 +1,80 @@
+"""Human approval of large orders: list and read approvals, approve or reject a pending one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.contracts import ApprovalDecisionInput, ApprovalOutcome
+from api.deps import ClientDep, SessionDep
+from api.schemas import ApprovalDecision, ApprovalOutcomePublic, ApprovalPublic, Page
+from store import repo
+from store.models import ApprovalRow
+
+router = APIRouter(prefix="/approvals", tags=["approvals"])
+
+UPDATE_TIMEOUT = timedelta(seconds=30)
+
+ApprovalState = Literal["pending", "approved", "rejected", "expired"]
+
+
+async def _row(session: SessionDep, approval_id: str) -> ApprovalRow:
+    row = await repo.get_approval(session, approval_id=approval_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no approval {approval_id!r}")
+    return row
+
+
+@router.get("", response_model=Page[ApprovalPublic])
+async def list_approvals(
+    session: SessionDep,
+    state: ApprovalState = Query(default="pending", alias="status"),
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> Page[ApprovalPublic]:
+    """Approvals with one status (pending by default), oldest request first."""
+    rows = await repo.list_approvals(session, status=state, limit=limit)
+    return Page[ApprovalPublic](data=[ApprovalPublic.model_validate(r) for r in rows], count=len(rows))
+
+
+@router.get("/{approval_id}", response_model=ApprovalPublic)
+async def get_approval(approval_id: str, session: SessionDep) -> ApprovalPublic:
+    """One approval."""
+    return ApprovalPublic.model_validate(await _row(session, approval_id))
+
+
+@router.post("/{approval_id}", response_model=ApprovalOutcomePublic)
+async def decide_approval(
+    approval_id: str, body: ApprovalDecision, session: SessionDep, client: ClientDep
+) -> ApprovalOutcomePublic:
+    """Approve or reject a pending order; the waiting cycle records the decision and goes on."""
+    row = await _row(session, approval_id)
+    if row.status != "pending":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"approval {approval_id!r} is already {row.status}"
+        )
+    handle = client.get_workflow_handle(row.workflow_id)
+    decision = ApprovalDecisionInput(
+        approval_id=approval_id, decision=body.decision, reason=body.reason, actor=body.actor
+    )
+    try:
+        outcome = await handle.execute_update(
+            "decide", decision, result_type=ApprovalOutcome, rpc_timeout=UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise HTTPException(
+            status.HTTP_504_GATEWAY_TIMEOUT,
+            detail=f"decision unconfirmed after {UPDATE_TIMEOUT.seconds}s: is a worker running?",
+        ) from None
+    except WorkflowUpdateFailedError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"decision refused: {e.cause or e}") from None
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:  # the cycle is gone (terminated, or finished)
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, detail=f"cycle {row.workflow_id} is no longer waiting: {e}"
+            ) from None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    return ApprovalOutcomePublic(**outcome.model_dump())

@@ -1,0 +1,428 @@
+"""NeuroHubWorkflow: the supervisor. Registry of strategies, global gate, circuit breakers, kill switch.
+
+One per namespace (id ``neurohub``). The kill switch is an Update: its handler closes
+the global gate in the store (one transaction, whatever the number of strategies; every
+placement reads that gate in the transaction that places the order) and answers once
+that has committed, or, with ``wait="all"``, once every strategy has acknowledged
+(cancelled its open orders, flattened if asked) or the timeout has named the laggards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        BreakerStatus,
+        ControlRecord,
+        ControlResult,
+        HubCommand,
+        HubGateChange,
+        HubGateChanged,
+        HubInit,
+        HubSnapshot,
+        HubStatus,
+        StatusChange,
+        StatusChanged,
+        StrategyAck,
+        StrategyControl,
+        StrategyEntry,
+        StrategyRegistration,
+        StrategyReport,
+    )
+    from trading.breakers import BreakerLimits, BreakerReading, BreakerStats, aggregate, evaluate, tripped
+    from workflows import options
+
+# Strictness of a gate state, to know whether a breaker's action would change anything.
+_STRICTNESS = {"active": 0, "reducing": 1, "halted": 2}
+
+
+def _status_of(reading: BreakerReading) -> BreakerStatus:
+    return BreakerStatus(
+        name=reading.name,
+        value=reading.value,
+        limit=reading.limit,
+        headroom=reading.headroom,
+        tripped=reading.tripped,
+        armed=reading.armed,
+        detail=reading.describe(),
+    )
+
+
+def parse_reset(text: str) -> time:
+    """``"HH:MM"`` (UTC) as a time of day; the hub config is validated with this before start."""
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+@workflow.defn
+class NeuroHubWorkflow:
+    """Supervisor of every strategy of a namespace (see the module docstring)."""
+
+    @workflow.init
+    def __init__(self, snap: HubSnapshot) -> None:
+        self.s = snap
+        self._commands = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    @workflow.run
+    async def run(self, snap: HubSnapshot) -> HubSnapshot:
+        """Load the gate and registry from the store once, then keep time for the daily reset."""
+        if not self.s.loaded:
+            init = await workflow.execute_local_activity(
+                "hub_load",
+                self.s.hub_id,
+                result_type=HubInit,
+                start_to_close_timeout=options.STORE_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+            self._apply_init(init)
+        if self.s.day_started_at is None:
+            self.s.day_started_at = self._last_reset(workflow.now())
+        while True:
+            wait = self._next_reset() - workflow.now()
+            try:
+                await workflow.wait_condition(self._history_full, timeout=max(wait, timedelta(seconds=1)))
+            except TimeoutError:
+                self._new_day()
+                continue
+            # Drain: every handler done and every notification sent, so nothing is lost.
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._background)
+            self.s.runs += 1
+            workflow.continue_as_new(self.s)
+
+    # --- state ------------------------------------------------------------------------
+
+    def _apply_init(self, init: HubInit) -> None:
+        s = self.s
+        s.state, s.reason, s.actor, s.halt_id, s.since = (
+            init.state,
+            init.reason,
+            init.actor,
+            init.halt_id,
+            init.changed_at,
+        )
+        for reg in init.strategies:
+            if reg.strategy_id not in s.strategies:
+                self._register(reg)
+        s.loaded = True
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return (
+            info.get_current_history_length() >= self.s.config.max_history_events
+            or info.is_continue_as_new_suggested()
+        )
+
+    def _last_reset(self, now: datetime) -> datetime:
+        at = datetime.combine(now.date(), parse_reset(self.s.config.daily_reset_utc), tzinfo=now.tzinfo)
+        return at if at <= now else at - timedelta(days=1)
+
+    def _next_reset(self) -> datetime:
+        return self._last_reset(workflow.now()) + timedelta(days=1)
+
+    def _new_day(self) -> None:
+        """Daily figures start again: loss from today's opening equity, today's order and call counts."""
+        self.s.day_started_at = self._last_reset(workflow.now())
+        for e in self.s.strategies.values():
+            r = e.last_report
+            e.day_start_equity = r.equity if r else None
+            e.day_start_orders = r.orders_total if r else 0
+            e.day_start_rejected = r.orders_rejected if r else 0
+            e.venue_calls_today = e.venue_errors_today = 0
+        workflow.logger.info("daily breaker figures reset", extra={"hub": self.s.hub_id})
+
+    def _register(self, reg: StrategyRegistration) -> StrategyEntry:
+        e = self.s.strategies.get(reg.strategy_id)
+        if e is None:
+            e = StrategyEntry(strategy_id=reg.strategy_id, workflow_id=reg.workflow_id)
+            self.s.strategies[reg.strategy_id] = e
+        e.name, e.workflow_id, e.capital, e.breakers = reg.name, reg.workflow_id, reg.capital, reg.breakers
+        e.status, e.reduce_only = reg.status, reg.reduce_only
+        e.registered_at = e.registered_at or workflow.now()
+        if e.peak_equity == 0:
+            e.peak_equity = reg.capital
+        return e
+
+    def _stats(self, e: StrategyEntry) -> BreakerStats:
+        r = e.last_report
+        equity = r.equity if r else e.capital
+        start = e.day_start_equity if e.day_start_equity is not None else equity
+        return BreakerStats(
+            daily_pnl=equity - start,
+            equity=equity,
+            peak_equity=max(e.peak_equity, equity),
+            consecutive_losses=r.consecutive_losses if r else 0,
+            orders=max(0, (r.orders_total if r else 0) - e.day_start_orders),
+            rejections=max(0, (r.orders_rejected if r else 0) - e.day_start_rejected),
+            calls=e.venue_calls_today,
+            errors=min(e.venue_errors_today, e.venue_calls_today),
+        )
+
+    def _global_readings(self) -> list[BreakerReading]:
+        limits = BreakerLimits.from_mapping(self.s.config.breakers)
+        if not limits.enabled or not self.s.strategies:
+            return []
+        return evaluate(limits, aggregate(self._stats(e) for e in self.s.strategies.values()))
+
+    # --- signals from strategies --------------------------------------------------------
+
+    @workflow.signal
+    def register(self, reg: StrategyRegistration) -> None:
+        """A strategy (re)announces itself: on every start and continue-as-new."""
+        self.s.signals_received += 1
+        self._register(reg)
+
+    @workflow.signal
+    def deregister(self, strategy_id: str) -> None:
+        """A strategy stopped for good."""
+        self.s.signals_received += 1
+        self.s.strategies.pop(strategy_id, None)
+
+    @workflow.signal
+    async def report(self, rep: StrategyReport) -> None:
+        """A strategy's figures after a cycle; breakers are checked on every report."""
+        self.s.signals_received += 1
+        self.s.reports_received += 1
+        e = self.s.strategies.get(rep.strategy_id)
+        if e is None:  # not registered (stopped meanwhile): nothing to guard
+            return
+        if e.last_report is not None and rep.cycle < e.last_report.cycle:
+            return  # an old report overtaken by a newer one
+        e.last_report = rep
+        e.peak_equity = max(e.peak_equity, rep.equity)
+        if e.day_start_equity is None:
+            e.day_start_equity = rep.equity
+        e.venue_calls_today += rep.venue_calls
+        e.venue_errors_today += rep.venue_errors
+        await self._check_breakers(e)
+
+    @workflow.signal
+    def ack(self, ack: StrategyAck) -> None:
+        """A strategy acknowledges a control: it has acted on it."""
+        self.s.signals_received += 1
+        for rec in self.s.controls:
+            if rec.control_id == ack.control_id:
+                rec.acks[ack.strategy_id] = ack
+
+    @workflow.signal
+    def strategy_status(self, reg: StrategyRegistration) -> None:
+        """A strategy's own status changed (halted, resumed, reduce-only)."""
+        self.s.signals_received += 1
+        self._register(reg)
+
+    # --- breakers -----------------------------------------------------------------------
+
+    async def _check_breakers(self, e: StrategyEntry) -> None:
+        limits = BreakerLimits.from_mapping(e.breakers)
+        if limits.enabled:
+            hit = tripped(evaluate(limits, self._stats(e)))
+            e.tripped = [r.name for r in hit]
+            action = "halted" if limits.action == "halt" else "reducing"
+            current = "halted" if e.status != "running" else ("reducing" if e.reduce_only else "active")
+            if hit and _STRICTNESS[action] > _STRICTNESS[current]:
+                await self._control_strategy(e, action, hit[0])
+        g_limits = BreakerLimits.from_mapping(self.s.config.breakers)
+        if g_limits.enabled:
+            g_hit = tripped(self._global_readings())
+            self.s.global_tripped = [r.name for r in g_hit]
+            g_action = "halted" if g_limits.action == "halt" else "reducing"
+            if g_hit and _STRICTNESS[g_action] > _STRICTNESS[self.s.state]:
+                cmd = HubCommand(state=g_action, reason=g_hit[0].describe(), actor=f"breaker:{g_hit[0].name}")  # type: ignore[arg-type]
+                await self._command(cmd)
+
+    async def _control_strategy(self, e: StrategyEntry, state: str, reading: BreakerReading) -> None:
+        """A strategy's breaker tripped: close its gate (or make it reduce-only), then tell it."""
+        control_id = str(workflow.uuid4())
+        reason, actor = reading.describe(), f"breaker:{reading.name}"
+        halted = state == "halted"
+        e.status, e.reduce_only = ("halted", e.reduce_only) if halted else ("running", True)
+        changed = await workflow.execute_local_activity(
+            "set_strategy_status",
+            StatusChange(
+                strategy_id=e.strategy_id,
+                status="halted" if halted else "running",
+                reason=reason,
+                actor=actor,
+                request_id=control_id,
+                reduce_only=None if halted else True,
+            ),
+            result_type=StatusChanged,
+            start_to_close_timeout=options.STORE_TIMEOUT,
+            retry_policy=options.STORE_RETRY,
+        )
+        workflow.logger.warning("breaker tripped", extra={"strategy": e.strategy_id, "reason": reason})
+        rec = ControlRecord(
+            control_id=control_id,
+            state=state,  # type: ignore[arg-type]
+            scope="strategy",
+            reason=reason,
+            actor=actor,
+            requested_at=changed.at,
+            gate_changed_at=changed.at,
+            acks={e.strategy_id: StrategyAck(strategy_id=e.strategy_id, control_id=control_id)},
+        )
+        self._remember(rec)
+        ctl = StrategyControl(
+            control_id=control_id,
+            hub_id=self.s.hub_id,
+            scope="strategy",
+            state=state,  # type: ignore[arg-type]
+            reason=reason,
+            actor=actor,
+        )
+        await self._notify(e.workflow_id, e.strategy_id, ctl, rec)
+
+    # --- commands (the kill switch) ---------------------------------------------------
+
+    @workflow.update
+    async def halt(self, cmd: HubCommand) -> ControlResult:
+        """Halt (or make reduce-only) every strategy; answers once the global gate is closed."""
+        return await self._command(cmd)
+
+    @halt.validator
+    def _validate_halt(self, cmd: HubCommand) -> None:
+        if cmd.state == "active":
+            raise ValueError("a halt sets the state to 'halted' or 'reducing'; use resume to reopen")
+        if not cmd.reason.strip():
+            raise ValueError("a halt needs a reason")
+
+    @workflow.update
+    async def resume(self, cmd: HubCommand) -> ControlResult:
+        """Reopen the global gate; strategies resume their cycles."""
+        return await self._command(cmd.model_copy(update={"state": "active", "flatten": False}))
+
+    async def _command(self, cmd: HubCommand) -> ControlResult:
+        await workflow.wait_condition(lambda: self.s.loaded)
+        requested = workflow.now()
+        async with self._commands:
+            control_id = str(workflow.uuid4())
+            changed = await workflow.execute_local_activity(
+                "set_hub_gate",
+                HubGateChange(
+                    hub_id=self.s.hub_id,
+                    control_id=control_id,
+                    state=cmd.state,
+                    reason=cmd.reason,
+                    actor=cmd.actor,
+                    flatten=cmd.flatten,
+                ),
+                result_type=HubGateChanged,
+                start_to_close_timeout=options.STORE_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+            s = self.s
+            s.state, s.reason, s.actor, s.since = cmd.state, cmd.reason, cmd.actor, changed.at
+            s.halt_id = control_id if cmd.state == "halted" else ""
+            targets = {e.strategy_id: e.workflow_id for e in s.strategies.values() if e.status != "stopped"}
+            targets |= {ref.strategy_id: ref.workflow_id for ref in changed.strategies}
+            rec = ControlRecord(
+                control_id=control_id,
+                state=cmd.state,
+                reason=cmd.reason,
+                actor=cmd.actor,
+                cancel_open_orders=cmd.cancel_open_orders,
+                flatten=cmd.flatten,
+                requested_at=requested,
+                gate_changed_at=changed.at,
+                acks={sid: StrategyAck(strategy_id=sid, control_id=control_id) for sid in sorted(targets)},
+            )
+            self._remember(rec)
+        ctl = StrategyControl(
+            control_id=control_id,
+            hub_id=s.hub_id,
+            scope="hub",
+            state=cmd.state,
+            reason=cmd.reason,
+            actor=cmd.actor,
+            cancel_open_orders=cmd.cancel_open_orders,
+            flatten=cmd.flatten,
+        )
+        notify = self._spawn(
+            asyncio.gather(*(self._notify(wf, sid, ctl, rec) for sid, wf in sorted(targets.items())))
+        )
+        if cmd.wait == "all":
+            await notify
+            try:
+                await workflow.wait_condition(
+                    lambda: all(a.state != "pending" for a in rec.acks.values()),
+                    timeout=timedelta(seconds=cmd.ack_timeout_s),
+                )
+            except TimeoutError:
+                for a in rec.acks.values():
+                    if a.state == "pending":
+                        a.state = "timeout"
+        return ControlResult(
+            control_id=control_id,
+            hub_id=s.hub_id,
+            state=cmd.state,
+            reason=cmd.reason,
+            actor=cmd.actor,
+            requested_at=requested,
+            gate_changed_at=changed.at,
+            answered_at=workflow.now(),
+            strategies=[a.model_copy() for a in rec.acks.values()],
+        )
+
+    def _spawn(self, aw: asyncio.Future[list[None]]) -> asyncio.Task[None]:
+        async def run() -> None:
+            await aw
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def _remember(self, rec: ControlRecord) -> None:
+        self.s.controls = [*self.s.controls, rec][-self.s.config.controls_kept :]
+
+    async def _notify(
+        self, workflow_id: str, strategy_id: str, ctl: StrategyControl, rec: ControlRecord
+    ) -> None:
+        """Signal one strategy; a strategy that cannot be reached is marked failed, not waited on."""
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal("control", ctl)
+        except FailureError as e:
+            rec.acks[strategy_id] = StrategyAck(
+                strategy_id=strategy_id,
+                control_id=ctl.control_id,
+                state="failed",
+                at=workflow.now(),
+                detail=f"could not be told: {e}",
+            )
+
+    # --- status -------------------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> HubStatus:
+        """The hub's state, its strategies with their figures, and every breaker's headroom."""
+        s = self.s
+        entries = []
+        for e in s.strategies.values():
+            limits = BreakerLimits.from_mapping(e.breakers)
+            readings = evaluate(limits, self._stats(e)) if limits.enabled else []
+            entries.append(e.model_copy(update={"readings": [_status_of(r) for r in readings]}))
+        reports = [e.last_report for e in s.strategies.values() if e.last_report is not None]
+        totals = aggregate(self._stats(e) for e in s.strategies.values())
+        return HubStatus(
+            hub_id=s.hub_id,
+            state=s.state,
+            reason=s.reason,
+            actor=s.actor,
+            since=s.since,
+            strategies=entries,
+            breakers=[_status_of(r) for r in self._global_readings()],
+            exposure=sum((r.exposure for r in reports), Decimal(0)),
+            equity=totals.equity,
+            daily_pnl=totals.daily_pnl,
+            last_control=s.controls[-1] if s.controls else None,
+            day_started_at=s.day_started_at,
+            signals_received=s.signals_received,
+            reports_received=s.reports_received,
+            runs=s.runs,
+        )
