@@ -24,7 +24,7 @@ run: install
 	$(BIN)/asts up --demo
 
 ## test: install the test extras, lint, type-check and run the whole suite
-PACKAGES := trading exchanges store activities workflows agents api worker
+PACKAGES := trading exchanges store activities workflows agents api worker bench
 
 test: install-test
 	$(BIN)/ruff check .
@@ -38,6 +38,7 @@ lint: install-test
 
 bench: install-test
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.killswitch
 
 clean:
 	rm -rf $(VENV) .asts .coverage .coverage.*

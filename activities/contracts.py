@@ -344,6 +344,44 @@ class ControlActionsInput(BaseModel):
     control: StrategyControl
 
 
+class SignalInput(BaseModel):
+    """Send one signal to one workflow (an activity, so workflows need no extra workflow task)."""
+
+    workflow_id: str
+    signal: str
+    arg: dict[str, Any] | str
+
+
+class NotifyInput(BaseModel):
+    """Tell every target strategy about a control; wait at most ``timeout_s`` for each answer."""
+
+    control: StrategyControl
+    targets: list[StrategyRef]
+    timeout_s: float = 10.0
+
+
+class CancelAllInput(BaseModel):
+    """Cancel every open order of these strategies (NeuroHub's kill switch does it in one go)."""
+
+    control_id: str
+    hub_id: str
+    strategy_ids: list[str]
+    reason: str
+
+
+class CancelAllResult(BaseModel):
+    """Orders cancelled, and those that could not be (with why)."""
+
+    cancelled: list[str] = Field(default_factory=list)
+    failed: dict[str, str] = Field(default_factory=dict)
+
+
+class NotifyResult(BaseModel):
+    """Each strategy's acknowledgement (or why there is none)."""
+
+    acks: dict[str, StrategyAck] = Field(default_factory=dict)
+
+
 class StrategyAck(BaseModel):
     """A strategy's acknowledgement of a control: its state and when."""
 
@@ -368,6 +406,9 @@ class ControlResult(BaseModel):
     gate_changed_at: datetime
     answered_at: datetime
     strategies: list[StrategyAck] = Field(default_factory=list)
+    # Open orders cancelled by the command itself (``wait="all"``; with "gate" it goes on after).
+    cancelled_orders: list[str] = Field(default_factory=list)
+    cancel_failures: dict[str, str] = Field(default_factory=dict)
 
     @property
     def unacknowledged(self) -> list[str]:
@@ -517,6 +558,7 @@ class HubStatus(BaseModel):
 
 
 StatusChanged.model_rebuild()
+NotifyResult.model_rebuild()
 StrategyState.model_rebuild()
 StrategyStatus.model_rebuild()
 

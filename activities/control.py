@@ -8,19 +8,27 @@ strategies, and once it has committed no order can be placed anywhere.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.contracts import (
+    CancelAllInput,
+    CancelAllResult,
     ControlActions,
     ControlActionsInput,
     HubGateChange,
     HubGateChanged,
     HubInit,
+    NotifyInput,
+    NotifyResult,
     OrderPlan,
-    StrategyConfig,
+    SignalInput,
+    StrategyAck,
     StrategyRef,
     StrategyRegistration,
 )
@@ -28,8 +36,12 @@ from activities.deps import Deps, translate_errors, utcnow
 from activities.orders import record_venue_order
 from store import repo
 from store.models import OrderRow, StrategyRow
-from trading.errors import OrderNotFound
+from trading.errors import InvalidInput, OrderNotFound, TemporaryError, TradingError
 from trading.models import ClientOrderId, OrderStatus
+
+# Signals sent at once by notify_strategies, and attempts per strategy before it counts as unreachable.
+NOTIFY_CONCURRENCY = 64
+NOTIFY_ATTEMPTS = 5
 
 HUB_EVENT_KINDS = {"halted": "kill_switch", "reducing": "reduce_only", "active": "resume"}
 DEFAULT_HUB = "neurohub"
@@ -59,11 +71,11 @@ def registration_of(row: StrategyRow) -> StrategyRegistration:
     )
 
 
-def plan_of(row: OrderRow, cfg: StrategyConfig) -> OrderPlan:
+def plan_of(row: OrderRow, *, exchange: str, hub_id: str) -> OrderPlan:
     """The plan an order row was placed from (enough to cancel and record it)."""
     return OrderPlan(
         strategy_id=row.strategy_id,
-        exchange=cfg.exchange,
+        exchange=exchange,
         cycle=row.cycle,
         leg=row.leg,
         client_order_id=row.client_order_id,
@@ -73,7 +85,7 @@ def plan_of(row: OrderRow, cfg: StrategyConfig) -> OrderPlan:
         qty=row.qty,
         price=row.price,
         ref_price=row.price or row.avg_price or Decimal(0),
-        hub_id=cfg.hub_id,
+        hub_id=hub_id,
     )
 
 
@@ -137,6 +149,109 @@ class ControlActivities:
             strategies=[StrategyRef(strategy_id=r.id, name=r.name, workflow_id=r.workflow_id) for r in rows],
         )
 
+    def _client(self) -> Client:
+        if self.deps.client is None:
+            raise InvalidInput("this worker has no Temporal client to signal with (see serve_workers)")
+        return self.deps.client
+
+    @activity.defn(name="notify_strategies")
+    @translate_errors
+    async def notify_strategies(self, inp: NotifyInput) -> NotifyResult:
+        """Send the control to every target at once as an Update; each answer is its acknowledgement.
+
+        Sent from here, straight to the frontend, the Updates go in parallel (a workflow's own
+        signals would cross the server's transfer queue one after another), and a strategy
+        answers in the same workflow task that handles the control: no signal back, no extra
+        task. A strategy that cannot be reached, refuses, or has not answered within the
+        timeout is reported as such, so one dead workflow never holds up the others.
+        """
+        client = self._client()
+        gate = asyncio.Semaphore(NOTIFY_CONCURRENCY)
+        acks: dict[str, StrategyAck] = {}
+
+        def missing(ref: StrategyRef, state: str, detail: str) -> StrategyAck:
+            return StrategyAck(
+                strategy_id=ref.strategy_id,
+                control_id=inp.control.control_id,
+                state=state,  # type: ignore[arg-type]
+                at=utcnow(),
+                detail=detail,
+            )
+
+        async def tell(ref: StrategyRef) -> None:
+            handle = client.get_workflow_handle(ref.workflow_id)
+            async with gate:
+                for attempt in range(NOTIFY_ATTEMPTS):
+                    try:
+                        acks[ref.strategy_id] = await asyncio.wait_for(
+                            handle.execute_update("control", inp.control, result_type=StrategyAck),
+                            inp.timeout_s,
+                        )
+                        return
+                    except TimeoutError:
+                        acks[ref.strategy_id] = missing(
+                            ref, "timeout", f"no answer within {inp.timeout_s:g}s"
+                        )
+                        return
+                    except WorkflowUpdateFailedError as e:
+                        acks[ref.strategy_id] = missing(ref, "failed", f"refused: {e.cause or e}")
+                        return
+                    except RPCError as e:
+                        if e.status == RPCStatusCode.NOT_FOUND or attempt == NOTIFY_ATTEMPTS - 1:
+                            acks[ref.strategy_id] = missing(ref, "failed", f"could not be told: {e.message}")
+                            return
+                        await asyncio.sleep(0.05 * 2**attempt)
+
+        await asyncio.gather(*(tell(ref) for ref in inp.targets))
+        return NotifyResult(acks=acks)
+
+    @activity.defn(name="signal_workflow")
+    @translate_errors
+    async def signal_workflow(self, inp: SignalInput) -> bool:
+        """Signal one workflow; False (not an error) when it does not exist or has closed."""
+        try:
+            await self._client().get_workflow_handle(inp.workflow_id).signal(inp.signal, inp.arg)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise TemporaryError(f"signal {inp.signal} to {inp.workflow_id}: {e.message}") from e
+        return True
+
+    async def _cancel(self, row: OrderRow, *, exchange: str, hub_id: str, reason: str) -> bool:
+        """Cancel one open order at its venue and record the venue's answer; True if it is cancelled."""
+        try:
+            with self.deps.venue_call(row.strategy_id):
+                venue = await self.deps.exchange(exchange).cancel_order(row.client_order_id, row.symbol)
+        except OrderNotFound:
+            return False  # never reached the venue; reconcile reports it if it did
+        async with self.deps.transaction() as s:
+            plan = plan_of(row, exchange=exchange, hub_id=hub_id)
+            await record_venue_order(s, plan, venue, reason=f"cancelled: {reason}")
+        return venue.status is OrderStatus.CANCELLED
+
+    @activity.defn(name="cancel_open_orders")
+    @translate_errors
+    async def cancel_open_orders(self, inp: CancelAllInput) -> CancelAllResult:
+        """Cancel every open order of the given strategies, several at a time; idempotent."""
+        async with self.deps.sessions() as s:
+            rows = await repo.unfinished_orders(s, strategy_ids=inp.strategy_ids)
+            exchanges = {r.id: r.exchange for r in await repo.list_strategies(s)}
+        gate = asyncio.Semaphore(NOTIFY_CONCURRENCY)
+        out = CancelAllResult()
+
+        async def one(row: OrderRow) -> None:
+            async with gate:
+                try:
+                    ex = exchanges[row.strategy_id]
+                    if await self._cancel(row, exchange=ex, hub_id=inp.hub_id, reason=inp.reason):
+                        out.cancelled.append(row.client_order_id)
+                except TradingError as e:  # reported, not retried for ever: the others go on
+                    out.failed[row.client_order_id] = str(e)
+
+        await asyncio.gather(*(one(r) for r in rows))
+        out.cancelled.sort()
+        return out
+
     @activity.defn(name="control_actions")
     @translate_errors
     async def control_actions(self, inp: ControlActionsInput) -> ControlActions:
@@ -149,19 +264,10 @@ class ControlActivities:
         ex = self.deps.exchange(cfg.exchange)
         cancelled: list[str] = []
         if control.cancel_open_orders and control.state != "active":
-            async with self.deps.transaction() as s:
+            async with self.deps.sessions() as s:  # a read: no need to queue with the writers
                 open_orders = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)
             for row in open_orders:
-                try:
-                    with self.deps.venue_call(cfg.strategy_id):
-                        venue = await ex.cancel_order(row.client_order_id, row.symbol)
-                except OrderNotFound:
-                    continue  # never reached the venue; reconcile reports it if it did
-                async with self.deps.transaction() as s:
-                    await record_venue_order(
-                        s, plan_of(row, cfg), venue, reason=f"cancelled: {control.reason}"
-                    )
-                if venue.status is OrderStatus.CANCELLED:
+                if await self._cancel(row, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=control.reason):
                     cancelled.append(row.client_order_id)
         to_flatten: list[OrderPlan] = []
         if control.flatten and control.state == "halted":

@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from exchanges.base import Exchange
@@ -79,6 +80,8 @@ class Deps:
     home: Path
     bars_per_second: float = 2.0
     exchange_options: dict[str, Any] = field(default_factory=dict)
+    # Temporal, for the activities that signal workflows (set by the worker that runs them).
+    client: Client | None = None
     _exchanges: dict[str, Exchange] = field(default_factory=dict)
     _writers: PriorityLock | None = None
     # Per strategy: venue calls and the ones that failed with a temporary error, since last taken.

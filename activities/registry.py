@@ -33,6 +33,9 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         control.hub_load,
         control.set_hub_gate,
         control.control_actions,
+        control.notify_strategies,
+        control.cancel_open_orders,
+        control.signal_workflow,
         approvals.request_approval,
         approvals.settle_approval,
     ]

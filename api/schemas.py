@@ -159,6 +159,8 @@ class ControlPublic(ControlResult):
 
     unacknowledged_strategies: list[str] = Field(default_factory=list)
     gate_latency_ms: float = 0.0
+    # Set when NeuroHub could not take the command and the gate was closed in the store directly.
+    note: str = ""
 
 
 class ApprovalDecision(BaseModel):

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import statistics
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,16 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from activities.contracts import HaltRequest, StepMode, StrategyConfig, StrategyState
-from activities.deps import Deps, utcnow
-from activities.status import record_strategy
-from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
-from worker.launcher import DEV_SERVER_DYNAMIC_CONFIG, dev_server_args
+from activities.contracts import HaltRequest, StepMode
+from activities.deps import Deps
+from bench.report import machine_line, percentile, write_section
+from bench.stack import embedded_stack, start_strategies
+from worker.launcher import DEV_SERVER_DYNAMIC_CONFIG
 from worker.runtime import make_worker
-from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
 
 BIN = Path(sys.executable).parent
@@ -78,37 +72,19 @@ class Result:
         return self.cycles / self.window_s
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) by nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 async def run_one(client: Client, deps: Deps, variant: Variant, n: int, window: float) -> Result:
     """Run ``n`` strategies for ``window`` seconds and measure their cycles."""
     run = uuid.uuid4().hex[:6]
     async with make_worker(client, deps, task_queue=f"bench-{run}", **variant.worker_options) as w:
-        handles = []
-        for i in range(n):
-            cfg = StrategyConfig(
-                strategy_id=f"b{run}{i}",
-                name="bench",
-                type="sma_cross",
-                symbols=["MSFT/USD"],
-                interval_s=0.0,
-                params={"fast": 2, "slow": 5, "size": "1"},
-                step_mode=variant.step_mode,
-            )
-            async with deps.sessions.begin() as s:
-                await record_strategy(s, cfg, workflow_id=strategy_workflow_id(cfg.strategy_id), now=utcnow())
-            handles.append(
-                await client.start_workflow(
-                    StrategyWorkflow.run,
-                    StrategyState(config=cfg),
-                    id=strategy_workflow_id(cfg.strategy_id),
-                    task_queue=w.task_queue,
-                )
-            )
+        handles = await start_strategies(
+            client,
+            deps,
+            task_queue=w.task_queue,
+            n=n,
+            prefix="b",
+            interval_s=0.0,
+            step_mode=variant.step_mode,
+        )
         await asyncio.sleep(3.0)  # warm-up: first cycles load the sandbox and caches
         begin = datetime.now(UTC)
         await asyncio.sleep(window)
@@ -136,15 +112,10 @@ async def run_one(client: Client, deps: Deps, variant: Variant, n: int, window: 
 
 
 def write_report(results: list[Result], path: Path, started: datetime) -> str:
-    """Write BENCHMARKS.md with absolute figures and ratios against the baseline."""
+    """Write this benchmark's section of BENCHMARKS.md: absolute figures and ratios against the baseline."""
     base = {r.strategies: r for r in results if r.variant == VARIANTS[0].name}
     lines = [
-        "# Benchmarks",
-        "",
-        "## Trading lifecycle (`bench/lifecycle.py`)",
-        "",
-        f"Measured {started:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}.",
+        machine_line(started),
         "Embedded stack: Temporal dev server with SQLite persistence (a fresh one per variant), one",
         "Python worker in the benchmark's process, application database in SQLite, paper venue.",
         "Each strategy runs cycles back to back (interval 0). A cycle is scan → analyse → risk",
@@ -166,40 +137,21 @@ def write_report(results: list[Result], path: Path, started: datetime) -> str:
             f"| {r.variant} | {r.strategies} | {r.cycles} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | "
             f"{r.per_second:.1f} | {r.p50_ms / b.p50_ms:.2f} | {r.per_second / b.per_second:.2f} |"
         )
-    text = "\n".join(lines) + "\n"
-    path.write_text(text)
-    return text
+    return write_section(path, "Trading lifecycle (`bench/lifecycle.py`)", "\n".join(lines))
 
 
 async def run_variant(variant: Variant, concurrency: list[int], window: float) -> list[Result]:
     """Start a fresh dev server with the variant's config and measure every concurrency."""
-    with tempfile.TemporaryDirectory(prefix="asts-bench-") as tmp:
-        home = Path(tmp)
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(BIN / "temporal"),
-            dev_server_database_filename=str(home / "temporal.db"),
-            dev_server_extra_args=dev_server_args(variant.server_config),
-            data_converter=pydantic_data_converter,
-            dev_server_log_level="error",
-        )
-        url = sqlite_url(home / "asts.db")
-        await migrate(url)
-        engine = make_engine(url)
-        deps = Deps(sessions=make_sessionmaker(engine), home=home, bars_per_second=20.0)
-        results = []
-        try:
-            for n in concurrency:
-                r = await run_one(env.client, deps, variant, n, window)
-                print(
-                    f"{variant.name} x{n}: {r.cycles} cycles, p50 {r.p50_ms:.0f} ms, "
-                    f"p95 {r.p95_ms:.0f} ms, {r.per_second:.1f}/s",
-                    flush=True,
-                )
-                results.append(r)
-        finally:
-            await deps.close()
-            await engine.dispose()
-            await env.shutdown()
+    results = []
+    async with embedded_stack(variant.server_config) as (client, deps):
+        for n in concurrency:
+            r = await run_one(client, deps, variant, n, window)
+            print(
+                f"{variant.name} x{n}: {r.cycles} cycles, p50 {r.p50_ms:.0f} ms, "
+                f"p95 {r.p95_ms:.0f} ms, {r.per_second:.1f}/s",
+                flush=True,
+            )
+            results.append(r)
     return results
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -11,16 +12,18 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.contracts import HubConfig
 from activities.deps import Deps
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from tests.api.live import serve_api
 from tests.pg import create_pg_database, drop_pg_database, pg_server_url
 from worker.launcher import dev_server_args
-from worker.runtime import serve_workers
+from worker.runtime import ensure_hub, serve_workers
 
 BIN = Path(sys.executable).parent
 
@@ -93,6 +96,20 @@ async def running_worker(client: Client, deps: Deps, **options: Any) -> AsyncIte
     task_queue = f"tq-{uuid.uuid4()}"
     async with serve_workers(client, deps, task_queue=task_queue, **options):
         yield task_queue
+
+
+@asynccontextmanager
+async def supervised(
+    client: Client, deps: Deps, *, config: HubConfig | None = None, **options: Any
+) -> AsyncIterator[tuple[WorkflowHandle[Any, Any], str]]:
+    """A worker on a fresh task queue with a NeuroHub of its own; yield the hub's handle and the queue."""
+    async with running_worker(client, deps, **options) as tq:
+        hub = await ensure_hub(client, hub_id=f"hub-{uuid.uuid4()}", task_queue=tq, config=config)
+        try:
+            yield hub, tq
+        finally:
+            with contextlib.suppress(RPCError):
+                await hub.terminate()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -176,6 +176,13 @@ def strategy_start(
         list[str] | None, typer.Option("--param", "-p", help="strategy parameter key=value")
     ] = None,
     risk: Annotated[list[str] | None, typer.Option("--risk", "-r", help="risk limit key=value")] = None,
+    breaker: Annotated[
+        list[str] | None,
+        typer.Option("--breaker", "-b", help="circuit breaker key=value, e.g. daily_loss=5000"),
+    ] = None,
+    approval_notional: Annotated[
+        str | None, typer.Option(help="orders above this notional wait for approval")
+    ] = None,
     api_url: ApiOpt = None,
 ) -> None:
     """Start a strategy."""
@@ -187,7 +194,10 @@ def strategy_start(
         "interval": interval,
         "params": _pairs(param or [], "parameter"),
         "risk": _pairs(risk or [], "risk limit"),
+        "breakers": _pairs(breaker or [], "breaker"),
     }
+    if approval_notional is not None:
+        body["approval_notional"] = approval_notional
     out = _call("POST", "/strategies", api_url, body)
     console.print(f"started {out['id']} (workflow {out['workflow_id']})")
 
@@ -369,6 +379,53 @@ def status(api_url: ApiOpt = None) -> None:
     console.print(table)
     for b in hub["breakers"]:
         console.print(f"global {escape(b['detail'])} (headroom {b['headroom']})")
+
+
+@app.command()
+def approvals(
+    all_: Annotated[bool, typer.Option("--all", help="decided ones too")] = False,
+    api_url: ApiOpt = None,
+) -> None:
+    """Orders waiting for a human decision (approve or reject them with `asts approve|reject ID`)."""
+    rows = []
+    for st in ("pending", "approved", "rejected", "expired") if all_ else ("pending",):
+        rows += _call("GET", f"/approvals?status={st}", api_url)["data"]
+    table = Table("id", "strategy", "order", "notional", "status", "expires", "decided by", "reason")
+    for a in rows:
+        order = f"{a['side']} {a['qty']} {a['symbol']} @ {a['price']}"
+        table.add_row(
+            a["id"],
+            a["strategy_id"],
+            order,
+            str(a["notional"]),
+            a["status"],
+            a["expires_at"],
+            escape(a["decided_by"]),
+            escape(a["reason"]),
+        )
+    console.print(table)
+
+
+def _decide(approval_id: str, decision: str, reason: str, api_url: str | None) -> None:
+    body = {"decision": decision, "reason": reason, "actor": _actor()}
+    out = _call("POST", f"/approvals/{approval_id}", api_url, body)
+    console.print(f"{approval_id} {out['status']} by {escape(out['decided_by'])}")
+
+
+@app.command()
+def approve(
+    approval_id: str, reason: Annotated[str, typer.Option(help="why")] = "", api_url: ApiOpt = None
+) -> None:
+    """Approve a waiting order: it is placed at once."""
+    _decide(approval_id, "approve", reason, api_url)
+
+
+@app.command()
+def reject(
+    approval_id: str, reason: Annotated[str, typer.Option(help="why")] = "", api_url: ApiOpt = None
+) -> None:
+    """Reject a waiting order: it is never placed."""
+    _decide(approval_id, "reject", reason, api_url)
 
 
 if __name__ == "__main__":

@@ -11,19 +11,22 @@ from datetime import timedelta
 from typing import Any
 
 from prometheus_client import start_http_server
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities.contracts import HubConfig, HubSnapshot
-from activities.deps import Deps
+from activities.contracts import HubConfig, HubSnapshot, StrategyConfig, StrategyState
+from activities.deps import Deps, utcnow
 from activities.registry import build_activities
+from activities.status import record_strategy
 from store.db import make_engine, make_sessionmaker, migrate
 from trading.breakers import BreakerLimits
 from worker.settings import Settings
 from workflows.cycle import CycleWorkflow
 from workflows.neurohub import NeuroHubWorkflow, parse_reset
+from workflows.options import strategy_workflow_id
 from workflows.order import OrderWorkflow
 from workflows.strategy import StrategyWorkflow
 
@@ -65,6 +68,18 @@ async def ensure_hub(
     )
 
 
+async def launch_strategy(
+    client: Client, sessions: async_sessionmaker[AsyncSession], config: StrategyConfig, *, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Record the strategy (its gate open), commit, then start its workflow."""
+    workflow_id = strategy_workflow_id(config.strategy_id)
+    async with sessions.begin() as s:
+        await record_strategy(s, config, workflow_id=workflow_id, now=utcnow())
+    return await client.start_workflow(
+        StrategyWorkflow.run, StrategyState(config=config), id=workflow_id, task_queue=task_queue
+    )
+
+
 def make_worker(
     client: Client,
     deps: Deps,
@@ -97,6 +112,7 @@ async def serve_workers(
     Two pollers and two sets of task slots: a kill switch's workflow task is picked up at
     once even when hundreds of strategy tasks are queued.
     """
+    deps.client = deps.client or client
     acts = list(activities) if activities is not None else build_activities(deps)
     main = make_worker(client, deps, task_queue=task_queue, activities=acts, **options)
     control = Worker(

@@ -10,15 +10,18 @@ that has committed, or, with ``wait="all"``, once every strategy has acknowledge
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         BreakerStatus,
+        CancelAllInput,
+        CancelAllResult,
         ControlRecord,
         ControlResult,
         HubCommand,
@@ -27,11 +30,14 @@ with workflow.unsafe.imports_passed_through():
         HubInit,
         HubSnapshot,
         HubStatus,
+        NotifyInput,
+        NotifyResult,
         StatusChange,
         StatusChanged,
         StrategyAck,
         StrategyControl,
         StrategyEntry,
+        StrategyRef,
         StrategyRegistration,
         StrategyReport,
     )
@@ -192,8 +198,8 @@ class NeuroHubWorkflow:
         e = self.s.strategies.get(rep.strategy_id)
         if e is None:  # not registered (stopped meanwhile): nothing to guard
             return
-        if e.last_report is not None and rep.cycle < e.last_report.cycle:
-            return  # an old report overtaken by a newer one
+        if e.last_report is not None and rep.cycle <= e.last_report.cycle:
+            return  # a repeat (a retried delivery), or an old report overtaken by a newer one
         e.last_report = rep
         e.peak_equity = max(e.peak_equity, rep.equity)
         if e.day_start_equity is None:
@@ -201,14 +207,6 @@ class NeuroHubWorkflow:
         e.venue_calls_today += rep.venue_calls
         e.venue_errors_today += rep.venue_errors
         await self._check_breakers(e)
-
-    @workflow.signal
-    def ack(self, ack: StrategyAck) -> None:
-        """A strategy acknowledges a control: it has acted on it."""
-        self.s.signals_received += 1
-        for rec in self.s.controls:
-            if rec.control_id == ack.control_id:
-                rec.acks[ack.strategy_id] = ack
 
     @workflow.signal
     def strategy_status(self, reg: StrategyRegistration) -> None:
@@ -276,7 +274,8 @@ class NeuroHubWorkflow:
             reason=reason,
             actor=actor,
         )
-        await self._notify(e.workflow_id, e.strategy_id, ctl, rec)
+        ref = StrategyRef(strategy_id=e.strategy_id, workflow_id=e.workflow_id)
+        await self._notify(ctl, [ref], rec, options.BREAKER_ACK_TIMEOUT.total_seconds())
 
     # --- commands (the kill switch) ---------------------------------------------------
 
@@ -340,14 +339,15 @@ class NeuroHubWorkflow:
             state=cmd.state,
             reason=cmd.reason,
             actor=cmd.actor,
-            cancel_open_orders=cmd.cancel_open_orders,
+            # NeuroHub cancels every open order itself, in one activity: no strategy has to.
+            cancel_open_orders=False,
             flatten=cmd.flatten,
         )
-        notify = self._spawn(
-            asyncio.gather(*(self._notify(wf, sid, ctl, rec) for sid, wf in sorted(targets.items())))
-        )
+        refs = [StrategyRef(strategy_id=k, workflow_id=v) for k, v in targets.items()]
+        cancelled = CancelAllResult()
+        work = self._spawn(self._carry_out(cmd, ctl, refs, rec, cancelled))
         if cmd.wait == "all":
-            await notify
+            await work
             try:
                 await workflow.wait_condition(
                     lambda: all(a.state != "pending" for a in rec.acks.values()),
@@ -367,13 +367,41 @@ class NeuroHubWorkflow:
             gate_changed_at=changed.at,
             answered_at=workflow.now(),
             strategies=[a.model_copy() for a in rec.acks.values()],
+            cancelled_orders=cancelled.cancelled,
+            cancel_failures=cancelled.failed,
         )
 
-    def _spawn(self, aw: asyncio.Future[list[None]]) -> asyncio.Task[None]:
-        async def run() -> None:
-            await aw
+    async def _carry_out(
+        self,
+        cmd: HubCommand,
+        ctl: StrategyControl,
+        refs: list[StrategyRef],
+        rec: ControlRecord,
+        out: CancelAllResult,
+    ) -> None:
+        """After the gate: tell every strategy and, for a halt, cancel every open order (at once)."""
+        jobs = [self._notify(ctl, refs, rec, cmd.ack_timeout_s)]
+        if cmd.state != "active" and cmd.cancel_open_orders and refs:
+            jobs.append(self._cancel_all(ctl, [r.strategy_id for r in refs], out))
+        await asyncio.gather(*jobs)
 
-        task = asyncio.create_task(run())
+    async def _cancel_all(self, ctl: StrategyControl, strategy_ids: list[str], out: CancelAllResult) -> None:
+        result = await workflow.execute_local_activity(
+            "cancel_open_orders",
+            CancelAllInput(
+                control_id=ctl.control_id,
+                hub_id=self.s.hub_id,
+                strategy_ids=sorted(strategy_ids),
+                reason=ctl.reason,
+            ),
+            result_type=CancelAllResult,
+            start_to_close_timeout=options.NOTIFY_TIMEOUT,
+            retry_policy=options.STORE_RETRY,
+        )
+        out.cancelled, out.failed = result.cancelled, result.failed
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
@@ -382,19 +410,21 @@ class NeuroHubWorkflow:
         self.s.controls = [*self.s.controls, rec][-self.s.config.controls_kept :]
 
     async def _notify(
-        self, workflow_id: str, strategy_id: str, ctl: StrategyControl, rec: ControlRecord
+        self, ctl: StrategyControl, targets: list[StrategyRef], rec: ControlRecord, timeout_s: float
     ) -> None:
-        """Signal one strategy; a strategy that cannot be reached is marked failed, not waited on."""
-        try:
-            await workflow.get_external_workflow_handle(workflow_id).signal("control", ctl)
-        except FailureError as e:
-            rec.acks[strategy_id] = StrategyAck(
-                strategy_id=strategy_id,
-                control_id=ctl.control_id,
-                state="failed",
-                at=workflow.now(),
-                detail=f"could not be told: {e}",
-            )
+        """Tell every target at once (one activity); their answers are their acknowledgements."""
+        if not targets:
+            return
+        result = await workflow.execute_local_activity(
+            "notify_strategies",
+            NotifyInput(
+                control=ctl, targets=sorted(targets, key=lambda t: t.strategy_id), timeout_s=timeout_s
+            ),
+            result_type=NotifyResult,
+            start_to_close_timeout=timedelta(seconds=timeout_s) + options.NOTIFY_TIMEOUT,
+            retry_policy=options.STORE_RETRY,
+        )
+        rec.acks.update(result.acks)
 
     # --- status -------------------------------------------------------------------------
 

@@ -50,6 +50,12 @@ STORE_RETRY = RetryPolicy(
     non_retryable_error_types=NON_RETRYABLE,
 )
 
+# NeuroHub telling every strategy about a control: one activity, Updates sent in parallel.
+# Its timeout is the command's acknowledgement timeout plus this margin.
+NOTIFY_TIMEOUT = timedelta(seconds=60)
+# How long a breaker's halt waits for the strategy's acknowledgement.
+BREAKER_ACK_TIMEOUT = timedelta(seconds=60)
+
 # Placing, syncing and cancelling orders: idempotent by client order id, so retried.
 ORDER_TIMEOUT = timedelta(seconds=30)
 ORDER_RETRY = RetryPolicy(

@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ActivityError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.contracts import (
         ControlActions,
         ControlActionsInput,
@@ -19,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         HaltRequest,
         OrderOutcome,
         OrderPlan,
+        SignalInput,
         StatusChange,
         StatusChanged,
         StrategyAck,
@@ -54,7 +57,6 @@ class StrategyWorkflow:
     def __init__(self, state: StrategyState) -> None:
         # Set before any handler runs: a signal can be delivered ahead of the run method.
         self.state = state
-        self._wake = False
         self._status_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -75,11 +77,12 @@ class StrategyWorkflow:
                 await self._drain()
                 self.state.runs += 1
                 workflow.continue_as_new(self.state)
-            self._wake = False
             if self.state.config.interval_s > 0:  # zero: cycles back to back (benchmarks)
+                # The next cycle is due one interval on, whatever happens meanwhile: a halt
+                # and resume inside the interval neither skips nor advances it. Stop ends it.
                 try:
                     await workflow.wait_condition(
-                        lambda: self._wake or not self._may_cycle(),
+                        lambda: self.state.status == "stopped",
                         timeout=timedelta(seconds=self.state.config.interval_s),
                     )
                 except TimeoutError:
@@ -98,12 +101,27 @@ class StrategyWorkflow:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _tell_hub(self, signal: str, arg: Any) -> None:
-        """Signal NeuroHub; if it is not there, say so and go on (its gate in the store still holds)."""
+    async def _tell_hub(self, signal: str, arg: BaseModel | str) -> None:
+        """Signal NeuroHub (through an activity: no extra workflow task, no server transfer queue).
+
+        If NeuroHub is not there, say so and go on: its gate in the store still holds.
+        """
+        payload = arg.model_dump(mode="json") if isinstance(arg, BaseModel) else arg
         try:
-            await workflow.get_external_workflow_handle(self.state.config.hub_id).signal(signal, arg)
-        except FailureError as e:
-            workflow.logger.warning("NeuroHub unreachable", extra={"signal": signal, "error": str(e)})
+            delivered = await workflow.execute_local_activity(
+                "signal_workflow",
+                SignalInput(workflow_id=self.state.config.hub_id, signal=signal, arg=payload),
+                result_type=bool,
+                start_to_close_timeout=options.STORE_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+        except ActivityError as e:
+            delivered = False
+            workflow.logger.warning(
+                "NeuroHub signal failed", extra={"signal": signal, "error": str(e.cause or e)}
+            )
+        if not delivered:
+            workflow.logger.warning("NeuroHub not running", extra={"signal": signal})
 
     def _registration(self) -> StrategyRegistration:
         st = self.state
@@ -188,7 +206,6 @@ class StrategyWorkflow:
                 st.reduce_only = reduce_only
             if status == "halted":
                 st.halted_at = changed.at
-            self._wake = True
             self._spawn(self._tell_hub("strategy_status", self._registration()))
             return changed
 
@@ -291,19 +308,24 @@ class StrategyWorkflow:
         """Fire-and-forget resume: the same effect as the ``resume`` update."""
         await self._signalled("running", req)
 
-    @workflow.signal
-    async def control(self, ctl: StrategyControl) -> None:
-        """NeuroHub (the kill switch, or a breaker) changed a gate: follow it, act, acknowledge."""
+    @workflow.update
+    async def control(self, ctl: StrategyControl) -> StrategyAck:
+        """NeuroHub (the kill switch, or a breaker) changed a gate: follow it, act, and answer.
+
+        The answer is the acknowledgement. Told twice (a retried notification), it answers
+        the same again and acts once.
+        """
         st = self.state
+        done = next((a for a in st.acks if a.control_id == ctl.control_id), None)
+        if done is not None:
+            return done
         if ctl.scope == "hub":
             st.hub_state = ctl.state
         elif ctl.state == "halted":  # the hub has closed this strategy's gate in the store already
             st.status, st.status_reason, st.halted_at = "halted", ctl.reason, workflow.now()
         elif ctl.state == "reducing":
             st.reduce_only, st.status_reason = True, ctl.reason
-        self._wake = True
-        ack = await self._act(ctl)
-        await self._tell_hub("ack", ack)
+        return await self._act(ctl)
 
     @workflow.signal
     def update_params(self, params: dict[str, Any]) -> None:

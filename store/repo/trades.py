@@ -98,10 +98,16 @@ async def list_orders(
     return await fetch_all(session, stmt)
 
 
-async def unfinished_orders(session: AsyncSession, *, strategy_id: str) -> list[OrderRow]:
-    """Orders of a strategy that are not in a terminal state (the venue may still fill them)."""
+async def unfinished_orders(
+    session: AsyncSession, *, strategy_id: str | None = None, strategy_ids: list[str] | None = None
+) -> list[OrderRow]:
+    """Orders not in a terminal state (the venue may still fill them), of one strategy or several."""
     live = [s.value for s in OrderStatus if not s.is_terminal]
-    stmt = select(OrderRow).where(OrderRow.strategy_id == strategy_id, OrderRow.status.in_(live))
+    stmt = select(OrderRow).where(OrderRow.status.in_(live))
+    if strategy_id is not None:
+        stmt = stmt.where(OrderRow.strategy_id == strategy_id)
+    if strategy_ids is not None:
+        stmt = stmt.where(OrderRow.strategy_id.in_(strategy_ids))
     return await fetch_all(session, stmt.order_by(OrderRow.id))
 
 

@@ -64,8 +64,8 @@ async def _wait_healthy(base_url: str, task: asyncio.Task[None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serve_api(env: WorkflowEnvironment, home: Path) -> AsyncIterator[str]:
-    """Serve ``create_app`` on 127.0.0.1 with a worker on its task queue; yield the base URL.
+async def serve_api(env: WorkflowEnvironment, home: Path, *, worker: bool = True) -> AsyncIterator[str]:
+    """Serve ``create_app`` on 127.0.0.1 with (or without) a worker on its task queue; yield the base URL.
 
     On exit the strategies it started are terminated, so their timers stop loading the
     session's dev server once no worker polls their queue.
@@ -87,7 +87,8 @@ async def serve_api(env: WorkflowEnvironment, home: Path) -> AsyncIterator[str]:
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = _Server(config)
     try:
-        async with serve_workers(env.client, deps, task_queue=settings.task_queue):
+        workers = serve_workers(env.client, deps, task_queue=settings.task_queue)
+        async with workers if worker else contextlib.nullcontext():
             hub = await ensure_hub(env.client, hub_id=settings.hub_id, task_queue=settings.task_queue)
             task = asyncio.create_task(server.serve())
             try:

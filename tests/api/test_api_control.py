@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
 
-from tests.api.live import live_cycles, poll, start_strategy
+from store.db import make_engine, make_sessionmaker, sqlite_url
+from store.models import HubGateRow
+from tests.api.live import live_cycles, poll, serve_api, start_strategy
 
 
 @pytest.fixture
@@ -21,9 +26,8 @@ async def test_kill_switch_halts_every_strategy_acknowledged_and_audited(http: h
 
     async def registered() -> bool:
         hub = (await http.get("/neurohub")).json()
-        return {e["strategy_id"] for e in hub["strategies"]} >= set(ids) and all(
-            await live_cycles(http, sid) >= 1 for sid in ids
-        )
+        cycles = [await live_cycles(http, sid) for sid in ids]
+        return {e["strategy_id"] for e in hub["strategies"]} >= set(ids) and min(cycles) >= 1
 
     await poll(registered, "strategies registered with NeuroHub and cycling")
     asked = datetime.now().astimezone()
@@ -55,7 +59,8 @@ async def test_kill_switch_halts_every_strategy_acknowledged_and_audited(http: h
     cycles = {sid: await live_cycles(http, sid) for sid in ids}
 
     async def cycling() -> bool:
-        return all(await live_cycles(http, sid) > cycles[sid] for sid in ids)
+        now = {sid: await live_cycles(http, sid) for sid in ids}
+        return all(now[sid] > cycles[sid] for sid in ids)
 
     await poll(cycling, "cycles after the resume")
     assert len((await http.get("/orders")).json()["data"]) >= orders_at_halt
@@ -93,3 +98,28 @@ async def test_strategy_halt_with_wait_all_reports_its_acknowledgement(http: htt
 
 async def _cycled(http: httpx.AsyncClient, sid: str) -> bool:
     return await live_cycles(http, sid) >= 1
+
+
+async def test_a_halt_nobody_runs_closes_the_gate_in_the_store_directly(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """No worker runs NeuroHub: the kill switch still closes the gate every placement checks."""
+    async with serve_api(dev_env, tmp_path, worker=False) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            r = await http.post("/halt", json={"reason": "workers down", "actor": "carol"})
+            assert r.status_code == 200, r.text
+            out = r.json()
+            assert out["state"] == "halted" and "closed directly in the store" in out["note"]
+            events = (await http.get("/events", params={"kind": "kill_switch"})).json()["data"]
+            assert [(e["reason"], e["data"]["actor"], e["data"]["direct"]) for e in events] == [
+                ("workers down", "carol", True)
+            ]
+            r = await http.post("/resume", json={"reason": "x"})
+            assert r.status_code == 504 and "worker" in r.json()["detail"]
+    engine = make_engine(sqlite_url(tmp_path / "asts.db"))
+    try:
+        async with make_sessionmaker(engine)() as s:
+            gates = (await s.execute(select(HubGateRow))).scalars().all()
+        assert [(g.state, g.reason, g.actor) for g in gates] == [("halted", "workers down", "carol")]
+    finally:
+        await engine.dispose()

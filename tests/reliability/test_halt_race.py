@@ -11,7 +11,6 @@ import uuid
 
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.contracts import HaltRequest, OrderOutcome, OrderPlan, StatusChanged, StrategyState
 from activities.deps import Deps
@@ -19,7 +18,7 @@ from activities.orders import OrderActivities
 from activities.registry import build_activities
 from store import repo
 from tests.factories import insert_strategy, make_config
-from worker.runtime import WORKFLOWS
+from worker.runtime import serve_workers
 from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
 
@@ -51,7 +50,7 @@ async def test_no_order_is_placed_after_any_halt_returned(dev_env: WorkflowEnvir
 
     acts = [a for a in build_activities(deps) if a.__name__ != "place_order"] + [slow_place_order]
     tq = f"race-{uuid.uuid4()}"
-    async with Worker(dev_env.client, task_queue=tq, workflows=list(WORKFLOWS), activities=acts):
+    async with serve_workers(dev_env.client, deps, task_queue=tq, activities=acts):
         handles = []
         for cfg in configs:
             await insert_strategy(deps, cfg)

@@ -28,7 +28,7 @@ from activities.registry import build_activities
 from api.temporal import signal_latest
 from store import repo
 from store.db import sqlite_url
-from tests.conftest import running_worker
+from tests.conftest import supervised
 from tests.factories import insert_strategy
 from tests.procs import kill_group, spawn
 from tests.workflows.test_neurohub import configs, hub_status, start_all
@@ -49,12 +49,10 @@ async def registered(client: Client, hub_id: str, n: int) -> bool:
 
 async def test_halt_and_resume_fifty_running_strategies(dev_env: WorkflowEnvironment, deps: Deps) -> None:
     client = dev_env.client
-    hub_id = f"hub-{uuid.uuid4()}"
-    cfgs = configs(hub_id, MANY, interval_s=1.0, symbols=["MSFT/USD"])
-    async with running_worker(client, deps) as tq:
-        hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq)
+    async with supervised(client, deps) as (hub, tq):
+        cfgs = configs(hub.id, MANY, interval_s=1.0, symbols=["MSFT/USD"])
         handles = await start_all(client, deps, cfgs, tq)
-        await eventually(lambda: registered(client, hub_id, MANY), what=f"{MANY} registrations")
+        await eventually(lambda: registered(client, hub.id, MANY), what=f"{MANY} registrations")
         halted = await hub.execute_update(
             NeuroHubWorkflow.halt,
             HubCommand(reason="fifty", wait="all", ack_timeout_s=60),
@@ -80,7 +78,6 @@ async def test_halt_and_resume_fifty_running_strategies(dev_env: WorkflowEnviron
         assert {(await status(h)).hub_state for h in handles} == {"active"}
         for h in handles:
             await h.terminate()
-        await hub.terminate()
 
 
 async def test_global_halt_stops_orders_already_on_their_way(
@@ -189,11 +186,9 @@ async def test_neurohub_continues_as_new_under_a_stream_of_signals_losing_none(
     dev_env: WorkflowEnvironment, deps: Deps
 ) -> None:
     client = dev_env.client
-    hub_id = f"hub-{uuid.uuid4()}"
     strategies = 150
-    async with running_worker(client, deps) as tq:
-        hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq, config=HubConfig(max_history_events=200))
-        handle = client.get_workflow_handle(hub_id)
+    async with supervised(client, deps, config=HubConfig(max_history_events=200)) as (hub, _):
+        handle = client.get_workflow_handle(hub.id)
         sent = 0
 
         async def send(signal_name: str, arg: object) -> None:
@@ -236,4 +231,3 @@ async def test_neurohub_continues_as_new_under_a_stream_of_signals_losing_none(
         assert len(view.strategies) == strategies
         assert view.runs >= 3, "the hub continued as new several times meanwhile"
         assert all(e.last_report is not None and e.last_report.cycle == 2 for e in view.strategies)
-        await hub.terminate()

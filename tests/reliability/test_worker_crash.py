@@ -10,12 +10,12 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.contracts import HaltRequest, StrategyState
+from activities.contracts import HaltRequest
 from activities.deps import Deps
 from store import repo
-from tests.factories import insert_strategy, make_config
+from tests.factories import make_config
 from tests.procs import kill_group, spawn
-from workflows.options import strategy_workflow_id
+from worker.runtime import launch_strategy
 from workflows.strategy import StrategyWorkflow
 
 STRATEGIES = 4
@@ -70,15 +70,7 @@ async def test_sigkill_worker_mid_flight_loses_nothing_and_duplicates_nothing(
                 interval_s=0.05,
                 params={"fast": 2, "slow": 4, "size": str(i + 1)},
             )
-            await insert_strategy(deps, cfg)
-            handles.append(
-                await client.start_workflow(
-                    StrategyWorkflow.run,
-                    StrategyState(config=cfg),
-                    id=strategy_workflow_id(cfg.strategy_id),
-                    task_queue=task_queue,
-                )
-            )
+            handles.append(await launch_strategy(client, deps.sessions, cfg, task_queue=task_queue))
         await _wait_orders(deps, 6, tmp_path / "worker1.log")
         in_flight = await _order_in_flight(client, task_queue)
         kill_group(first, signal.SIGKILL)  # mid-flight: an order workflow is running

@@ -158,3 +158,71 @@ async def test_unreachable_api_exits_1() -> None:
     assert run.code == 1, (run.out, run.err)
     assert run.err.startswith(f"error: cannot reach the API at {url}: "), run.err
     assert "Traceback" not in run.err and run.out == ""
+
+
+async def test_kill_switch_from_the_cli(api_url: str) -> None:
+    sid = await _start(api_url)
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        await poll(lambda: _cycled(http, sid), "a first cycle")
+    halted = await asts(
+        "halt", "--all", "--reason", "desk [kill]", "--wait", "all", "--timeout", "20s", api=api_url
+    )
+    assert halted.code == 0, halted.err
+    assert re.match(r"halted at \S+ \(gate closed \d+ ms after the request\)\n", halted.out), halted.out
+    row = next(line for line in halted.out.splitlines() if sid in line)
+    assert "acked" in row, halted.out
+
+    status = await asts("status", api=api_url)
+    assert status.code == 0, status.err
+    assert status.out.startswith("NeuroHub halted — desk [kill] (cli:"), status.out
+    assert sid in status.out
+
+    resumed = await asts("resume", "--all", "--reason", "clear", api=api_url)
+    assert resumed.code == 0, resumed.err
+    assert resumed.out.startswith("active since "), resumed.out
+    status = await asts("status", api=api_url)
+    assert status.out.startswith("NeuroHub active"), status.out
+
+
+HALT_BAD = {
+    "no target": (["--reason", "x"], "error: name one strategy, or --all for every strategy"),
+    "both targets": (["s00000000", "--all", "--reason", "x"], "error: name one strategy, or --all"),
+    "no reason": (["--all"], "error: --reason is required"),
+    "bad wait": (["--all", "--reason", "x", "--wait", "never"], "error: --wait must be 'gate' or 'all'"),
+    "bad timeout": (["--all", "--reason", "x", "--timeout", "soon"], "error: 422: ack_timeout"),
+}
+
+
+@pytest.mark.parametrize("args,message", HALT_BAD.values(), ids=HALT_BAD.keys())
+async def test_bad_halt_exits_2(api_url: str, args: list[str], message: str) -> None:
+    run = await asts("halt", *args, api=api_url)
+    assert run.code == 2, (run.out, run.err)
+    assert run.err.startswith(message), run.err
+    assert "Traceback" not in run.err
+    status = await asts("status", api=api_url)
+    assert status.out.startswith("NeuroHub active"), status.out
+
+
+async def test_approvals_from_the_cli(api_url: str) -> None:
+    args = ["strategy", "start", "--type", "rsi_reversion", "--symbols", "MSFT/USD", "--interval", "1h"]
+    params = ["-p", "period=14", "-p", "lower=99", "-p", "upper=99.5", "-p", "size=10"]
+    run = await asts(*args, *params, "--approval-notional", "1", "-b", "daily_loss=1000", api=api_url)
+    assert run.code == 0, run.err
+    sid = run.out.split()[1]
+
+    async def pending() -> str:
+        listed = await asts("approvals", api=api_url)
+        found = re.search(rf"(apr-{sid}\S*)", listed.out)
+        return found[1] if found else ""
+
+    approval_id = await poll(pending, "the order to wait for approval")
+    assert approval_id.startswith("apr-")
+    approved = await asts("approve", approval_id, "--reason", "checked", api=api_url)
+    assert approved.code == 0, approved.err
+    assert re.fullmatch(rf"{approval_id} approved by cli:\S+\n", approved.out), approved.out
+    again = await asts("reject", approval_id, api=api_url)
+    assert again.code == 2 and "already approved" in again.err, again.err
+    listed = await asts("approvals", "--all", api=api_url)
+    assert "approved" in next(line for line in listed.out.splitlines() if approval_id in line)
+    stored = await _strategy(api_url, sid)
+    assert stored["status"] == "running"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,22 +15,21 @@ from activities.deps import Deps
 from exchanges.data import resolve_series
 from store import repo
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
-from tests.conftest import running_worker
+from tests.conftest import supervised
 from tests.factories import insert_strategy, make_config
 from tests.workflows.test_neurohub import hub_status
 from tests.workflows.test_strategy_workflow import eventually, start, status
-from worker.runtime import ensure_hub
 
-RISE_BARS = 230  # the replay starts at bar 200: the strategy buys into the rise
+RISE_BARS = 210  # the replay starts at bar 200: the strategy buys into the rise
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def write_crash_series(path: Path) -> None:
-    """A steady rise, then a fall of 1.5% a bar: a long position loses money every bar."""
+    """A steady rise, then a fall of 3% a bar: a long position loses money every bar."""
     price = Decimal(100)
     lines = ["ts,open,high,low,close,volume"]
     for i in range(RISE_BARS + 300):
-        step = Decimal("1.002") if i < RISE_BARS else Decimal("0.985")
+        step = Decimal("1.002") if i < RISE_BARS else Decimal("0.97")
         new = (price * step).quantize(Decimal("0.01"))
         hi, lo = max(price, new), min(price, new)
         ts = (START + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -66,17 +64,15 @@ async def test_daily_loss_breaker_halts_the_strategy_and_records_why(
     dev_env: WorkflowEnvironment, crash_deps: Deps
 ) -> None:
     deps, client = crash_deps, dev_env.client
-    hub_id = f"hub-{uuid.uuid4()}"
-    cfg = make_config(
-        hub_id=hub_id,
-        symbols=["CRASH/USD"],
-        interval_s=0.2,
-        params={"fast": 2, "slow": 5, "size": "20"},
-        breakers={"daily_loss": "40"},
-    )
-    await insert_strategy(deps, cfg)
-    async with running_worker(client, deps) as tq:
-        hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq)
+    async with supervised(client, deps) as (hub, tq):
+        cfg = make_config(
+            hub_id=hub.id,
+            symbols=["CRASH/USD"],
+            interval_s=0.2,
+            params={"fast": 2, "slow": 5, "size": "20"},
+            breakers={"daily_loss": "40"},
+        )
+        await insert_strategy(deps, cfg)
         handle = await start(client, cfg, tq)
 
         async def tripped() -> bool:
@@ -107,21 +103,18 @@ async def test_daily_loss_breaker_halts_the_strategy_and_records_why(
         acks = (await status(handle)).acks
         assert acks and acks[-1].state == "acked"
         await handle.terminate()
-        await hub.terminate()
 
 
 async def test_global_breaker_moves_the_hub_to_reduce_only(
     dev_env: WorkflowEnvironment, crash_deps: Deps
 ) -> None:
     deps, client = crash_deps, dev_env.client
-    hub_id = f"hub-{uuid.uuid4()}"
-    cfg = make_config(
-        hub_id=hub_id, symbols=["CRASH/USD"], interval_s=0.2, params={"fast": 2, "slow": 5, "size": "10"}
-    )
-    await insert_strategy(deps, cfg)
     config = HubConfig(breakers={"max_drawdown": "0.0003", "action": "reduce"})
-    async with running_worker(client, deps) as tq:
-        hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq, config=config)
+    async with supervised(client, deps, config=config) as (hub, tq):
+        cfg = make_config(
+            hub_id=hub.id, symbols=["CRASH/USD"], interval_s=0.2, params={"fast": 2, "slow": 5, "size": "20"}
+        )
+        await insert_strategy(deps, cfg)
         handle = await start(client, cfg, tq)
 
         async def reducing() -> bool:
@@ -136,4 +129,3 @@ async def test_global_breaker_moves_the_hub_to_reduce_only(
         assert [e.data["actor"] for e in events] == ["breaker:max_drawdown"]
         assert (await status(handle)).hub_state == "reducing"
         await handle.terminate()
-        await hub.terminate()

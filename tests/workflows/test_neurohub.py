@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.contracts import ControlResult, HubCommand, HubStatus, StrategyConfig
+from activities.contracts import (
+    ControlResult,
+    HubCommand,
+    HubConfig,
+    HubStatus,
+    StrategyConfig,
+    StrategyRegistration,
+    StrategyReport,
+)
 from activities.deps import Deps
 from store import repo
-from tests.conftest import running_worker
+from tests.conftest import supervised
 from tests.factories import insert_strategy, make_config
 from tests.workflows.test_strategy_workflow import eventually, start, status
-from worker.runtime import ensure_hub
 from workflows.neurohub import NeuroHubWorkflow
 
 
@@ -45,10 +53,8 @@ async def test_kill_switch_halts_all_flattens_and_every_strategy_acknowledges(
 ) -> None:
     deps = backend[0]
     client = dev_env.client
-    hub_id = f"hub-{uuid.uuid4()}"
-    cfgs = configs(hub_id, 4)
-    async with running_worker(client, deps) as tq:
-        hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq)
+    async with supervised(client, deps) as (hub, tq):
+        cfgs = configs(hub.id, 4)
         handles = await start_all(client, deps, cfgs, tq)
 
         async def registered_and_holding() -> bool:
@@ -101,7 +107,6 @@ async def test_kill_switch_halts_all_flattens_and_every_strategy_acknowledges(
         assert (await hub_status(hub)).state == "active"
         for h in handles:
             await h.terminate()
-        await hub.terminate()
 
 
 async def holding(deps: Deps) -> bool:
@@ -113,10 +118,8 @@ async def test_reducing_lets_positions_shrink_but_never_grow(
     dev_env: WorkflowEnvironment, deps: Deps
 ) -> None:
     client = dev_env.client
-    hub_id = f"hub-{uuid.uuid4()}"
-    async with running_worker(client, deps) as tq:
-        hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq)
-        await start_all(client, deps, configs(hub_id, 2), tq)
+    async with supervised(client, deps) as (hub, tq):
+        await start_all(client, deps, configs(hub.id, 2), tq)
         await eventually(lambda: holding(deps), what="a position")
         result = await hub.execute_update(
             NeuroHubWorkflow.halt,
@@ -137,4 +140,40 @@ async def test_reducing_lets_positions_shrink_but_never_grow(
         async with deps.sessions() as s:
             refused = await repo.list_events(s, kind="risk_rejected")
         assert all("reduce-only" in e.reason for e in refused)
-        await hub.terminate()
+
+
+async def test_daily_figures_reset_at_the_configured_time_on_a_durable_timer(
+    time_env: WorkflowEnvironment, deps: Deps
+) -> None:
+    client = time_env.client
+    async with supervised(client, deps, config=HubConfig(daily_reset_utc="06:30")) as (hub, _):
+        reg = StrategyRegistration(
+            strategy_id="d1",
+            name="d1",
+            workflow_id="strategy-d1",
+            capital=Decimal(1000),
+            breakers={"daily_loss": "500"},
+        )
+        await hub.signal(NeuroHubWorkflow.register, reg)
+        for cycle, equity in [(1, "1000"), (2, "900")]:
+            report = StrategyReport(
+                strategy_id="d1",
+                cycle=cycle,
+                at=datetime.now(UTC),
+                equity=Decimal(equity),
+                exposure=Decimal(0),
+                realised=Decimal(0),
+                unrealised=Decimal(0),
+                fees=Decimal(0),
+            )
+            await hub.signal(NeuroHubWorkflow.report, report)
+        before = await hub_status(hub)
+        reading = next(r for r in before.strategies[0].readings if r.name == "daily_loss")
+        assert (reading.value, reading.headroom, reading.tripped) == (Decimal(100), Decimal(400), False)
+        assert before.day_started_at is not None and before.day_started_at.time() == time(6, 30)
+
+        await time_env.sleep(timedelta(days=1))
+        after = await hub_status(hub)
+        assert after.day_started_at == before.day_started_at + timedelta(days=1)
+        reading = next(r for r in after.strategies[0].readings if r.name == "daily_loss")
+        assert reading.value == 0 and after.daily_pnl == 0

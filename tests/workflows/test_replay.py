@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.contracts import HaltRequest, StrategyState
+from activities.contracts import ControlResult, HaltRequest, HubCommand, StrategyState
 from activities.deps import Deps
 from store import repo
 from tests.conftest import running_worker
 from tests.factories import insert_strategy, make_config
-from worker.runtime import WORKFLOWS
+from worker.runtime import WORKFLOWS, ensure_hub
+from workflows.neurohub import NeuroHubWorkflow
 from workflows.options import cycle_workflow_id, strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
 
@@ -34,9 +36,17 @@ def replayer() -> Replayer:
 
 
 async def test_live_histories_replay(dev_env: WorkflowEnvironment, deps: Deps) -> None:
-    cfg = make_config(strategy_id="replay1", symbols=["MSFT/USD", "GOOGL/USD"])
+    hub_id = f"hub-replay-{uuid.uuid4()}"
+    cfg = make_config(
+        strategy_id="replay1",
+        symbols=["MSFT/USD", "GOOGL/USD"],
+        hub_id=hub_id,
+        breakers={"daily_loss": "1000000"},
+        approval_notional="1000000",
+    )
     await insert_strategy(deps, cfg)
     async with running_worker(dev_env.client, deps) as tq:
+        hub = await ensure_hub(dev_env.client, hub_id=hub_id, task_queue=tq)
         handle = await dev_env.client.start_workflow(
             StrategyWorkflow.run,
             StrategyState(config=cfg),
@@ -50,7 +60,11 @@ async def test_live_histories_replay(dev_env: WorkflowEnvironment, deps: Deps) -
                 break
             await asyncio.sleep(0.1)
         assert orders, "no order was placed"
-        await handle.execute_update(StrategyWorkflow.halt, HaltRequest(reason="replay"))
+        command = HubCommand(reason="replay", flatten=True, wait="all", ack_timeout_s=30)
+        halted = await hub.execute_update(NeuroHubWorkflow.halt, command, result_type=ControlResult)
+        assert halted.unacknowledged == []
+        await hub.execute_update(NeuroHubWorkflow.resume, HubCommand(reason="replay", wait="all"))
+        await handle.execute_update(StrategyWorkflow.halt, HaltRequest(reason="replay", wait="all"))
         await handle.execute_update(StrategyWorkflow.stop, HaltRequest(reason="replay"))
         await handle.result()
     order = orders[-1]
@@ -58,6 +72,7 @@ async def test_live_histories_replay(dev_env: WorkflowEnvironment, deps: Deps) -
         "strategy": strategy_workflow_id(cfg.strategy_id),
         "cycle": cycle_workflow_id(cfg.strategy_id, order.cycle),
         "order": f"order-{order.client_order_id}",
+        "neurohub": hub_id,
     }
     for name, wid in ids.items():
         history = await dev_env.client.get_workflow_handle(wid).fetch_history()
@@ -68,7 +83,7 @@ async def test_live_histories_replay(dev_env: WorkflowEnvironment, deps: Deps) -
             (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
-@pytest.mark.parametrize("name", ["strategy", "cycle", "order"])
+@pytest.mark.parametrize("name", ["strategy", "cycle", "order", "neurohub"])
 async def test_saved_histories_replay(name: str) -> None:
     path = HISTORIES / f"{name}.json"
     history = WorkflowHistory.from_json(f"{name}-saved", path.read_text())
