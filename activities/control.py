@@ -89,6 +89,33 @@ def plan_of(row: OrderRow, *, exchange: str, hub_id: str) -> OrderPlan:
     )
 
 
+async def write_hub_gate(s: AsyncSession, change: HubGateChange, *, direct: bool = False) -> None:
+    """Set the global gate and record who did it and why, in the caller's transaction.
+
+    ``direct``: written by the API because NeuroHub did not take the command.
+    """
+    halted = change.state == "halted"
+    await repo.set_hub_gate(
+        s,
+        hub_id=change.hub_id,
+        state=change.state,
+        halt_id=change.control_id if halted else "",
+        flatten=change.flatten and halted,
+        reason=change.reason,
+        actor=change.actor,
+        now=utcnow(),
+    )
+    data = {"actor": change.actor, "control_id": change.control_id, "hub_id": change.hub_id}
+    await repo.record_event(
+        s,
+        event_key=f"hub-{change.control_id}",
+        kind=HUB_EVENT_KINDS[change.state],
+        reason=change.reason,
+        now=utcnow(),
+        data=data | {"flatten": change.flatten} | ({"direct": True} if direct else {}),
+    )
+
+
 class ControlActivities:
     """Activities of NeuroHub and of strategies answering it."""
 
@@ -120,29 +147,7 @@ class ControlActivities:
         recorded; after this returns no order can be placed by any strategy of the hub.
         """
         async with self.deps.transaction(urgent=True) as s:
-            await repo.set_hub_gate(
-                s,
-                hub_id=inp.hub_id,
-                state=inp.state,
-                halt_id=inp.control_id if inp.state == "halted" else "",
-                flatten=inp.flatten and inp.state == "halted",
-                reason=inp.reason,
-                actor=inp.actor,
-                now=utcnow(),
-            )
-            await repo.record_event(
-                s,
-                event_key=f"hub-{inp.control_id}",
-                kind=HUB_EVENT_KINDS[inp.state],
-                reason=inp.reason,
-                now=utcnow(),
-                data={
-                    "actor": inp.actor,
-                    "control_id": inp.control_id,
-                    "hub_id": inp.hub_id,
-                    "flatten": inp.flatten,
-                },
-            )
+            await write_hub_gate(s, inp)
             rows = await live_strategies(s, inp.hub_id)
         return HubGateChanged(
             at=utcnow(),

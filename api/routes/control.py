@@ -17,12 +17,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from activities.contracts import ControlResult, HubCommand, HubStatus
-from activities.control import HUB_EVENT_KINDS
+from activities.contracts import ControlResult, HubCommand, HubGateChange, HubStatus
+from activities.control import write_hub_gate
 from activities.deps import utcnow
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.schemas import ControlPublic, HubHaltBody, ResumeBody
-from store import repo
 from worker.runtime import ensure_hub, hub_config
 from worker.settings import Settings
 from workflows.neurohub import NeuroHubWorkflow
@@ -99,25 +98,11 @@ async def _close_directly(session: AsyncSession, settings: Settings, cmd: HubCom
         f"NeuroHub did not take the command within {ACCEPT_TIMEOUT.seconds}s (is a worker running?): "
         "the global gate was closed directly in the store; strategies are told once NeuroHub runs"
     )
+    change = HubGateChange(
+        hub_id=settings.hub_id, control_id=control_id, state=cmd.state, reason=cmd.reason, actor=cmd.actor
+    )
     async with session.begin():
-        await repo.set_hub_gate(
-            session,
-            hub_id=settings.hub_id,
-            state=cmd.state,
-            halt_id=control_id,
-            flatten=False,
-            reason=cmd.reason,
-            actor=cmd.actor,
-            now=asked,
-        )
-        await repo.record_event(
-            session,
-            event_key=f"hub-{control_id}",
-            kind=HUB_EVENT_KINDS[cmd.state],
-            reason=cmd.reason,
-            now=asked,
-            data={"actor": cmd.actor, "control_id": control_id, "hub_id": settings.hub_id, "direct": True},
-        )
+        await write_hub_gate(session, change, direct=True)
     closed = utcnow()
     return ControlPublic(
         control_id=control_id,
