@@ -493,6 +493,8 @@ class ControlRecord(BaseModel):
     requested_at: datetime
     gate_changed_at: datetime
     acks: dict[str, StrategyAck] = Field(default_factory=dict)
+    # For older commands only: how many strategies ended in each acknowledgement state.
+    ack_counts: dict[str, int] = Field(default_factory=dict)
 
 
 class HubConfig(BaseModel):
@@ -503,7 +505,7 @@ class HubConfig(BaseModel):
     daily_reset_utc: str = "00:00"
     # Continue as new once the history holds this many events (or when Temporal suggests it).
     max_history_events: int = 10_000
-    controls_kept: int = 20
+    controls_kept: int = 10
 
 
 class HubInit(BaseModel):

@@ -117,7 +117,13 @@ async def measure(client: Client, deps: Deps, n: int, repeat: int) -> Figures:
         hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq)
         t0 = time.perf_counter()
         handles = await start_strategies(
-            client, deps, task_queue=tq, n=n, prefix="k", interval_s=3600.0, hub_id=hub_id
+            client,
+            deps,
+            task_queue=tq,
+            n=n,
+            prefix=f"k{uuid.uuid4().hex[:6]}",
+            interval_s=3600.0,
+            hub_id=hub_id,
         )
         await wait_known(hub, n, timeout=60 + n * 0.5)
         setup = time.perf_counter() - t0

@@ -10,6 +10,7 @@ that has committed, or, with ``wait="all"``, once every strategy has acknowledge
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Coroutine
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -44,6 +45,10 @@ with workflow.unsafe.imports_passed_through():
     from trading.breakers import BreakerLimits, BreakerReading, BreakerStats, aggregate, evaluate, tripped
     from workflows import options
 
+# Commands whose acknowledgements are kept one by one (older ones keep counts per state): with a
+# thousand strategies the state carried across continue-as-new stays well under Temporal's limits.
+ACKS_KEPT_FOR = 2
+
 # Strictness of a gate state, to know whether a breaker's action would change anything.
 _STRICTNESS = {"active": 0, "reducing": 1, "halted": 2}
 
@@ -75,6 +80,7 @@ class NeuroHubWorkflow:
         self.s = snap
         self._commands = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._in_flight: set[str] = set()  # commands still telling strategies or awaiting their answers
 
     @workflow.run
     async def run(self, snap: HubSnapshot) -> HubSnapshot:
@@ -301,6 +307,7 @@ class NeuroHubWorkflow:
         requested = workflow.now()
         async with self._commands:
             control_id = str(workflow.uuid4())
+            self._in_flight.add(control_id)
             changed = await workflow.execute_local_activity(
                 "set_hub_gate",
                 HubGateChange(
@@ -346,6 +353,7 @@ class NeuroHubWorkflow:
         refs = [StrategyRef(strategy_id=k, workflow_id=v) for k, v in targets.items()]
         cancelled = CancelAllResult()
         work = self._spawn(self._carry_out(cmd, ctl, refs, rec, cancelled))
+        work.add_done_callback(lambda _: self._in_flight.discard(control_id))
         if cmd.wait == "all":
             await work
             try:
@@ -407,7 +415,14 @@ class NeuroHubWorkflow:
         return task
 
     def _remember(self, rec: ControlRecord) -> None:
-        self.s.controls = [*self.s.controls, rec][-self.s.config.controls_kept :]
+        """Keep the latest commands; only the last few keep every acknowledgement (state stays small)."""
+        kept = [*self.s.controls, rec][-self.s.config.controls_kept :]
+        for old in kept[:-ACKS_KEPT_FOR]:
+            if old.control_id in self._in_flight:
+                continue
+            old.ack_counts = old.ack_counts or dict(Counter(a.state for a in old.acks.values()))
+            old.acks = {}
+        self.s.controls = kept
 
     async def _notify(
         self, ctl: StrategyControl, targets: list[StrategyRef], rec: ControlRecord, timeout_s: float
