@@ -289,6 +289,9 @@ class HubCommand(BaseModel):
     wait: Literal["gate", "all"] = "gate"
     # How long "all" waits for the strategies' acknowledgements before naming the missing ones.
     ack_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    # Set by a caller that has closed the gate in the store already under this id (the API).
+    control_id: str = ""
+    gate_changed_at: datetime | None = None
 
 
 class HubGateChange(BaseModel):

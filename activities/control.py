@@ -89,10 +89,10 @@ def plan_of(row: OrderRow, *, exchange: str, hub_id: str) -> OrderPlan:
     )
 
 
-async def write_hub_gate(s: AsyncSession, change: HubGateChange, *, direct: bool = False) -> None:
+async def write_hub_gate(s: AsyncSession, change: HubGateChange) -> None:
     """Set the global gate and record who did it and why, in the caller's transaction.
 
-    ``direct``: written by the API because NeuroHub did not take the command.
+    Idempotent per control id: the API closes the gate first, NeuroHub writes it again.
     """
     halted = change.state == "halted"
     await repo.set_hub_gate(
@@ -112,7 +112,7 @@ async def write_hub_gate(s: AsyncSession, change: HubGateChange, *, direct: bool
         kind=HUB_EVENT_KINDS[change.state],
         reason=change.reason,
         now=utcnow(),
-        data=data | {"flatten": change.flatten} | ({"direct": True} if direct else {}),
+        data=data | {"flatten": change.flatten},
     )
 
 

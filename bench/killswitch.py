@@ -29,20 +29,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+import httpx
+from temporalio.client import WorkflowHandle
 
 from activities.contracts import (
-    HaltRequest,
-    HubCommand,
     HubStatus,
 )
-from activities.deps import Deps
 from bench.report import machine_line, percentile, write_section
-from bench.stack import embedded_stack, start_strategies
+from bench.stack import Stack, embedded_stack, serve_api, start_strategies
 from worker.launcher import DEV_SERVER_DYNAMIC_CONFIG
 from worker.runtime import ensure_hub, serve_workers
 from workflows.neurohub import NeuroHubWorkflow
-from workflows.strategy import StrategyWorkflow
 
 BIN = Path(sys.executable).parent
 TITLE = "Kill switch (`bench/killswitch.py`)"
@@ -84,57 +81,78 @@ async def wait_known(hub: WorkflowHandle, n: int, timeout: float) -> None:
     raise RuntimeError(f"NeuroHub did not see {n} strategies cycle within {timeout}s")
 
 
-async def global_halt(hub: WorkflowHandle) -> tuple[float, float, float]:
+async def settle(hub: WorkflowHandle, quiet_s: float = 1.0, timeout: float = 120.0) -> None:
+    """Wait until NeuroHub has received no signal for ``quiet_s``: strategies idle between cycles."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        st: HubStatus = await hub.query(NeuroHubWorkflow.status)
+        if st.signals_received == last:
+            return
+        last = st.signals_received
+        await asyncio.sleep(quiet_s)
+
+
+async def global_halt(http: httpx.AsyncClient) -> tuple[float, float, float]:
+    """POST /halt with wait=all; then POST /resume. Returns gate closed, last ack and answer times."""
     asked = datetime.now(UTC)
     t0 = time.perf_counter()
-    cmd = HubCommand(reason="bench", actor="bench", wait="all", ack_timeout_s=600)
-    result = await hub.execute_update(NeuroHubWorkflow.halt, cmd)
+    r = await http.post(
+        "/halt", json={"reason": "bench", "actor": "bench", "wait": "all", "ack_timeout": "600s"}
+    )
     answered = (time.perf_counter() - t0) * 1000
-    if result.unacknowledged:
-        raise RuntimeError(f"unacknowledged: {result.unacknowledged[:5]}")
-    last = max(a.at for a in result.strategies if a.at is not None)
-    await hub.execute_update(
-        NeuroHubWorkflow.resume,
-        HubCommand(reason="bench", actor="bench", wait="all", ack_timeout_s=600),
-    )
-    return ms_since(asked, result.gate_changed_at), ms_since(asked, last), answered
+    r.raise_for_status()
+    out = r.json()
+    if out["unacknowledged_strategies"]:
+        raise RuntimeError(f"unacknowledged: {out['unacknowledged_strategies'][:5]}")
+    last = max(datetime.fromisoformat(a["at"]) for a in out["strategies"])
+    resumed = await http.post("/resume", json={"reason": "bench", "wait": "all", "ack_timeout": "600s"})
+    resumed.raise_for_status()
+    return ms_since(asked, datetime.fromisoformat(out["gate_changed_at"])), ms_since(asked, last), answered
 
 
-async def per_strategy_halts(handles: list[WorkflowHandle]) -> float:
+async def per_strategy_halts(http: httpx.AsyncClient, ids: list[str]) -> float:
+    """Baseline: POST /strategies/{id}/halt for every strategy at once; when the last gate closed."""
     asked = datetime.now(UTC)
-    req = HaltRequest(reason="bench", actor="bench", cancel_open_orders=True)
-    changed = await asyncio.gather(*(h.execute_update(StrategyWorkflow.halt, req) for h in handles))
-    closed = max(c.at for c in changed)
-    await asyncio.gather(
-        *(h.execute_update(StrategyWorkflow.resume, HaltRequest(reason="bench")) for h in handles)
+    halted = await asyncio.gather(
+        *(http.post(f"/strategies/{sid}/halt", json={"reason": "bench"}) for sid in ids)
     )
+    closed = max(datetime.fromisoformat(r.raise_for_status().json()["at"]) for r in halted)
+    resumed = await asyncio.gather(
+        *(http.post(f"/strategies/{sid}/resume", json={"reason": "bench"}) for sid in ids)
+    )
+    for r in resumed:
+        r.raise_for_status()
     return ms_since(asked, closed)
 
 
-async def measure(client: Client, deps: Deps, n: int, repeat: int) -> Figures:
+async def measure(stack: Stack, n: int, repeat: int) -> Figures:
     tq, hub_id = f"ks-{uuid.uuid4().hex[:6]}", f"hub-{uuid.uuid4().hex[:6]}"
-    async with serve_workers(client, deps, task_queue=tq, max_concurrent_workflow_tasks=200):
+    client = stack.client
+    async with serve_workers(client, stack.deps, task_queue=tq, max_concurrent_workflow_tasks=200):
         hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq)
         t0 = time.perf_counter()
+        prefix = f"k{uuid.uuid4().hex[:6]}"
         handles = await start_strategies(
-            client,
-            deps,
-            task_queue=tq,
-            n=n,
-            prefix=f"k{uuid.uuid4().hex[:6]}",
-            interval_s=3600.0,
-            hub_id=hub_id,
+            client, stack.deps, task_queue=tq, n=n, prefix=prefix, interval_s=3600.0, hub_id=hub_id
         )
         await wait_known(hub, n, timeout=60 + n * 0.5)
         setup = time.perf_counter() - t0
+        ids = [f"{prefix}{i}" for i in range(n)]
         gate, acks, answered, baseline = [], [], [], []
-        for _ in range(repeat):
-            g, a, r = await global_halt(hub)
-            gate.append(g)
-            acks.append(a)
-            answered.append(r)
-            baseline.append(await per_strategy_halts(handles))
-            print(f"  x{n}: gate {g:.0f} ms, last ack {a:.0f} ms, baseline {baseline[-1]:.0f} ms", flush=True)
+        async with serve_api(stack, task_queue=tq, hub_id=hub_id) as http:
+            for _ in range(repeat):
+                await settle(hub)
+                g, a, r = await global_halt(http)
+                gate.append(g)
+                acks.append(a)
+                answered.append(r)
+                await settle(hub)
+                baseline.append(await per_strategy_halts(http, ids))
+                print(
+                    f"  x{n}: gate {g:.0f} ms, last ack {a:.0f} ms, baseline {baseline[-1]:.0f} ms",
+                    flush=True,
+                )
         for chunk in range(0, n, 100):
             await asyncio.gather(*(h.terminate() for h in handles[chunk : chunk + 100]))
         await hub.terminate()
@@ -166,9 +184,9 @@ def report(figures: list[Figures], started: datetime, out: Path) -> str:
 async def main(counts: list[int], repeat: int, out: Path) -> None:
     started = datetime.now(UTC)
     figures = []
-    async with embedded_stack(DEV_SERVER_DYNAMIC_CONFIG) as (client, deps):
+    async with embedded_stack(DEV_SERVER_DYNAMIC_CONFIG) as stack:
         for n in counts:
-            figures.append(await measure(client, deps, n, repeat))
+            figures.append(await measure(stack, n, repeat))
             print(f"x{n}: set up in {figures[-1].setup_s:.0f}s; {figures[-1].row()}", flush=True)
     print(report(figures, started, out))
 

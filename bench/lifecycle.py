@@ -143,9 +143,9 @@ def write_report(results: list[Result], path: Path, started: datetime) -> str:
 async def run_variant(variant: Variant, concurrency: list[int], window: float) -> list[Result]:
     """Start a fresh dev server with the variant's config and measure every concurrency."""
     results = []
-    async with embedded_stack(variant.server_config) as (client, deps):
+    async with embedded_stack(variant.server_config) as stack:
         for n in concurrency:
-            r = await run_one(client, deps, variant, n, window)
+            r = await run_one(stack.client, stack.deps, variant, n, window)
             print(
                 f"{variant.name} x{n}: {r.cycles} cycles, p50 {r.p50_ms:.0f} ms, "
                 f"p95 {r.p95_ms:.0f} ms, {r.per_second:.1f}/s",

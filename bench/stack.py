@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import uvicorn
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import StrategyConfig
 from activities.deps import Deps
+from api.app import create_app
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
-from worker.launcher import dev_server_args
+from worker.launcher import dev_server_args, free_port
 from worker.runtime import launch_strategy
+from worker.settings import Settings
 
 BIN = Path(sys.executable).parent
 
 
+@dataclass
+class Stack:
+    """A running embedded stack."""
+
+    client: Client
+    deps: Deps
+    db_url: str
+
+    @property
+    def address(self) -> str:
+        """The Temporal frontend."""
+        return self.client.service_client.config.target_host
+
+
 @asynccontextmanager
-async def embedded_stack(server_config: Mapping[str, int | str]) -> AsyncIterator[tuple[Client, Deps]]:
-    """Start everything under a temporary directory; yield the client and the activities' deps."""
+async def embedded_stack(server_config: Mapping[str, int | str]) -> AsyncIterator[Stack]:
+    """Start everything under a temporary directory; yield the client, the activities' deps, the DB."""
     with tempfile.TemporaryDirectory(prefix="asts-bench-") as tmp:
         home = Path(tmp)
         env = await WorkflowEnvironment.start_local(
@@ -39,7 +60,7 @@ async def embedded_stack(server_config: Mapping[str, int | str]) -> AsyncIterato
         engine = make_engine(url)
         deps = Deps(sessions=make_sessionmaker(engine), home=home, bars_per_second=20.0)
         try:
-            yield env.client, deps
+            yield Stack(env.client, deps, url)
         finally:
             await deps.close()
             await engine.dispose()
@@ -62,3 +83,39 @@ async def start_strategies(
         )
         handles.append(await launch_strategy(client, deps.sessions, cfg, task_queue=task_queue))
     return handles
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # leave Ctrl-C to the benchmark
+        yield
+
+
+@asynccontextmanager
+async def serve_api(stack: Stack, *, task_queue: str, hub_id: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The real API over HTTP on 127.0.0.1 for this stack; yield a client for it."""
+    port = free_port()
+    settings = Settings(
+        home=stack.deps.home,
+        database_url=stack.db_url,
+        temporal_address=stack.address,
+        task_queue=task_queue,
+        hub_id=hub_id,
+        api_port=port,
+    )
+    server = _QuietServer(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    try:
+        async with httpx.AsyncClient(base_url=settings.base_url, timeout=900, limits=limits) as http:
+            for _ in range(200):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get("/health")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            yield http
+    finally:
+        server.should_exit = True
+        await task

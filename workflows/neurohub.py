@@ -306,7 +306,7 @@ class NeuroHubWorkflow:
         await workflow.wait_condition(lambda: self.s.loaded)
         requested = workflow.now()
         async with self._commands:
-            control_id = str(workflow.uuid4())
+            control_id = cmd.control_id or str(workflow.uuid4())
             self._in_flight.add(control_id)
             changed = await workflow.execute_local_activity(
                 "set_hub_gate",
@@ -335,7 +335,7 @@ class NeuroHubWorkflow:
                 cancel_open_orders=cmd.cancel_open_orders,
                 flatten=cmd.flatten,
                 requested_at=requested,
-                gate_changed_at=changed.at,
+                gate_changed_at=min(changed.at, cmd.gate_changed_at or changed.at),
                 acks={sid: StrategyAck(strategy_id=sid, control_id=control_id) for sid in sorted(targets)},
             )
             self._remember(rec)
@@ -372,7 +372,7 @@ class NeuroHubWorkflow:
             reason=cmd.reason,
             actor=cmd.actor,
             requested_at=requested,
-            gate_changed_at=changed.at,
+            gate_changed_at=min(changed.at, cmd.gate_changed_at or changed.at),
             answered_at=workflow.now(),
             strategies=[a.model_copy() for a in rec.acks.values()],
             cancelled_orders=cancelled.cancelled,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,29 +29,71 @@ from workflows.neurohub import NeuroHubWorkflow
 router = APIRouter(tags=["neurohub"])
 
 RPC_TIMEOUT = timedelta(seconds=10)
-# A halt NeuroHub has not taken within this long is applied to the store directly.
+# How long the API waits for NeuroHub to take a command (the gate of a halt is closed already).
 ACCEPT_TIMEOUT = timedelta(seconds=5)
 # Time allowed on top of the acknowledgement timeout for the gate itself and the answer.
 UPDATE_MARGIN = timedelta(seconds=30)
 
 
 async def hub_handle(client: Client, settings: Settings) -> WorkflowHandle[NeuroHubWorkflow, HubStatus]:
-    """NeuroHub's handle, started first if it is not running (a kill switch must not depend on it)."""
-    try:
-        await ensure_hub(
-            client, hub_id=settings.hub_id, task_queue=settings.task_queue, config=hub_config(settings)
-        )
-    except RPCError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    """NeuroHub's handle, started first if it is not running."""
+    await ensure_hub(
+        client, hub_id=settings.hub_id, task_queue=settings.task_queue, config=hub_config(settings)
+    )
     return client.get_workflow_handle_for(NeuroHubWorkflow.run, settings.hub_id)  # type: ignore[arg-type]
+
+
+async def _close_first(session: AsyncSession, settings: Settings, cmd: HubCommand) -> HubCommand:
+    """Close (or narrow) the global gate in the store before asking NeuroHub, and record who and why.
+
+    Every placement checks that gate in its own transaction, so from this commit on no
+    order is placed, whatever NeuroHub's backlog and whether or not a worker runs it.
+    NeuroHub then applies the same command under the same id (the gate write and the
+    audit event are idempotent), tells the strategies and collects their answers.
+    """
+    control_id = str(uuid.uuid4())
+    change = HubGateChange(
+        hub_id=settings.hub_id,
+        control_id=control_id,
+        state=cmd.state,
+        reason=cmd.reason,
+        actor=cmd.actor,
+        flatten=cmd.flatten,
+    )
+    async with session.begin():
+        await write_hub_gate(session, change)
+    return cmd.model_copy(update={"control_id": control_id, "gate_changed_at": utcnow()})
+
+
+def _untold(settings: Settings, cmd: HubCommand, asked: datetime, why: str) -> ControlPublic:
+    """The answer when the gate is closed but NeuroHub did not take the command."""
+    assert cmd.gate_changed_at is not None
+    return ControlPublic(
+        control_id=cmd.control_id,
+        hub_id=settings.hub_id,
+        state=cmd.state,
+        reason=cmd.reason,
+        actor=cmd.actor,
+        requested_at=asked,
+        gate_changed_at=cmd.gate_changed_at,
+        answered_at=utcnow(),
+        gate_latency_ms=(cmd.gate_changed_at - asked).total_seconds() * 1000,
+        note=(
+            f"the global gate is closed in the store, but NeuroHub did not take the command ({why}); "
+            "the command stays queued and the strategies are told once a worker runs NeuroHub"
+        ),
+    )
 
 
 async def _command(
     client: Client, settings: Settings, session: AsyncSession, update: str, cmd: HubCommand
 ) -> ControlPublic:
-    handle = await hub_handle(client, settings)
+    asked = utcnow()
+    if cmd.state != "active":  # a halt does not wait for anything but its own transaction
+        cmd = await _close_first(session, settings, cmd)
     timeout = UPDATE_MARGIN + timedelta(seconds=cmd.ack_timeout_s if cmd.wait == "all" else 0)
     try:
+        handle = await hub_handle(client, settings)
         started = await handle.start_update(
             update,
             cmd,
@@ -60,14 +102,18 @@ async def _command(
             rpc_timeout=ACCEPT_TIMEOUT,
         )
     except WorkflowUpdateRPCTimeoutOrCancelledError:
-        if cmd.state != "active":  # a halt must not depend on a worker being up
-            return await _close_directly(session, settings, cmd)
+        if cmd.control_id:
+            return _untold(
+                settings, cmd, asked, f"not taken within {ACCEPT_TIMEOUT.seconds}s: is a worker running?"
+            )
         raise HTTPException(
             status.HTTP_504_GATEWAY_TIMEOUT, detail=f"{update} not taken by NeuroHub: is a worker running?"
         ) from None
     except WorkflowUpdateFailedError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{update} refused: {e.cause or e}") from None
     except RPCError as e:
+        if cmd.control_id:
+            return _untold(settings, cmd, asked, f"Temporal: {e}")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
     try:
         result = await started.result(rpc_timeout=timeout)
@@ -79,42 +125,11 @@ async def _command(
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{update} failed: {e.cause or e}") from None
     except RPCError as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
-    latency = (result.gate_changed_at - result.requested_at).total_seconds() * 1000
+    latency = (result.gate_changed_at - asked).total_seconds() * 1000
     return ControlPublic(
-        **result.model_dump(), unacknowledged_strategies=result.unacknowledged, gate_latency_ms=latency
-    )
-
-
-async def _close_directly(session: AsyncSession, settings: Settings, cmd: HubCommand) -> ControlPublic:
-    """NeuroHub did not take the command (no worker runs it): close the global gate in the store.
-
-    Every placement checks that gate, so from the commit on no order is placed, with or
-    without NeuroHub. The command stays queued in Temporal: once a worker runs NeuroHub
-    it is applied again (harmlessly) and the strategies are told.
-    """
-    asked = utcnow()
-    control_id = f"direct-{uuid.uuid4()}"
-    note = (
-        f"NeuroHub did not take the command within {ACCEPT_TIMEOUT.seconds}s (is a worker running?): "
-        "the global gate was closed directly in the store; strategies are told once NeuroHub runs"
-    )
-    change = HubGateChange(
-        hub_id=settings.hub_id, control_id=control_id, state=cmd.state, reason=cmd.reason, actor=cmd.actor
-    )
-    async with session.begin():
-        await write_hub_gate(session, change, direct=True)
-    closed = utcnow()
-    return ControlPublic(
-        control_id=control_id,
-        hub_id=settings.hub_id,
-        state=cmd.state,
-        reason=cmd.reason,
-        actor=cmd.actor,
-        requested_at=asked,
-        gate_changed_at=closed,
-        answered_at=closed,
-        gate_latency_ms=(closed - asked).total_seconds() * 1000,
-        note=note,
+        **(result.model_dump() | {"requested_at": asked}),
+        unacknowledged_strategies=result.unacknowledged,
+        gate_latency_ms=latency,
     )
 
 
@@ -154,8 +169,8 @@ async def resume_all(
 @router.get("/neurohub", response_model=HubStatus)
 async def neurohub_status(client: ClientDep, settings: SettingsDep) -> HubStatus:
     """Global state, each strategy's exposure and PnL, every breaker with its headroom."""
-    handle = await hub_handle(client, settings)
     try:
+        handle = await hub_handle(client, settings)
         return await handle.query(NeuroHubWorkflow.status, rpc_timeout=RPC_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError) as e:
         raise HTTPException(

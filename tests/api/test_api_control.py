@@ -109,11 +109,9 @@ async def test_a_halt_nobody_runs_closes_the_gate_in_the_store_directly(
             r = await http.post("/halt", json={"reason": "workers down", "actor": "carol"})
             assert r.status_code == 200, r.text
             out = r.json()
-            assert out["state"] == "halted" and "closed directly in the store" in out["note"]
+            assert out["state"] == "halted" and "NeuroHub did not take the command" in out["note"]
             events = (await http.get("/events", params={"kind": "kill_switch"})).json()["data"]
-            assert [(e["reason"], e["data"]["actor"], e["data"]["direct"]) for e in events] == [
-                ("workers down", "carol", True)
-            ]
+            assert [(e["reason"], e["data"]["actor"]) for e in events] == [("workers down", "carol")]
             r = await http.post("/resume", json={"reason": "x"})
             assert r.status_code == 504 and "worker" in r.json()["detail"]
     engine = make_engine(sqlite_url(tmp_path / "asts.db"))
