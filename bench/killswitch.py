@@ -1,15 +1,15 @@
 """How fast the kill switch closes the gate, and every strategy acknowledges, at 10, 100, 1000 strategies.
 
 On the embedded stack (the tuned Temporal dev server with SQLite persistence, a worker in
-this process with NeuroHub on its own task queue, SQLite store, paper venue) it starts N
-running strategies (a cycle an hour: registered, reporting, idle between cycles), waits
-until NeuroHub knows them all, then repeats:
+this process with NeuroHub on its own task queue, the API over HTTP, SQLite store, paper
+venue) it starts N running strategies (a cycle an hour: registered, reporting, idle between
+cycles), waits until NeuroHub knows them all and is quiet, then repeats:
 
-* **global halt** (``POST /halt`` path: a NeuroHub Update with ``wait="all"``): the time
-  from the request until the global gate's transaction committed (after which no order can
-  be placed), and until the last strategy acknowledged (open orders cancelled);
-* **baseline, per-strategy halts**: what a system without a global gate does, one halt
-  Update per strategy, all sent at once; the time until the last strategy's gate closed.
+* **global halt**, ``POST /halt`` with ``wait="all"``: the time from the request until the
+  global gate's transaction committed (after which no order can be placed), and until the
+  last strategy acknowledged;
+* **baseline, per-strategy halts**: what a system without a global gate does,
+  ``POST /strategies/{id}/halt`` for each; the time until the last strategy's gate closed.
 
 followed each time by the matching resume. p50/p95 over the repetitions go to BENCHMARKS.md,
 with the global gate's time as a ratio of the baseline's measured in the same run.
@@ -32,9 +32,6 @@ from pathlib import Path
 import httpx
 from temporalio.client import WorkflowHandle
 
-from activities.contracts import (
-    HubStatus,
-)
 from bench.report import machine_line, percentile, write_section
 from bench.stack import Stack, embedded_stack, serve_api, start_strategies
 from worker.launcher import DEV_SERVER_DYNAMIC_CONFIG
@@ -42,6 +39,7 @@ from worker.runtime import ensure_hub, serve_workers
 from workflows.neurohub import NeuroHubWorkflow
 
 BIN = Path(sys.executable).parent
+BASELINE_CONCURRENCY = 64
 TITLE = "Kill switch (`bench/killswitch.py`)"
 
 
@@ -74,8 +72,8 @@ def ms_since(t0: datetime, t: datetime) -> float:
 async def wait_known(hub: WorkflowHandle, n: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        st: HubStatus = await hub.query(NeuroHubWorkflow.status)
-        if len(st.strategies) >= n and st.reports_received >= n:
+        st = await hub.query(NeuroHubWorkflow.counters)
+        if st["strategies"] >= n and st["reports_received"] >= n:
             return
         await asyncio.sleep(0.5)
     raise RuntimeError(f"NeuroHub did not see {n} strategies cycle within {timeout}s")
@@ -86,10 +84,10 @@ async def settle(hub: WorkflowHandle, quiet_s: float = 1.0, timeout: float = 120
     deadline = time.monotonic() + timeout
     last = -1
     while time.monotonic() < deadline:
-        st: HubStatus = await hub.query(NeuroHubWorkflow.status)
-        if st.signals_received == last:
+        received = (await hub.query(NeuroHubWorkflow.counters))["signals_received"]
+        if received == last:
             return
-        last = st.signals_received
+        last = received
         await asyncio.sleep(quiet_s)
 
 
@@ -103,8 +101,8 @@ async def global_halt(http: httpx.AsyncClient) -> tuple[float, float, float]:
     answered = (time.perf_counter() - t0) * 1000
     r.raise_for_status()
     out = r.json()
-    if out["unacknowledged_strategies"]:
-        raise RuntimeError(f"unacknowledged: {out['unacknowledged_strategies'][:5]}")
+    if out["unacknowledged_strategies"] or not out["strategies"]:
+        raise RuntimeError(f"not acknowledged: {out['unacknowledged_strategies'][:5]} {out.get('note', '')}")
     last = max(datetime.fromisoformat(a["at"]) for a in out["strategies"])
     resumed = await http.post("/resume", json={"reason": "bench", "wait": "all", "ack_timeout": "600s"})
     resumed.raise_for_status()
@@ -112,17 +110,19 @@ async def global_halt(http: httpx.AsyncClient) -> tuple[float, float, float]:
 
 
 async def per_strategy_halts(http: httpx.AsyncClient, ids: list[str]) -> float:
-    """Baseline: POST /strategies/{id}/halt for every strategy at once; when the last gate closed."""
+    """Baseline: POST /strategies/{id}/halt for every strategy (64 requests at a time, as a client
+    would: more only queue on the API's database pool); when the last strategy's gate closed."""
+    gate = asyncio.Semaphore(BASELINE_CONCURRENCY)
+    body = {"reason": "bench"}
+
+    async def post(path: str) -> httpx.Response:
+        async with gate:
+            return (await http.post(path, json=body)).raise_for_status()
+
     asked = datetime.now(UTC)
-    halted = await asyncio.gather(
-        *(http.post(f"/strategies/{sid}/halt", json={"reason": "bench"}) for sid in ids)
-    )
-    closed = max(datetime.fromisoformat(r.raise_for_status().json()["at"]) for r in halted)
-    resumed = await asyncio.gather(
-        *(http.post(f"/strategies/{sid}/resume", json={"reason": "bench"}) for sid in ids)
-    )
-    for r in resumed:
-        r.raise_for_status()
+    halted = await asyncio.gather(*(post(f"/strategies/{sid}/halt") for sid in ids))
+    closed = max(datetime.fromisoformat(r.json()["at"]) for r in halted)
+    await asyncio.gather(*(post(f"/strategies/{sid}/resume") for sid in ids))
     return ms_since(asked, closed)
 
 
@@ -163,15 +163,15 @@ def report(figures: list[Figures], started: datetime, out: Path) -> str:
     lines = [
         machine_line(started),
         "Embedded stack as `asts up` runs it: tuned Temporal dev server with SQLite persistence, one",
-        "worker process (strategies on the main task queue, NeuroHub on its own), SQLite store, paper",
-        "venue. N strategies are running (a cycle an hour: registered, reporting, idle between",
-        'cycles). Each repetition runs a global halt with `wait="all"` and then a resume.',
+        "worker process (strategies on the main task queue, NeuroHub on its own), the API over HTTP,",
+        "SQLite store, paper venue. N strategies are running (a cycle an hour: registered, reporting,",
+        'idle between cycles). Each repetition runs `POST /halt` with `wait="all"`, then `POST /resume`.',
         "*Gate closed* is the time from the request until the global gate's transaction committed:",
         "from then on no order can be placed by any strategy. *Last ack* is until the last strategy",
         "acknowledged (its open orders cancelled); *answered* is when the caller got the answer.",
-        "The baseline halts the same strategies one by one (one halt Update per strategy, all sent",
-        "at once), as a system without a global gate must; its figure is when the last strategy's",
-        "gate closed. Ratio < 1 is better.",
+        "The baseline halts the same strategies one by one through the API",
+        f"(`POST /strategies/{{id}}/halt`, {BASELINE_CONCURRENCY} requests at a time), as a system without",
+        "a global gate must; its figure is when the last strategy's gate closed. Ratio < 1 is better.",
         "",
         "| strategies | runs | gate closed p50 ms | p95 ms | last ack p50 ms | p95 ms | answered p50 ms "
         "| baseline p50 ms | p95 ms | gate vs baseline |",

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     hub_id: str = "neurohub"
     hub_breakers: dict[str, Any] = Field(default_factory=dict)
     hub_daily_reset_utc: str = "00:00"
+    # How long the API waits for NeuroHub to take a command (a halt's gate is closed before).
+    hub_accept_timeout_s: float = 30.0
 
     @property
     def db_url(self) -> str:

@@ -80,6 +80,7 @@ class NeuroHubWorkflow:
         self.s = snap
         self._commands = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._limits: dict[str, BreakerLimits] = {}  # parsed once per registration, not per report
         self._in_flight: set[str] = set()  # commands still telling strategies or awaiting their answers
 
     @workflow.run
@@ -155,6 +156,7 @@ class NeuroHubWorkflow:
             e = StrategyEntry(strategy_id=reg.strategy_id, workflow_id=reg.workflow_id)
             self.s.strategies[reg.strategy_id] = e
         e.name, e.workflow_id, e.capital, e.breakers = reg.name, reg.workflow_id, reg.capital, reg.breakers
+        self._limits.pop(reg.strategy_id, None)
         e.status, e.reduce_only = reg.status, reg.reduce_only
         e.registered_at = e.registered_at or workflow.now()
         if e.peak_equity == 0:
@@ -177,10 +179,19 @@ class NeuroHubWorkflow:
         )
 
     def _global_readings(self) -> list[BreakerReading]:
-        limits = BreakerLimits.from_mapping(self.s.config.breakers)
+        limits = self._limits_of(None)
         if not limits.enabled or not self.s.strategies:
             return []
         return evaluate(limits, aggregate(self._stats(e) for e in self.s.strategies.values()))
+
+    def _limits_of(self, e: StrategyEntry | None) -> BreakerLimits:
+        """A strategy's breakers (None: the global ones), parsed once."""
+        key = e.strategy_id if e is not None else ""
+        if key not in self._limits:
+            self._limits[key] = BreakerLimits.from_mapping(
+                e.breakers if e is not None else self.s.config.breakers
+            )
+        return self._limits[key]
 
     # --- signals from strategies --------------------------------------------------------
 
@@ -223,7 +234,7 @@ class NeuroHubWorkflow:
     # --- breakers -----------------------------------------------------------------------
 
     async def _check_breakers(self, e: StrategyEntry) -> None:
-        limits = BreakerLimits.from_mapping(e.breakers)
+        limits = self._limits_of(e)
         if limits.enabled:
             hit = tripped(evaluate(limits, self._stats(e)))
             e.tripped = [r.name for r in hit]
@@ -231,7 +242,7 @@ class NeuroHubWorkflow:
             current = "halted" if e.status != "running" else ("reducing" if e.reduce_only else "active")
             if hit and _STRICTNESS[action] > _STRICTNESS[current]:
                 await self._control_strategy(e, action, hit[0])
-        g_limits = BreakerLimits.from_mapping(self.s.config.breakers)
+        g_limits = self._limits_of(None)
         if g_limits.enabled:
             g_hit = tripped(self._global_readings())
             self.s.global_tripped = [r.name for r in g_hit]
@@ -444,12 +455,23 @@ class NeuroHubWorkflow:
     # --- status -------------------------------------------------------------------------
 
     @workflow.query
+    def counters(self) -> dict[str, int]:
+        """Cheap liveness figures: signals and reports received, strategies known, runs."""
+        s = self.s
+        return {
+            "signals_received": s.signals_received,
+            "reports_received": s.reports_received,
+            "strategies": len(s.strategies),
+            "runs": s.runs,
+        }
+
+    @workflow.query
     def status(self) -> HubStatus:
         """The hub's state, its strategies with their figures, and every breaker's headroom."""
         s = self.s
         entries = []
         for e in s.strategies.values():
-            limits = BreakerLimits.from_mapping(e.breakers)
+            limits = self._limits_of(e)
             readings = evaluate(limits, self._stats(e)) if limits.enabled else []
             entries.append(e.model_copy(update={"readings": [_status_of(r) for r in readings]}))
         reports = [e.last_report for e in s.strategies.values() if e.last_report is not None]

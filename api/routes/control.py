@@ -29,8 +29,6 @@ from workflows.neurohub import NeuroHubWorkflow
 router = APIRouter(tags=["neurohub"])
 
 RPC_TIMEOUT = timedelta(seconds=10)
-# How long the API waits for NeuroHub to take a command (the gate of a halt is closed already).
-ACCEPT_TIMEOUT = timedelta(seconds=5)
 # Time allowed on top of the acknowledgement timeout for the gate itself and the answer.
 UPDATE_MARGIN = timedelta(seconds=30)
 
@@ -92,6 +90,7 @@ async def _command(
     if cmd.state != "active":  # a halt does not wait for anything but its own transaction
         cmd = await _close_first(session, settings, cmd)
     timeout = UPDATE_MARGIN + timedelta(seconds=cmd.ack_timeout_s if cmd.wait == "all" else 0)
+    accept = timedelta(seconds=settings.hub_accept_timeout_s)
     try:
         handle = await hub_handle(client, settings)
         started = await handle.start_update(
@@ -99,12 +98,15 @@ async def _command(
             cmd,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=ControlResult,
-            rpc_timeout=ACCEPT_TIMEOUT,
+            rpc_timeout=accept,
         )
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         if cmd.control_id:
             return _untold(
-                settings, cmd, asked, f"not taken within {ACCEPT_TIMEOUT.seconds}s: is a worker running?"
+                settings,
+                cmd,
+                asked,
+                f"not taken within {settings.hub_accept_timeout_s:g}s: is a worker running?",
             )
         raise HTTPException(
             status.HTTP_504_GATEWAY_TIMEOUT, detail=f"{update} not taken by NeuroHub: is a worker running?"

@@ -79,6 +79,7 @@ async def serve_api(env: WorkflowEnvironment, home: Path, *, worker: bool = True
         paper_bars_per_second=20,
         api_port=port,
         hub_id=f"hub-{uuid.uuid4()}",
+        hub_accept_timeout_s=30.0 if worker else 3.0,
     )
     await migrate(settings.db_url)
     engine = make_engine(settings.db_url)
