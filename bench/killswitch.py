@@ -61,7 +61,7 @@ class Figures:
         b50, b95 = statistics.median(self.baseline_ms), percentile(self.baseline_ms, 0.95)
         return (
             f"| {self.strategies} | {len(self.gate_ms)} | {g50:.0f} | {g95:.0f} | {a50:.0f} | {a95:.0f} | "
-            f"{r50:.0f} | {b50:.0f} | {b95:.0f} | {g50 / b50:.3f} |"
+            f"{r50:.0f} | {b50:.0f} | {b95:.0f} | {g50 / b50:.2g} |"
         )
 
 
@@ -168,7 +168,8 @@ def report(figures: list[Figures], started: datetime, out: Path) -> str:
         'idle between cycles). Each repetition runs `POST /halt` with `wait="all"`, then `POST /resume`.',
         "*Gate closed* is the time from the request until the global gate's transaction committed:",
         "from then on no order can be placed by any strategy. *Last ack* is until the last strategy",
-        "acknowledged (its open orders cancelled); *answered* is when the caller got the answer.",
+        "acknowledged (it starts no more cycles; NeuroHub cancels open orders meanwhile); *answered*",
+        "is when the caller got the answer.",
         "The baseline halts the same strategies one by one through the API",
         f"(`POST /strategies/{{id}}/halt`, {BASELINE_CONCURRENCY} requests at a time), as a system without",
         "a global gate must; its figure is when the last strategy's gate closed. Ratio < 1 is better.",

@@ -31,7 +31,7 @@ from activities.deps import Deps
 from bench.report import machine_line, percentile, write_section
 from bench.stack import embedded_stack, start_strategies
 from worker.launcher import DEV_SERVER_DYNAMIC_CONFIG
-from worker.runtime import make_worker
+from worker.runtime import ensure_hub, serve_workers
 from workflows.strategy import StrategyWorkflow
 
 BIN = Path(sys.executable).parent
@@ -75,15 +75,19 @@ class Result:
 async def run_one(client: Client, deps: Deps, variant: Variant, n: int, window: float) -> Result:
     """Run ``n`` strategies for ``window`` seconds and measure their cycles."""
     run = uuid.uuid4().hex[:6]
-    async with make_worker(client, deps, task_queue=f"bench-{run}", **variant.worker_options) as w:
+    tq = f"bench-{run}"
+    async with serve_workers(client, deps, task_queue=tq, **variant.worker_options):
+        # As `asts up` runs: strategies register with a NeuroHub and report after every cycle.
+        hub = await ensure_hub(client, hub_id=f"hub-{run}", task_queue=tq)
         handles = await start_strategies(
             client,
             deps,
-            task_queue=w.task_queue,
+            task_queue=tq,
             n=n,
-            prefix="b",
+            prefix=f"b{run}",
             interval_s=0.0,
             step_mode=variant.step_mode,
+            hub_id=hub.id,
         )
         await asyncio.sleep(3.0)  # warm-up: first cycles load the sandbox and caches
         begin = datetime.now(UTC)
@@ -93,6 +97,7 @@ async def run_one(client: Client, deps: Deps, variant: Variant, n: int, window: 
             *(h.execute_update(StrategyWorkflow.stop, HaltRequest(reason="bench")) for h in handles)
         )
         await asyncio.gather(*(h.result() for h in handles))
+        await hub.terminate()
     latencies: list[float] = []
     async for wf in client.list_workflows(
         f'WorkflowType = "CycleWorkflow" AND WorkflowId STARTS_WITH "cycle-b{run}"'
@@ -117,7 +122,8 @@ def write_report(results: list[Result], path: Path, started: datetime) -> str:
     lines = [
         machine_line(started),
         "Embedded stack: Temporal dev server with SQLite persistence (a fresh one per variant), one",
-        "Python worker in the benchmark's process, application database in SQLite, paper venue.",
+        "Python worker in the benchmark's process (NeuroHub on its control queue, every strategy",
+        "registered and reporting to it after each cycle), application database in SQLite, paper venue.",
         "Each strategy runs cycles back to back (interval 0). A cycle is scan → analyse → risk",
         "approve → execute (one OrderWorkflow per order) → reconcile; its latency is its",
         "CycleWorkflow's start to close as recorded by Temporal, for every cycle that closed in the",

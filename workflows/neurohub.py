@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from trading.breakers import BreakerLimits, BreakerReading, BreakerStats, aggregate, evaluate, tripped
     from workflows import options
+    from workflows.steps import STEP_FAILED
 
 # Commands whose acknowledgements are kept one by one (older ones keep counts per state): with a
 # thousand strategies the state carried across continue-as-new stays well under Temporal's limits.
@@ -223,7 +224,12 @@ class NeuroHubWorkflow:
             e.day_start_equity = rep.equity
         e.venue_calls_today += rep.venue_calls
         e.venue_errors_today += rep.venue_errors
-        await self._check_breakers(e)
+        try:
+            await self._check_breakers(e)
+        except STEP_FAILED as err:  # a signal has no caller: log it; the next report checks again
+            workflow.logger.error(
+                "breaker action failed", extra={"strategy": e.strategy_id, "error": str(err)}
+            )
 
     @workflow.signal
     def strategy_status(self, reg: StrategyRegistration) -> None:
@@ -405,18 +411,22 @@ class NeuroHubWorkflow:
         await asyncio.gather(*jobs)
 
     async def _cancel_all(self, ctl: StrategyControl, strategy_ids: list[str], out: CancelAllResult) -> None:
-        result = await workflow.execute_local_activity(
-            "cancel_open_orders",
-            CancelAllInput(
-                control_id=ctl.control_id,
-                hub_id=self.s.hub_id,
-                strategy_ids=sorted(strategy_ids),
-                reason=ctl.reason,
-            ),
-            result_type=CancelAllResult,
-            start_to_close_timeout=options.NOTIFY_TIMEOUT,
-            retry_policy=options.STORE_RETRY,
-        )
+        try:
+            result = await workflow.execute_local_activity(
+                "cancel_open_orders",
+                CancelAllInput(
+                    control_id=ctl.control_id,
+                    hub_id=self.s.hub_id,
+                    strategy_ids=sorted(strategy_ids),
+                    reason=ctl.reason,
+                ),
+                result_type=CancelAllResult,
+                start_to_close_timeout=options.NOTIFY_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+        except STEP_FAILED as err:
+            out.failed = {"*": f"cancelling open orders failed: {err}"}
+            return
         out.cancelled, out.failed = result.cancelled, result.failed
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -441,15 +451,27 @@ class NeuroHubWorkflow:
         """Tell every target at once (one activity); their answers are their acknowledgements."""
         if not targets:
             return
-        result = await workflow.execute_local_activity(
-            "notify_strategies",
-            NotifyInput(
-                control=ctl, targets=sorted(targets, key=lambda t: t.strategy_id), timeout_s=timeout_s
-            ),
-            result_type=NotifyResult,
-            start_to_close_timeout=timedelta(seconds=timeout_s) + options.NOTIFY_TIMEOUT,
-            retry_policy=options.STORE_RETRY,
-        )
+        try:
+            result = await workflow.execute_local_activity(
+                "notify_strategies",
+                NotifyInput(
+                    control=ctl, targets=sorted(targets, key=lambda t: t.strategy_id), timeout_s=timeout_s
+                ),
+                result_type=NotifyResult,
+                start_to_close_timeout=timedelta(seconds=timeout_s) + options.NOTIFY_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+        except STEP_FAILED as err:
+            now = workflow.now()
+            for t in targets:
+                rec.acks[t.strategy_id] = StrategyAck(
+                    strategy_id=t.strategy_id,
+                    control_id=ctl.control_id,
+                    state="failed",
+                    at=now,
+                    detail=str(err),
+                )
+            return
         rec.acks.update(result.acks)
 
     # --- status -------------------------------------------------------------------------

@@ -14,10 +14,15 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.contracts import StepMode
 
 T = TypeVar("T")
+
+# What a failed step raises once its retries are spent: ActivityError for a regular activity;
+# a local activity's non-retryable failure may arrive as the ApplicationError itself.
+STEP_FAILED = (ActivityError, ApplicationError)
 
 
 async def run_step(

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import options
     from workflows.cycle import CycleWorkflow
     from workflows.order import OrderWorkflow
+    from workflows.steps import STEP_FAILED
 
 LATENCIES_KEPT = 50
 ACKS_KEPT = 10
@@ -115,7 +116,7 @@ class StrategyWorkflow:
                 start_to_close_timeout=options.STORE_TIMEOUT,
                 retry_policy=options.STORE_RETRY,
             )
-        except ActivityError as e:
+        except STEP_FAILED as e:
             delivered = False
             workflow.logger.warning(
                 "NeuroHub signal failed", extra={"signal": signal, "error": str(e.cause or e)}
@@ -252,7 +253,7 @@ class StrategyWorkflow:
             failed = [o for o in outcomes if o.status != "filled"]
             if failed:
                 ack.detail = f"{len(failed)} flattening order(s) not filled"
-        except ActivityError as e:
+        except STEP_FAILED as e:
             ack.state = "failed"
             ack.detail = str(e.cause or e)
         ack.at = workflow.now()
@@ -279,7 +280,7 @@ class StrategyWorkflow:
     async def _signalled(self, status: str, req: HaltRequest) -> None:
         try:
             await self._change(status, req)
-        except ActivityError as e:  # a signal has no caller to tell: log it, keep running
+        except STEP_FAILED as e:  # a signal has no caller to tell: log it, keep running
             detail = str(e.cause or e)
             workflow.logger.error("status change failed", extra={"status": status, "error": detail})
 
