@@ -479,7 +479,6 @@ class StrategyEntry(BaseModel):
     day_start_rejected: int = 0
     venue_calls_today: int = 0
     venue_errors_today: int = 0
-    tripped: list[str] = Field(default_factory=list)
     readings: list[BreakerStatus] = Field(default_factory=list)
 
 
@@ -535,7 +534,6 @@ class HubSnapshot(BaseModel):
     since: datetime | None = None
     strategies: dict[str, StrategyEntry] = Field(default_factory=dict)
     controls: list[ControlRecord] = Field(default_factory=list)
-    global_tripped: list[str] = Field(default_factory=list)
     day_started_at: datetime | None = None
     signals_received: int = 0
     reports_received: int = 0

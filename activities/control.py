@@ -234,12 +234,10 @@ class ControlActivities:
             await record_venue_order(s, plan, venue, reason=f"cancelled: {reason}")
         return venue.status is OrderStatus.CANCELLED
 
-    @activity.defn(name="cancel_open_orders")
-    @translate_errors
-    async def cancel_open_orders(self, inp: CancelAllInput) -> CancelAllResult:
-        """Cancel every open order of the given strategies, several at a time; idempotent."""
-        async with self.deps.sessions() as s:
-            rows = await repo.unfinished_orders(s, strategy_ids=inp.strategy_ids)
+    async def _cancel_open(self, strategy_ids: list[str], *, hub_id: str, reason: str) -> CancelAllResult:
+        """Cancel every open order of the strategies, several at a time; a failure is reported, not raised."""
+        async with self.deps.sessions() as s:  # reads: no need to queue with the writers
+            rows = await repo.unfinished_orders(s, strategy_ids=strategy_ids)
             exchanges = {r.id: r.exchange for r in await repo.list_strategies(s)}
         gate = asyncio.Semaphore(NOTIFY_CONCURRENCY)
         out = CancelAllResult()
@@ -248,7 +246,7 @@ class ControlActivities:
             async with gate:
                 try:
                     ex = exchanges[row.strategy_id]
-                    if await self._cancel(row, exchange=ex, hub_id=inp.hub_id, reason=inp.reason):
+                    if await self._cancel(row, exchange=ex, hub_id=hub_id, reason=reason):
                         out.cancelled.append(row.client_order_id)
                 except TradingError as e:  # reported, not retried for ever: the others go on
                     out.failed[row.client_order_id] = str(e)
@@ -256,6 +254,12 @@ class ControlActivities:
         await asyncio.gather(*(one(r) for r in rows))
         out.cancelled.sort()
         return out
+
+    @activity.defn(name="cancel_open_orders")
+    @translate_errors
+    async def cancel_open_orders(self, inp: CancelAllInput) -> CancelAllResult:
+        """Cancel every open order of the given strategies, several at a time; idempotent."""
+        return await self._cancel_open(inp.strategy_ids, hub_id=inp.hub_id, reason=inp.reason)
 
     @activity.defn(name="control_actions")
     @translate_errors
@@ -269,14 +273,13 @@ class ControlActivities:
         ex = self.deps.exchange(cfg.exchange)
         cancelled: list[str] = []
         if control.cancel_open_orders and control.state != "active":
-            async with self.deps.sessions() as s:  # a read: no need to queue with the writers
-                open_orders = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)
-            for row in open_orders:
-                if await self._cancel(row, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=control.reason):
-                    cancelled.append(row.client_order_id)
+            done = await self._cancel_open([cfg.strategy_id], hub_id=cfg.hub_id, reason=control.reason)
+            if done.failed:  # one strategy: let the activity's retries have another go
+                raise TemporaryError(f"open orders not cancelled: {done.failed}")
+            cancelled = done.cancelled
         to_flatten: list[OrderPlan] = []
         if control.flatten and control.state == "halted":
-            async with self.deps.transaction() as s:
+            async with self.deps.sessions() as s:
                 positions = [
                     p for p in await repo.get_positions(s, strategy_id=cfg.strategy_id) if p.qty != 0
                 ]

@@ -21,10 +21,11 @@ from trading.strategies import get_strategy
 
 async def risk_context(
     s: AsyncSession, *, strategy_id: str, capital: Decimal, now: datetime
-) -> tuple[RiskContext, dict[str, Decimal]]:
-    """The strategy's PnL state as the risk rules see it, and its positions by symbol."""
+) -> tuple[RiskContext, dict[str, Decimal], Gate]:
+    """The strategy's PnL state as the risk rules see it, its positions by symbol, and its gate."""
     row = await repo.get_strategy(s, strategy_id=strategy_id)
     halted = row is None or row.status != "running"
+    gate = repo.strategy_gate_of(row) if row is not None else Gate(state="stopped")
     positions = {p.symbol: p.qty for p in await repo.get_positions(s, strategy_id=strategy_id)}
     latest = await repo.latest_pnl(s, strategy_id=strategy_id)
     net = (latest.realised + latest.unrealised - latest.fees) if latest else Decimal(0)
@@ -36,7 +37,7 @@ async def risk_context(
     ctx = RiskContext(
         position_qty=Decimal(0), daily_pnl=net - base_net, equity=equity, peak_equity=peak, halted=halted
     )
-    return ctx, positions
+    return ctx, positions, gate
 
 
 class RiskActivities:
@@ -59,13 +60,11 @@ class RiskActivities:
         approved: list[OrderPlan] = []
         rejected: list[RiskRejection] = []
         async with self.deps.transaction() as s:
-            base_ctx, positions = await risk_context(
+            base_ctx, positions, strategy_gate = await risk_context(
                 s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=now
             )
             pending = {o.symbol for o in await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)}
             hub_gate = repo.hub_gate_of(await repo.get_hub_gate(s, hub_id=cfg.hub_id))
-            row = await repo.get_strategy(s, strategy_id=cfg.strategy_id)
-            strategy_gate = repo.strategy_gate_of(row) if row is not None else Gate(state="stopped")
             for d in inp.decisions:
                 leg = cfg.symbols.index(d.symbol)
                 if d.symbol in pending:  # an earlier order may still fill: size nothing on top of it

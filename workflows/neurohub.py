@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Coroutine
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from temporalio import workflow
 
@@ -44,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from trading.breakers import BreakerLimits, BreakerReading, BreakerStats, aggregate, evaluate, tripped
     from workflows import options
-    from workflows.steps import STEP_FAILED
+    from workflows.steps import STEP_FAILED, Background
 
 # Commands whose acknowledgements are kept one by one (older ones keep counts per state): with a
 # thousand strategies the state carried across continue-as-new stays well under Temporal's limits.
@@ -66,6 +64,17 @@ def _status_of(reading: BreakerReading) -> BreakerStatus:
     )
 
 
+def _breach(
+    limits: BreakerLimits, readings: list[BreakerReading], current: str
+) -> tuple[str, BreakerReading] | None:
+    """The state a tripped breaker calls for, and its reading, if that is stricter than ``current``."""
+    hit = tripped(readings)
+    action = "halted" if limits.action == "halt" else "reducing"
+    if hit and _STRICTNESS[action] > _STRICTNESS[current]:
+        return action, hit[0]
+    return None
+
+
 def parse_reset(text: str) -> time:
     """``"HH:MM"`` (UTC) as a time of day; the hub config is validated with this before start."""
     hours, minutes = text.split(":")
@@ -80,7 +89,7 @@ class NeuroHubWorkflow:
     def __init__(self, snap: HubSnapshot) -> None:
         self.s = snap
         self._commands = asyncio.Lock()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background()  # notifications and cancellations after a command
         self._limits: dict[str, BreakerLimits] = {}  # parsed once per registration, not per report
         self._in_flight: set[str] = set()  # commands still telling strategies or awaiting their answers
 
@@ -106,7 +115,7 @@ class NeuroHubWorkflow:
                 self._new_day()
                 continue
             # Drain: every handler done and every notification sent, so nothing is lost.
-            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._background)
+            await self._background.drain()
             self.s.runs += 1
             workflow.continue_as_new(self.s)
 
@@ -198,7 +207,7 @@ class NeuroHubWorkflow:
 
     @workflow.signal
     def register(self, reg: StrategyRegistration) -> None:
-        """A strategy (re)announces itself: on every start and continue-as-new."""
+        """A strategy (re)announces itself: on every start and continue-as-new, and on a status change."""
         self.s.signals_received += 1
         self._register(reg)
 
@@ -231,30 +240,21 @@ class NeuroHubWorkflow:
                 "breaker action failed", extra={"strategy": e.strategy_id, "error": str(err)}
             )
 
-    @workflow.signal
-    def strategy_status(self, reg: StrategyRegistration) -> None:
-        """A strategy's own status changed (halted, resumed, reduce-only)."""
-        self.s.signals_received += 1
-        self._register(reg)
-
     # --- breakers -----------------------------------------------------------------------
 
     async def _check_breakers(self, e: StrategyEntry) -> None:
         limits = self._limits_of(e)
         if limits.enabled:
-            hit = tripped(evaluate(limits, self._stats(e)))
-            e.tripped = [r.name for r in hit]
-            action = "halted" if limits.action == "halt" else "reducing"
             current = "halted" if e.status != "running" else ("reducing" if e.reduce_only else "active")
-            if hit and _STRICTNESS[action] > _STRICTNESS[current]:
-                await self._control_strategy(e, action, hit[0])
+            breach = _breach(limits, evaluate(limits, self._stats(e)), current)
+            if breach is not None:
+                await self._control_strategy(e, *breach)
         g_limits = self._limits_of(None)
         if g_limits.enabled:
-            g_hit = tripped(self._global_readings())
-            self.s.global_tripped = [r.name for r in g_hit]
-            g_action = "halted" if g_limits.action == "halt" else "reducing"
-            if g_hit and _STRICTNESS[g_action] > _STRICTNESS[self.s.state]:
-                cmd = HubCommand(state=g_action, reason=g_hit[0].describe(), actor=f"breaker:{g_hit[0].name}")  # type: ignore[arg-type]
+            breach = _breach(g_limits, self._global_readings(), self.s.state)
+            if breach is not None:
+                action, reading = breach
+                cmd = HubCommand(state=action, reason=reading.describe(), actor=f"breaker:{reading.name}")  # type: ignore[arg-type]
                 await self._command(cmd)
 
     async def _control_strategy(self, e: StrategyEntry, state: str, reading: BreakerReading) -> None:
@@ -339,6 +339,7 @@ class NeuroHubWorkflow:
                 start_to_close_timeout=options.STORE_TIMEOUT,
                 retry_policy=options.STORE_RETRY,
             )
+            gate_at = min(changed.at, cmd.gate_changed_at or changed.at)  # the API may have closed it first
             s = self.s
             s.state, s.reason, s.actor, s.since = cmd.state, cmd.reason, cmd.actor, changed.at
             s.halt_id = control_id if cmd.state == "halted" else ""
@@ -352,7 +353,7 @@ class NeuroHubWorkflow:
                 cancel_open_orders=cmd.cancel_open_orders,
                 flatten=cmd.flatten,
                 requested_at=requested,
-                gate_changed_at=min(changed.at, cmd.gate_changed_at or changed.at),
+                gate_changed_at=gate_at,
                 acks={sid: StrategyAck(strategy_id=sid, control_id=control_id) for sid in sorted(targets)},
             )
             self._remember(rec)
@@ -369,7 +370,7 @@ class NeuroHubWorkflow:
         )
         refs = [StrategyRef(strategy_id=k, workflow_id=v) for k, v in targets.items()]
         cancelled = CancelAllResult()
-        work = self._spawn(self._carry_out(cmd, ctl, refs, rec, cancelled))
+        work = self._background.spawn(self._carry_out(cmd, ctl, refs, rec, cancelled))
         work.add_done_callback(lambda _: self._in_flight.discard(control_id))
         if cmd.wait == "all":
             await work
@@ -389,7 +390,7 @@ class NeuroHubWorkflow:
             reason=cmd.reason,
             actor=cmd.actor,
             requested_at=requested,
-            gate_changed_at=min(changed.at, cmd.gate_changed_at or changed.at),
+            gate_changed_at=gate_at,
             answered_at=workflow.now(),
             strategies=[a.model_copy() for a in rec.acks.values()],
             cancelled_orders=cancelled.cancelled,
@@ -428,12 +429,6 @@ class NeuroHubWorkflow:
             out.failed = {"*": f"cancelling open orders failed: {err}"}
             return
         out.cancelled, out.failed = result.cancelled, result.failed
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
 
     def _remember(self, rec: ControlRecord) -> None:
         """Keep the latest commands; only the last few keep every acknowledgement (state stays small)."""
@@ -491,13 +486,14 @@ class NeuroHubWorkflow:
     def status(self) -> HubStatus:
         """The hub's state, its strategies with their figures, and every breaker's headroom."""
         s = self.s
-        entries = []
+        entries, stats = [], []
         for e in s.strategies.values():
-            limits = self._limits_of(e)
-            readings = evaluate(limits, self._stats(e)) if limits.enabled else []
+            st, limits = self._stats(e), self._limits_of(e)
+            readings = evaluate(limits, st) if limits.enabled else []
             entries.append(e.model_copy(update={"readings": [_status_of(r) for r in readings]}))
+            stats.append(st)
         reports = [e.last_report for e in s.strategies.values() if e.last_report is not None]
-        totals = aggregate(self._stats(e) for e in s.strategies.values())
+        totals = aggregate(stats)
         return HubStatus(
             hub_id=s.hub_id,
             state=s.state,

@@ -9,6 +9,8 @@ use them by default; ``step_mode="activity"`` makes every step a regular activit
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -50,3 +52,29 @@ async def run_step(
         start_to_close_timeout=timeout,
         retry_policy=retry,
     )
+
+
+class Background:
+    """Work a workflow starts without waiting for it, which must finish before the run ends.
+
+    ``idle`` tells when every such task is done; a run that continues as new or completes
+    waits for it (with ``workflow.all_handlers_finished``), so no message is lost.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start ``coro`` now, in the workflow's own event loop (deterministic)."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def idle(self) -> bool:
+        """True when nothing started here is still running."""
+        return not self._tasks
+
+    async def drain(self) -> None:
+        """Wait until every handler has finished and every task started here is done."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.idle())

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import options
     from workflows.cycle import CycleWorkflow
     from workflows.order import OrderWorkflow
-    from workflows.steps import STEP_FAILED
+    from workflows.steps import STEP_FAILED, Background
 
 LATENCIES_KEPT = 50
 ACKS_KEPT = 10
@@ -59,23 +59,23 @@ class StrategyWorkflow:
         # Set before any handler runs: a signal can be delivered ahead of the run method.
         self.state = state
         self._status_lock = asyncio.Lock()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background()  # messages to NeuroHub, actions after a halt
 
     @workflow.run
     async def run(self, state: StrategyState) -> StrategyState:
         """Run cycles until stopped; continue as new before the history grows large."""
-        self._spawn(self._tell_hub("register", self._registration()))
+        self._background.spawn(self._tell_hub("register", self._registration()))
         cycles_this_run = 0
         while True:
             await workflow.wait_condition(self._may_cycle)
             if self.state.status == "stopped":
                 await self._tell_hub("deregister", self.state.config.strategy_id)
-                await self._drain()
+                await self._background.drain()
                 return self.state
             await self._run_cycle()
             cycles_this_run += 1
             if cycles_this_run >= self.state.cycles_per_run or workflow.info().is_continue_as_new_suggested():
-                await self._drain()
+                await self._background.drain()
                 self.state.runs += 1
                 workflow.continue_as_new(self.state)
             if self.state.config.interval_s > 0:  # zero: cycles back to back (benchmarks)
@@ -93,15 +93,6 @@ class StrategyWorkflow:
         st = self.state
         return st.status == "stopped" or (st.status == "running" and st.hub_state != "halted")
 
-    async def _drain(self) -> None:
-        """Wait until every handler has finished and every message to NeuroHub has gone."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._background)
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def _tell_hub(self, signal: str, arg: BaseModel | str) -> None:
         """Signal NeuroHub (through an activity: no extra workflow task, no server transfer queue).
 
@@ -117,10 +108,10 @@ class StrategyWorkflow:
                 retry_policy=options.STORE_RETRY,
             )
         except STEP_FAILED as e:
-            delivered = False
             workflow.logger.warning(
                 "NeuroHub signal failed", extra={"signal": signal, "error": str(e.cause or e)}
             )
+            return
         if not delivered:
             workflow.logger.warning("NeuroHub not running", extra={"signal": signal})
 
@@ -155,7 +146,7 @@ class StrategyWorkflow:
             venue_calls=pnl.venue_calls,
             venue_errors=pnl.venue_errors,
         )
-        self._spawn(self._tell_hub("report", report))
+        self._background.spawn(self._tell_hub("report", report))
 
     async def _run_cycle(self) -> None:
         st = self.state
@@ -207,7 +198,7 @@ class StrategyWorkflow:
                 st.reduce_only = reduce_only
             if status == "halted":
                 st.halted_at = changed.at
-            self._spawn(self._tell_hub("strategy_status", self._registration()))
+            self._background.spawn(self._tell_hub("register", self._registration()))
             return changed
 
     async def _change(self, status: str, req: HaltRequest) -> StatusChanged:
@@ -225,12 +216,9 @@ class StrategyWorkflow:
         )
         if req.wait == "all":
             return changed.model_copy(update={"ack": await self._act(ctl)})
-        self._spawn(self._act_quietly(ctl))
+        self._background.spawn(self._act(ctl))
         pending = StrategyAck(strategy_id=changed.strategy_id, control_id=changed.halt_id)
         return changed.model_copy(update={"ack": pending})
-
-    async def _act_quietly(self, ctl: StrategyControl) -> None:
-        await self._act(ctl)
 
     async def _act(self, ctl: StrategyControl) -> StrategyAck:
         """Cancel open orders and flatten positions as asked; the acknowledgement says how it went."""

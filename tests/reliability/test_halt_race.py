@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
-from activities.contracts import HaltRequest, OrderOutcome, OrderPlan, StatusChanged, StrategyState
+from activities.contracts import HaltRequest, StatusChanged, StrategyState
 from activities.deps import Deps
-from activities.orders import OrderActivities
-from activities.registry import build_activities
 from store import repo
 from tests.factories import insert_strategy, make_config
+from tests.reliability.slowed import slowed_placement
 from worker.runtime import serve_workers
 from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
@@ -35,20 +33,7 @@ async def test_no_order_is_placed_after_any_halt_returned(dev_env: WorkflowEnvir
         )
         for i in range(STRATEGIES)
     ]
-    real = OrderActivities(deps).place_order
-
-    waiting: set[str] = set()
-
-    @activity.defn(name="place_order")
-    async def slow_place_order(plan: OrderPlan) -> OrderOutcome:
-        waiting.add(plan.client_order_id)
-        try:
-            await asyncio.sleep(0.3)
-            return await real(plan)
-        finally:
-            waiting.discard(plan.client_order_id)
-
-    acts = [a for a in build_activities(deps) if a.__name__ != "place_order"] + [slow_place_order]
+    acts, waiting = slowed_placement(deps, 0.3)
     tq = f"race-{uuid.uuid4()}"
     async with serve_workers(dev_env.client, deps, task_queue=tq, activities=acts):
         handles = []

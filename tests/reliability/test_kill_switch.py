@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateStage
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -17,23 +16,19 @@ from activities.contracts import (
     ControlResult,
     HubCommand,
     HubConfig,
-    OrderOutcome,
-    OrderPlan,
     StrategyRegistration,
     StrategyReport,
 )
 from activities.deps import Deps
-from activities.orders import OrderActivities
-from activities.registry import build_activities
 from api.temporal import signal_latest
 from store import repo
 from store.db import sqlite_url
 from tests.conftest import supervised
 from tests.factories import insert_strategy
 from tests.procs import kill_group, spawn
+from tests.reliability.slowed import slowed_placement
 from tests.workflows.test_neurohub import configs, hub_status, start_all
 from tests.workflows.test_strategy_workflow import eventually, start, status
-from worker.runtime import ensure_hub, serve_workers
 from workflows.neurohub import NeuroHubWorkflow
 
 MANY = 50
@@ -85,24 +80,9 @@ async def test_global_halt_stops_orders_already_on_their_way(
 ) -> None:
     """Placements are slowed so the halt lands while several are between the strategy loop and the venue."""
     client = dev_env.client
-    hub_id = f"hub-{uuid.uuid4()}"
-    real = OrderActivities(deps).place_order
-    waiting: set[str] = set()
-
-    @activity.defn(name="place_order")
-    async def slow_place_order(plan: OrderPlan) -> OrderOutcome:
-        waiting.add(plan.client_order_id)
-        try:
-            await asyncio.sleep(0.4)
-            return await real(plan)
-        finally:
-            waiting.discard(plan.client_order_id)
-
-    acts = [a for a in build_activities(deps) if a.__name__ != "place_order"] + [slow_place_order]
-    tq = f"hubrace-{uuid.uuid4()}"
-    cfgs = configs(hub_id, 8, interval_s=0.0, symbols=["MSFT/USD", "GOOGL/USD", "SPX/USD"])
-    async with serve_workers(client, deps, task_queue=tq, activities=acts):
-        hub = await ensure_hub(client, hub_id=hub_id, task_queue=tq)
+    acts, waiting = slowed_placement(deps, 0.4)
+    async with supervised(client, deps, activities=acts) as (hub, tq):
+        cfgs = configs(hub.id, 8, interval_s=0.0, symbols=["MSFT/USD", "GOOGL/USD", "SPX/USD"])
         handles = await start_all(client, deps, cfgs, tq)
 
         async def in_flight() -> bool:
@@ -125,7 +105,6 @@ async def test_global_halt_stops_orders_already_on_their_way(
         assert blocked, "at least one order already on its way was stopped by the gate"
         for h in handles:
             await h.terminate()
-        await hub.terminate()
 
 
 async def _none_waiting(waiting: set[str]) -> bool:
