@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# The llm extra builds llama-cpp-python from source once (~6 min on 2 cores); pip's wheel
+# cache (~/.cache/pip) keeps the wheel, so later installs take seconds.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
 .PHONY: run test install install-test lint bench clean
 
@@ -14,7 +17,8 @@ $(BIN)/asts: pyproject.toml
 install: $(BIN)/asts
 
 $(VENV)/.test-extras: $(BIN)/asts
-	$(BIN)/pip install --quiet -e ".[test]"
+	@echo "installing the test and llm extras (the first time builds llama-cpp-python: ~6 min)"
+	$(BIN)/pip install --quiet -e ".[test,llm]"
 	touch $(VENV)/.test-extras
 
 install-test: $(VENV)/.test-extras

@@ -1,14 +1,90 @@
-"""The analyse step (TACoreService): run the analysis graph per symbol and record each decision."""
+"""The analyse step (TACoreService): run the analysis graph per symbol and record each decision.
+
+A decision is recorded once, in the store and (as this activity's result) in the workflow's
+history; a retry or a replay returns the recorded one and never asks the model again. Every LLM
+call is recorded with its tokens and cost, also when the decision is then retried, and the
+strategy's daily budget is the sum of those records.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
 from temporalio import activity
 
-from activities.contracts import AnalyseInput, AnalyseResult, Decision
+from activities.contracts import (
+    AnalyseInput,
+    AnalyseResult,
+    AnalyzeRequest,
+    Bar,
+    Decision,
+    LlmSpend,
+    StrategyConfig,
+)
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import DECISIONS
-from agents.analysis import analyse_symbol
+from agents.analysis import AnalysisState, run_analysis
+from agents.context import AgentContext, AsOfData, Budget
+from agents.llm import CallLog, LlmUnavailable
 from store import repo
+from store.models import DecisionRow
+from trading.analysts import NewsRef, bar_interval
+from trading.errors import InvalidInput
+from trading.models import Candle
+from trading.strategies import AgentParams, get_strategy
+
+# Symbols analysed at once in one step (each may wait seconds on the model).
+CONCURRENCY = 4
+# Attempts before an unreachable model makes the decision a hold (when the retry policy has none).
+DEFAULT_ATTEMPTS = 3
+NEWS_LIMIT = 20
+
+
+def _candles(bars: Sequence[Bar]) -> list[Candle]:
+    return [Candle(b.ts, b.open, b.high, b.low, b.close, b.volume) for b in bars]
+
+
+def final_attempt() -> bool:
+    """Whether this is the activity's last attempt (then an unreachable model means hold)."""
+    info = activity.info()
+    policy = info.retry_policy
+    most = policy.maximum_attempts if policy is not None and policy.maximum_attempts > 0 else DEFAULT_ATTEMPTS
+    return info.attempt >= most
+
+
+def budget_day(now: datetime) -> datetime:
+    """Start of the UTC day a budget counts from."""
+    return datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+
+
+def to_decision(row: DecisionRow) -> Decision:
+    """The contract form of a recorded decision (its whole record)."""
+    signal = row.signal or {}
+    return Decision(
+        id=row.id,
+        symbol=row.symbol,
+        target=row.target,  # type: ignore[arg-type]
+        confidence=row.confidence,
+        rationale=row.rationale,
+        indicators=signal.get("indicators", {}),
+        size=signal.get("size"),
+        mode=row.mode,  # type: ignore[arg-type]
+        as_of=row.as_of,
+        model=row.model,
+        prompt_hash=row.prompt_hash,
+        tokens_in=row.tokens_in,
+        tokens_out=row.tokens_out,
+        cost=row.cost,
+        latency_ms=row.latency_ms,
+        error=row.error,
+        news_ids=(row.inputs or {}).get("news_ids", []),
+        inputs=row.inputs or {},
+        output=row.output or {},
+    )
 
 
 class AnalysisActivities:
@@ -20,46 +96,251 @@ class AnalysisActivities:
     @activity.defn(name="analyse")
     @translate_errors
     async def analyse(self, inp: AnalyseInput) -> AnalyseResult:
-        """One decision per symbol, recorded once (a retry returns the recorded one)."""
+        """One decision per symbol of a strategy's cycle, recorded once."""
         cfg = inp.config
-        decisions: list[Decision] = []
-        for snap in inp.snapshots:
-            out = await analyse_symbol(
-                symbol=snap.symbol, strategy_type=cfg.type, params=cfg.params, closes=snap.closes
-            )
-            decisions.append(
-                Decision(
-                    symbol=snap.symbol,
-                    target=out["target"],  # type: ignore[arg-type]
-                    confidence=out["confidence"],
-                    rationale=out["rationale"],
-                    indicators=out.get("indicators", {}),
-                )
-            )
-        recorded: list[Decision] = []
-        async with self.deps.transaction() as s:
-            for d in decisions:
-                row = await repo.record_decision(
-                    s,
-                    strategy_id=cfg.strategy_id,
-                    cycle=inp.cycle,
-                    symbol=d.symbol,
-                    target=d.target,
-                    confidence=d.confidence,
-                    rationale=d.rationale,
-                    signal={"indicators": d.indicators},
-                    now=utcnow(),
-                )
-                # A re-run (after a crash) saw newer prices; what was recorded first stands.
-                recorded.append(
-                    Decision(
-                        symbol=row.symbol,
-                        target=row.target,  # type: ignore[arg-type]
-                        confidence=row.confidence,
-                        rationale=row.rationale,
-                        indicators=(row.signal or {}).get("indicators", {}),
+        async with self.deps.sessions() as s:
+            done = {
+                r.symbol: r
+                for r in await repo.cycle_decisions(s, strategy_id=cfg.strategy_id, cycle=inp.cycle)
+            }
+        as_of = inp.as_of or utcnow()
+        budget, spend = await self._budget(cfg)
+        todo = [snap for snap in inp.snapshots if snap.symbol not in done]
+        if todo:
+            logs: dict[str, CallLog] = {snap.symbol: CallLog() for snap in todo}
+            news = await self._news(cfg.type, cfg.params, [s.symbol for s in todo], as_of)
+            gate = asyncio.Semaphore(CONCURRENCY)
+
+            async def one(snap: Any) -> tuple[str, AnalysisState, float]:
+                async with gate:
+                    candles = _candles(snap.bars)
+                    state: AnalysisState = {
+                        "symbol": snap.symbol,
+                        "strategy_type": cfg.type,
+                        "params": cfg.params,
+                        "as_of": as_of,
+                        "closes": snap.closes,
+                    }
+                    ctx = self._context(candles, news.get(snap.symbol, []), budget, logs[snap.symbol])
+                    ctx.hold_when_spent = cfg.llm_budget is not None and cfg.llm_budget.on_exhausted == "halt"
+                    out, ms = await run_analysis(state, ctx)
+                    return snap.symbol, out, ms
+
+            try:
+                results = await asyncio.gather(*(one(snap) for snap in todo))
+            except LlmUnavailable:
+                await self._record_calls(cfg.strategy_id, f"{cfg.strategy_id}/{inp.cycle}", logs)
+                raise
+            now = utcnow()
+            async with self.deps.transaction() as s:
+                await self._record_calls(cfg.strategy_id, f"{cfg.strategy_id}/{inp.cycle}", logs, session=s)
+                for symbol, out, ms in results:
+                    row = await repo.record_decision(
+                        s,
+                        strategy_id=cfg.strategy_id,
+                        cycle=inp.cycle,
+                        symbol=symbol,
+                        now=now,
+                        **self._record(out, ms, logs[symbol]),
                     )
+                    done[symbol] = row  # a re-run (after a crash) saw newer prices: the first stands
+                spend = spend.model_copy(
+                    update={
+                        "tokens": spend.tokens + sum(log.tokens for log in logs.values()),
+                        "cost": spend.cost + sum((log.cost for log in logs.values()), Decimal(0)),
+                        "calls": spend.calls + sum(len(log.calls) for log in logs.values()),
+                    }
                 )
-        for d in recorded:
+        decisions = [to_decision(done[snap.symbol]) for snap in inp.snapshots if snap.symbol in done]
+        for d in decisions:
             DECISIONS.labels(d.target).inc()
-        return AnalyseResult(decisions=recorded)
+        budgeted = cfg.llm_budget
+        if budgeted is not None:
+            exhausted = budget.spent
+            spend = spend.model_copy(
+                update={"exhausted": exhausted, "action": budgeted.on_exhausted if exhausted else ""}
+            )
+        return AnalyseResult(decisions=decisions, llm=spend if self.deps.llm is not None else None)
+
+    @activity.defn(name="analyze_once")
+    @translate_errors
+    async def analyze_once(self, req: AnalyzeRequest) -> Decision:
+        """One analysis outside any strategy, recorded once under its analysis id."""
+        async with self.deps.sessions() as s:
+            row = await repo.get_decision(s, analysis_id=req.analysis_id)
+        if row is not None:
+            return to_decision(row)
+        spec = get_strategy(req.strategy_type)
+        params = spec.parse_params(req.params)
+        need = max(spec.warmup(params) + 2, 4 * getattr(params, "slow", 30), 120)
+        ex = self.deps.exchange(req.exchange)
+        if req.as_of is None:
+            candles = await ex.ohlcv(req.symbol, limit=need)
+            as_of = utcnow()
+            # The venue's present: its latest bar counts as closed now.
+            as_of = max(as_of, candles[-1].ts + (bar_interval(candles) or timedelta(0))) if candles else as_of
+        else:
+            history = getattr(ex, "history", None)
+            if history is None:
+                raise InvalidInput(f"as_of needs stored price history, which exchange {req.exchange!r} lacks")
+            as_of = req.as_of
+            candles = await history(req.symbol, until=as_of, limit=need + 1)  # the last may be forming
+        news = await self._news(req.strategy_type, req.params, [req.symbol], as_of)
+        state: AnalysisState = {
+            "symbol": req.symbol,
+            "strategy_type": req.strategy_type,
+            "params": req.params,
+            "as_of": as_of,
+            "closes": [c.close for c in candles if c.ts <= as_of],
+        }
+        log = CallLog()
+        ctx = self._context(candles, news.get(req.symbol, []), Budget(), log)
+        try:
+            out, ms = await run_analysis(state, ctx)
+        except LlmUnavailable:
+            await self._record_calls(None, req.analysis_id, {req.symbol: log})
+            raise
+        async with self.deps.transaction() as s:
+            await self._record_calls(None, req.analysis_id, {req.symbol: log}, session=s)
+            row = await repo.record_decision(
+                s,
+                strategy_id=None,
+                cycle=None,
+                analysis_id=req.analysis_id,
+                symbol=req.symbol,
+                now=utcnow(),
+                **self._record(out, ms, log),
+            )
+        decision = to_decision(row)
+        DECISIONS.labels(decision.target).inc()
+        return decision
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _context(
+        self, candles: list[Candle], news: list[NewsRef], budget: Budget, log: CallLog
+    ) -> AgentContext:
+        return AgentContext(
+            data=AsOfData(candles=candles, news=news),
+            llm=self.deps.llm_client(),
+            budget=budget,
+            log=log,
+            final_attempt=final_attempt(),
+        )
+
+    async def _budget(self, cfg: StrategyConfig) -> tuple[Budget, LlmSpend]:
+        """What is left of today's allowance, and what has been spent."""
+        day = budget_day(utcnow())
+        async with self.deps.sessions() as s:
+            tokens, cost, calls = await repo.llm_spend(s, strategy_id=cfg.strategy_id, since=day)
+        spend = LlmSpend(day=day.date().isoformat(), tokens=tokens, cost=cost, calls=calls)
+        b = cfg.llm_budget
+        if b is None:
+            return Budget(), spend
+        return Budget(
+            tokens_left=None if b.daily_tokens is None else b.daily_tokens - tokens,
+            cost_left=None if b.daily_cost is None else b.daily_cost - cost,
+        ), spend
+
+    async def _news(
+        self, strategy_type: str, params: dict[str, Any], symbols: list[str], as_of: datetime
+    ) -> dict[str, list[NewsRef]]:
+        """News per symbol as of the decision time (only the agent reads news)."""
+        if strategy_type != "agent":
+            return {}
+        p = get_strategy("agent").parse_params(params)
+        assert isinstance(p, AgentParams)
+        lookback = timedelta(hours=p.news_lookback_h)
+        out: dict[str, list[NewsRef]] = {}
+        async with self.deps.sessions() as s:
+            for sym in symbols:
+                rows = await repo.news_as_of(s, symbol=sym, as_of=as_of, lookback=lookback, limit=NEWS_LIMIT)
+                out[sym] = [NewsRef(r.id, r.published_at, r.title, r.sentiment, r.source) for r in rows]
+        return out
+
+    @staticmethod
+    def _record(out: AnalysisState, ms: float, log: CallLog) -> dict[str, Any]:
+        """The decision record: result, inputs, model output, usage."""
+        result = out["result"]
+        news_ids = [n["id"] for n in (out.get("news") or {}).get("items", [])]
+        tech = out.get("technical") or {}
+        model = log.calls[0].model if log.calls else ""
+        return {
+            "target": result["target"],
+            "confidence": result["confidence"],
+            "rationale": result["rationale"],
+            "signal": {
+                "indicators": tech.get("indicators", {}),
+                "call": result["call"],
+                "size": result["size"] if out["strategy_type"] == "agent" else None,
+                "evidence": result["evidence"],
+            },
+            "record": {
+                "mode": result["mode"],
+                "as_of": out["as_of"],
+                "inputs": {
+                    "as_of": out["as_of"].isoformat(),
+                    "strategy_type": out["strategy_type"],
+                    "params": out.get("params") or {},
+                    "window": out.get("window") or {"closes": len(out.get("closes") or [])},
+                    "technical": tech,
+                    "news": out.get("news") or {},
+                    "news_ids": news_ids,
+                },
+                "output": {
+                    **result,
+                    "llm": out.get("llm"),
+                    "debate": out.get("debate") or [],
+                    "calls": [
+                        {
+                            "purpose": c.purpose,
+                            "tokens_in": c.tokens_in,
+                            "tokens_out": c.tokens_out,
+                            "cost": str(c.cost),
+                            "latency_ms": c.latency_ms,
+                            "ok": c.ok,
+                            "error": c.error,
+                        }
+                        for c in log.calls
+                    ],
+                },
+                "model": model,
+                "prompt_hash": out.get("prompt_hash", ""),
+                "tokens_in": sum(c.tokens_in for c in log.calls),
+                "tokens_out": sum(c.tokens_out for c in log.calls),
+                "cost": log.cost,
+                "latency_ms": ms,
+                "error": out.get("llm_error", ""),
+            },
+        }
+
+    async def _record_calls(
+        self, strategy_id: str | None, key: str, logs: dict[str, CallLog], *, session: Any = None
+    ) -> None:
+        """Record every call made (each attempt has its own keys: a retried call cost tokens too)."""
+        info = activity.info()
+        rows = [
+            {
+                "call_key": f"{key}/{symbol}/a{info.attempt}/{i}",
+                "strategy_id": strategy_id,
+                "decision_key": f"{key}/{symbol}",
+                "purpose": c.purpose,
+                "model": c.model,
+                "prompt_hash": c.prompt_hash,
+                "tokens_in": c.tokens_in,
+                "tokens_out": c.tokens_out,
+                "cost": c.cost,
+                "latency_ms": c.latency_ms,
+                "ok": c.ok,
+                "error": c.error[:2000],
+            }
+            for symbol, log in logs.items()
+            for i, c in enumerate(log.calls)
+        ]
+        if not rows:
+            return
+        if session is not None:
+            await repo.record_llm_calls(session, calls=rows, now=utcnow())
+            return
+        async with self.deps.transaction() as s:
+            await repo.record_llm_calls(s, calls=rows, now=utcnow())

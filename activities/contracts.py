@@ -36,6 +36,28 @@ class StrategyConfig(BaseModel):
     # Orders above this notional wait for a human decision, for at most approval_timeout_s.
     approval_notional: Decimal | None = None
     approval_timeout_s: float = 300.0
+    # The LLM's daily allowance for this strategy (None: no limit).
+    llm_budget: LlmBudget | None = None
+
+
+class LlmBudget(BaseModel):
+    """A strategy's daily LLM allowance, and what happens once it is spent."""
+
+    daily_tokens: int | None = Field(default=None, ge=0)
+    daily_cost: Decimal | None = Field(default=None, ge=0)
+    # fallback: the deterministic analysts decide until the next UTC day; halt: the strategy halts.
+    on_exhausted: Literal["fallback", "halt"] = "fallback"
+
+
+class LlmSpend(BaseModel):
+    """What a strategy's decisions have cost today, and whether its budget is spent."""
+
+    day: str = ""
+    tokens: int = 0
+    cost: Decimal = Decimal(0)
+    calls: int = 0
+    exhausted: bool = False
+    action: Literal["", "fallback", "halt"] = ""
 
 
 class CycleInput(BaseModel):
@@ -43,6 +65,17 @@ class CycleInput(BaseModel):
 
     config: StrategyConfig
     cycle: int
+
+
+class Bar(BaseModel):
+    """One OHLCV bar as the scan saw it (``ts`` is its open time)."""
+
+    ts: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
 
 
 class SymbolSnapshot(BaseModel):
@@ -56,6 +89,8 @@ class SymbolSnapshot(BaseModel):
     volatility: float = 0.0
     volume: Decimal = Decimal(0)
     rank: int = 0
+    # Whole bars, for strategies whose analysts need times and volumes (the agent).
+    bars: list[Bar] = Field(default_factory=list)
 
 
 class ScanResult(BaseModel):
@@ -70,22 +105,54 @@ class AnalyseInput(BaseModel):
     config: StrategyConfig
     cycle: int
     snapshots: list[SymbolSnapshot]
+    # The decision time: nothing after it is seen (None in histories recorded before it existed).
+    as_of: datetime | None = None
+
+
+DecisionMode = Literal["analysts", "llm", "budget_fallback", "failsafe_hold"]
 
 
 class Decision(BaseModel):
-    """An agent's proposal for one symbol; the risk step decides what happens."""
+    """An agent's proposal for one symbol, with its full record; the risk step decides what happens."""
 
     symbol: str
     target: Literal["long", "flat", "hold"]
     confidence: float
     rationale: str
     indicators: dict[str, float] = Field(default_factory=dict)
+    id: int | None = None
+    # Share (0..1) of the strategy's size the agents suggest; None: the whole size.
+    size: float | None = None
+    mode: DecisionMode = "analysts"
+    as_of: datetime | None = None
+    model: str = ""
+    prompt_hash: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: Decimal = Decimal(0)
+    latency_ms: float = 0.0
+    error: str = ""
+    news_ids: list[int] = Field(default_factory=list)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    output: dict[str, Any] = Field(default_factory=dict)
 
 
 class AnalyseResult(BaseModel):
     """Output of the analyse step."""
 
     decisions: list[Decision]
+    llm: LlmSpend | None = None
+
+
+class AnalyzeRequest(BaseModel):
+    """One analysis outside any strategy (``POST /analyze``, ``asts analyze``)."""
+
+    analysis_id: str
+    symbol: str
+    exchange: str = "paper"
+    as_of: datetime | None = None
+    strategy_type: str = "agent"
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class RiskInput(BaseModel):
@@ -192,6 +259,7 @@ class CycleResult(BaseModel):
     rejections: list[RiskRejection] = Field(default_factory=list)
     pnl: ReconcileResult | None = None
     error: str = ""
+    llm: LlmSpend | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -251,6 +319,7 @@ class StrategyState(BaseModel):
     hub_state: Literal["active", "reducing", "halted"] = "active"
     reduce_only: bool = False
     acks: list[StrategyAck] = Field(default_factory=list)
+    llm: LlmSpend | None = None
 
 
 class StrategyStatus(BaseModel):
@@ -270,6 +339,7 @@ class StrategyStatus(BaseModel):
     hub_state: str = "active"
     reduce_only: bool = False
     acks: list[StrategyAck] = Field(default_factory=list)
+    llm: LlmSpend | None = None
 
 
 # --- NeuroHub: global gate, control of strategies, reports, breakers ---------------------
@@ -447,6 +517,8 @@ class StrategyReport(BaseModel):
     orders_rejected: int = 0
     venue_calls: int = 0
     venue_errors: int = 0
+    llm_tokens: int = 0
+    llm_cost: Decimal = Decimal(0)
 
 
 class BreakerStatus(BaseModel):

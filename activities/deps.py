@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from agents.llm import LlmClient, LlmConfig
 from exchanges.base import Exchange
 from exchanges.factory import open_exchange
 from trading.errors import TemporaryError, TradingError
@@ -82,6 +83,9 @@ class Deps:
     exchange_options: dict[str, Any] = field(default_factory=dict)
     # Temporal, for the activities that signal workflows (set by the worker that runs them).
     client: Client | None = None
+    # The language model the agents may ask (None: the analysts decide alone).
+    llm: LlmConfig | None = None
+    _llm_client: LlmClient | None = None
     _exchanges: dict[str, Exchange] = field(default_factory=dict)
     _writers: PriorityLock | None = None
     # Per strategy: venue calls and the ones that failed with a temporary error, since last taken.
@@ -116,6 +120,14 @@ class Deps:
             )
         return self._exchanges[name]
 
+    def llm_client(self) -> LlmClient | None:
+        """The client of the configured model, created on first use (None when there is none)."""
+        if self.llm is None:
+            return None
+        if self._llm_client is None:
+            self._llm_client = LlmClient(self.llm)
+        return self._llm_client
+
     @contextmanager
     def venue_call(self, strategy_id: str) -> Iterator[None]:
         """Count one venue call of a strategy, and count it failed if a temporary error escapes."""
@@ -137,6 +149,9 @@ class Deps:
         for ex in self._exchanges.values():
             await ex.close()
         self._exchanges.clear()
+        if self._llm_client is not None:
+            await self._llm_client.close()
+            self._llm_client = None
 
 
 def utcnow() -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.contracts import CycleInput, ScanResult, SymbolSnapshot
+from activities.contracts import Bar, CycleInput, ScanResult, SymbolSnapshot
 from activities.deps import Deps, translate_errors
 from trading import scanner
 from trading.strategies import get_strategy
@@ -24,7 +24,8 @@ class MarketActivities:
         """Fetch candles for every symbol (never past the venue's present) and rank them."""
         cfg = inp.config
         spec = get_strategy(cfg.type)
-        bars = max(MIN_BARS, spec.warmup(spec.parse_params(cfg.params)) + 2)
+        params = spec.parse_params(cfg.params)
+        bars = max(MIN_BARS, spec.warmup(params) + 2, 4 * getattr(params, "slow", 0))
         ex = self.deps.exchange(cfg.exchange)
         with self.deps.venue_call(cfg.strategy_id):
             universe = {sym: await ex.ohlcv(sym, limit=bars) for sym in cfg.symbols}
@@ -44,6 +45,9 @@ class MarketActivities:
                     volatility=s.volatility,
                     volume=s.volume,
                     rank=s.rank,
+                    bars=[Bar.model_validate(c, from_attributes=True) for c in candles]
+                    if spec.needs_candles
+                    else [],
                 )
             )
         return ScanResult(snapshots=snapshots)

@@ -9,6 +9,7 @@ from activities.analysis import AnalysisActivities
 from activities.approvals import ApprovalActivities
 from activities.control import ControlActivities
 from activities.deps import Deps
+from activities.ingest import IngestActivities
 from activities.market import MarketActivities
 from activities.orders import OrderActivities
 from activities.reconcile import ReconcileActivities
@@ -21,9 +22,11 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     market, analysis, risk = MarketActivities(deps), AnalysisActivities(deps), RiskActivities(deps)
     orders, rec, status = OrderActivities(deps), ReconcileActivities(deps), StatusActivities(deps)
     control, approvals = ControlActivities(deps), ApprovalActivities(deps)
+    ingest = IngestActivities(deps)
     return [
         market.scan,
         analysis.analyse,
+        analysis.analyze_once,
         risk.risk_approve,
         orders.place_order,
         orders.sync_order,
@@ -38,4 +41,5 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         control.signal_workflow,
         approvals.request_approval,
         approvals.settle_approval,
+        ingest.ingest_feed,
     ]

@@ -71,7 +71,7 @@ class RiskActivities:
                     continue
                 market = await ex.market(d.symbol)
                 held = positions.get(d.symbol, Decimal(0))
-                order = order_for_target(Target(d.target), held, size, market)
+                order = order_for_target(Target(d.target), held, size, market, fraction=d.size)
                 if order is None:
                     continue
                 side, qty = order

@@ -37,7 +37,8 @@ async def record_strategy(
 def controls_of(config: StrategyConfig) -> dict[str, Any]:
     """The strategy's control settings as stored (NeuroHub rebuilds its registry from them)."""
     return config.model_dump(
-        mode="json", include={"capital", "breakers", "approval_notional", "approval_timeout_s", "hub_id"}
+        mode="json",
+        include={"capital", "breakers", "approval_notional", "approval_timeout_s", "hub_id", "llm_budget"},
     )
 
 

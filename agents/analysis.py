@@ -1,83 +1,318 @@
-"""The analysis graph: strategy signal → decision with confidence and rationale.
+"""The analysis graph (TACoreService): analysts, an optional LLM debate and verdict, a decision.
 
-This is the seam the full agent graph (news, LLM reasoning, debate) plugs into: it
-keeps the same input (a strategy and what the scan saw) and the same output (a
-``target``, a ``confidence`` in [0, 1] and a ``rationale``). It runs without an LLM.
+``technical → news → plan → [debate →] reason → decide``; ``plan`` routes straight to
+``decide`` when no model is configured, the strategy does not use one, the bars are still
+warming up, or the day's LLM budget is spent. Every read takes the run's ``as_of`` time (see
+:class:`agents.context.AsOfData`). Rule strategies (``sma_cross``, ``rsi_reversion``) take
+their rule's signal; the ``agent`` strategy weighs technical and news reports itself, or asks
+the model. A model that fails or answers out of shape makes the decision an explicit hold.
 Agents propose; the risk step and the workflow decide.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import time
+from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict, TypeVar
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
-from trading.strategies import get_strategy
+from agents.context import AgentContext, BudgetSpent
+from agents.llm import LlmInvalidAnswer, LlmRejected, LlmUnavailable, prompt_hash
+from agents.prompts import DebatePoint, LlmVerdict, debate_messages, verdict_messages
+from trading.analysts import (
+    NewsRef,
+    TechnicalReport,
+    Verdict,
+    candles_report,
+    combine,
+    gate_confidence,
+    news_report,
+)
+from trading.strategies import AgentParams, get_strategy
+
+T = TypeVar("T", bound=BaseModel)
+Mode = Literal["analysts", "llm", "budget_fallback", "failsafe_hold"]
+NEWS_LIMIT = 20
 
 
 class AnalysisState(TypedDict, total=False):
-    """State flowing through the graph."""
+    """State flowing through the graph (plain data: it is what the decision record is made of)."""
 
     symbol: str
     strategy_type: str
     params: dict[str, Any]
-    closes: list[Decimal]
-    target: str
-    strength: float
-    signal_reason: str
-    indicators: dict[str, float]
-    confidence: float
-    rationale: str
+    as_of: datetime
+    closes: list[Any]  # rule strategies: the closes the scan recorded
+    technical: dict[str, Any]
+    window: dict[str, Any]
+    news: dict[str, Any]
+    mode: Mode
+    debate: list[dict[str, Any]]
+    llm: dict[str, Any]
+    llm_error: str
+    prompt_hash: str
+    result: dict[str, Any]
 
 
-def signal_node(state: AnalysisState) -> AnalysisState:
-    """Evaluate the strategy's rule on the closes the scan recorded."""
-    spec = get_strategy(state["strategy_type"])
-    params = spec.parse_params(state.get("params") or {})
-    sig = spec.evaluate(state["closes"], params)
+Ctx = Runtime[AgentContext]
+
+
+def _agent(state: AnalysisState) -> AgentParams | None:
+    if state["strategy_type"] != "agent":
+        return None
+    params = get_strategy("agent").parse_params(state.get("params") or {})
+    assert isinstance(params, AgentParams)
+    return params
+
+
+async def technical_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
+    """The technical analyst: the rule's signal, or trend/momentum/volatility/volume on closed bars."""
+    p = _agent(state)
+    if p is None:
+        spec = get_strategy(state["strategy_type"])
+        sig = spec.evaluate(state.get("closes") or [], spec.parse_params(state.get("params") or {}))
+        rule = {"target": sig.target.value, "strength": float(sig.strength), "reason": sig.reason}
+        tech = {"rule": rule, "indicators": {k: float(v) for k, v in sig.indicators.items()}}
+        return {"technical": tech}
+    bars = runtime.context.data.bars(state["as_of"], limit=max(4 * p.slow, 120))
+    report = candles_report(bars, fast=p.fast, slow=p.slow, rsi_period=p.rsi_period)
+    interval = runtime.context.data.interval
+    window = {
+        "bars": len(bars),
+        "first": bars[0].ts.isoformat() if bars else None,
+        "last": bars[-1].ts.isoformat() if bars else None,
+        "interval_s": interval.total_seconds() if interval else None,
+    }
+    tech = {
+        "bars": report.bars,
+        "score": report.score,
+        "confidence": report.confidence,
+        "indicators": report.indicators,
+        "summary": report.summary,
+        "warming_up": report.warming_up,
+    }
+    return {"technical": tech, "window": window}
+
+
+async def news_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
+    """The news analyst: items published before ``as_of`` within the lookback, recency-weighted."""
+    p = _agent(state)
+    if p is None:
+        return {}
+    as_of = state["as_of"]
+    items = runtime.context.data.news(as_of, timedelta(hours=p.news_lookback_h), NEWS_LIMIT)
+    report = news_report(items, as_of=as_of, half_life=timedelta(hours=p.news_half_life_h))
     return {
-        "target": sig.target.value,
-        "strength": float(sig.strength),
-        "signal_reason": sig.reason,
-        "indicators": {k: float(v) for k, v in sig.indicators.items()},
+        "news": {
+            "score": report.score,
+            "summary": report.summary,
+            "items": [
+                {
+                    "id": n.id,
+                    "published_at": n.published_at.isoformat(),
+                    "title": n.title,
+                    "sentiment": n.sentiment,
+                    "source": n.source,
+                }
+                for n in report.items
+            ],
+        }
     }
 
 
-def decide_node(state: AnalysisState) -> AnalysisState:
-    """Turn the signal into a decision with a confidence and a rationale."""
-    target = state["target"]
-    strength = max(0.0, min(1.0, state.get("strength", 0.0)))
-    # Holding is a decision too, made with whatever confidence the rule has in "no change".
-    confidence = round(0.5 + 0.5 * strength, 4) if target != "hold" else round(1.0 - 0.5 * strength, 4)
-    rationale = f"{state['strategy_type']} on {state['symbol']}: {state['signal_reason']} → {target}"
-    return {"confidence": confidence, "rationale": rationale}
+def plan_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
+    """Whether the model is asked: configured, wanted, data enough, and budget left."""
+    p, ctx = _agent(state), runtime.context
+    if p is None or not p.use_llm or ctx.llm is None or state["technical"].get("warming_up"):
+        return {"mode": "analysts"}
+    return {"mode": "budget_fallback" if ctx.budget.spent else "llm"}
 
 
-def make_analysis_graph() -> CompiledStateGraph:
-    """Build the analysis graph (runnable without an LLM)."""
-    graph = StateGraph(AnalysisState)
-    graph.add_node("signal", signal_node)
+def _route_plan(state: AnalysisState) -> str:
+    if state["mode"] != "llm":
+        return "decide"
+    p = _agent(state)
+    return "debate" if p is not None and p.debate_rounds > 0 else "reason"
+
+
+async def _ask(ctx: AgentContext, messages: list[dict[str, Any]], schema: type[T], purpose: str) -> T:
+    """One structured answer, charged to the budget whatever happens."""
+    if ctx.budget.spent:
+        raise BudgetSpent(purpose)
+    assert ctx.llm is not None
+    before = len(ctx.log.calls)
+    try:
+        return await ctx.llm.structured(messages, schema, purpose=purpose, log=ctx.log)
+    finally:
+        ctx.budget.charge(ctx.log.calls[before:])
+
+
+def _failed(ctx: AgentContext, e: Exception) -> AnalysisState:
+    """A model failure: spent budget falls back; otherwise retry (not the last attempt) or hold."""
+    if isinstance(e, BudgetSpent):
+        return {"mode": "budget_fallback"}
+    if isinstance(e, LlmUnavailable) and not ctx.final_attempt:
+        raise e
+    return {"llm_error": str(e)}
+
+
+LLM_FAILURES = (BudgetSpent, LlmUnavailable, LlmRejected, LlmInvalidAnswer)
+
+
+async def debate_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
+    """Bull and bear argue for ``debate_rounds`` rounds, each seeing the debate so far."""
+    p, ctx = _agent(state), runtime.context
+    assert p is not None
+    transcript: list[dict[str, Any]] = []
+    for rnd in range(1, p.debate_rounds + 1):
+        for side in ("bull", "bear"):
+            try:
+                point = await _ask(ctx, debate_messages(dict(state), side, transcript), DebatePoint, side)
+            except LLM_FAILURES as e:
+                return {"debate": transcript, **_failed(ctx, e)}
+            transcript.append({"side": side, "round": rnd, **point.model_dump()})
+    return {"debate": transcript}
+
+
+def _route_debate(state: AnalysisState) -> str:
+    return "reason" if state["mode"] == "llm" and not state.get("llm_error") else "decide"
+
+
+async def reason_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
+    """The reasoner: both reports (and the debate) in, a validated verdict out."""
+    ctx = runtime.context
+    messages = verdict_messages(dict(state))
+    assert ctx.llm is not None
+    digest = prompt_hash(ctx.llm.config.model, messages, LlmVerdict.model_json_schema())
+    try:
+        verdict = await _ask(ctx, messages, LlmVerdict, "reason")
+    except LLM_FAILURES as e:
+        return {"prompt_hash": digest, **_failed(ctx, e)}
+    return {"llm": verdict.model_dump(), "prompt_hash": digest}
+
+
+def _tech_report(state: AnalysisState) -> TechnicalReport:
+    t = state["technical"]
+    return TechnicalReport(
+        t["bars"], t["score"], t["confidence"], t["indicators"], t["summary"], t["warming_up"]
+    )
+
+
+def _news_refs(state: AnalysisState) -> list[NewsRef]:
+    return [
+        NewsRef(n["id"], datetime.fromisoformat(n["published_at"]), n["title"], n["sentiment"], n["source"])
+        for n in (state.get("news") or {}).get("items", [])
+    ]
+
+
+def _verdict_dict(v: Verdict, mode: Mode, **extra: Any) -> dict[str, Any]:
+    return {
+        "call": v.call,
+        "target": v.target.value,
+        "confidence": v.confidence,
+        "size": v.size,
+        "rationale": v.rationale,
+        "evidence": list(v.evidence),
+        "mode": mode,
+        **extra,
+    }
+
+
+def decide_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
+    """Merge: the rule's signal, the model's verdict, or the analysts' own call; hold on failure."""
+    p = _agent(state)
+    if p is None:
+        rule = state["technical"]["rule"]
+        target, strength = rule["target"], max(0.0, min(1.0, rule["strength"]))
+        # Holding is a decision too, made with whatever confidence the rule has in "no change".
+        confidence = round(0.5 + 0.5 * strength, 4) if target != "hold" else round(1.0 - 0.5 * strength, 4)
+        rationale = f"{state['strategy_type']} on {state['symbol']}: {rule['reason']} → {target}"
+        call = {"long": "buy", "flat": "sell", "hold": "hold"}[target]
+        return {
+            "result": {
+                "call": call,
+                "target": target,
+                "confidence": confidence,
+                "size": 1.0,
+                "rationale": rationale,
+                "evidence": ["technical"],
+                "mode": "analysts",
+            }
+        }
+    news = news_report(_news_refs(state), as_of=state["as_of"], half_life=timedelta(hours=p.news_half_life_h))
+    analysts = gate_confidence(
+        combine(_tech_report(state), news, news_weight=p.news_weight, threshold=p.threshold), p.min_confidence
+    )
+    if state.get("llm_error"):
+        why = f"the model failed ({state['llm_error']}); holding, as a failed answer never trades"
+        held = Verdict("hold", 0.0, 0.0, why)
+        return {"result": _verdict_dict(held, "failsafe_hold", analysts=_verdict_dict(analysts, "analysts"))}
+    answer = state.get("llm")
+    if answer is None:
+        mode: Mode = state.get("mode", "analysts")
+        if mode == "budget_fallback" and runtime.context.hold_when_spent:
+            why = "LLM budget spent and the strategy halts on a spent budget; holding"
+            return {"result": _verdict_dict(Verdict("hold", 0.0, 0.0, why), mode)}
+        if mode == "budget_fallback":
+            analysts = Verdict(
+                analysts.call,
+                analysts.confidence,
+                analysts.size,
+                f"LLM budget spent; analysts alone: {analysts.rationale}",
+                analysts.evidence,
+            )
+        return {"result": _verdict_dict(analysts, mode)}
+    known = {"technical", *state["technical"]["indicators"], *(f"news:{n.id}" for n in news.items)}
+    unknown = [e for e in answer["evidence"] if e not in known]
+    verdict = gate_confidence(
+        Verdict(
+            answer["signal"],
+            answer["confidence"],
+            answer["size"],
+            answer["rationale"],
+            tuple(answer["evidence"]),
+        ),
+        p.min_confidence,
+    )
+    extra = {"analysts": _verdict_dict(analysts, "analysts"), "evidence_unknown": unknown}
+    return {"result": _verdict_dict(verdict, "llm", **extra)}
+
+
+Graph = CompiledStateGraph[AnalysisState, AgentContext, AnalysisState, AnalysisState]
+
+
+def make_analysis_graph() -> Graph:
+    """Build the analysis graph (runs without an LLM: the model's nodes are then skipped)."""
+    graph = StateGraph(AnalysisState, context_schema=AgentContext)
+    graph.add_node("technical", technical_node)
+    graph.add_node("news", news_node)
+    graph.add_node("plan", plan_node)
+    graph.add_node("debate", debate_node)
+    graph.add_node("reason", reason_node)
     graph.add_node("decide", decide_node)
-    graph.add_edge(START, "signal")
-    graph.add_edge("signal", "decide")
+    graph.add_edge(START, "technical")
+    graph.add_edge("technical", "news")
+    graph.add_edge("news", "plan")
+    graph.add_conditional_edges("plan", _route_plan, ["debate", "reason", "decide"])
+    graph.add_conditional_edges("debate", _route_debate, ["reason", "decide"])
+    graph.add_edge("reason", "decide")
     graph.add_edge("decide", END)
     return graph.compile()
 
 
 @lru_cache(maxsize=1)
-def analysis_graph() -> CompiledStateGraph:
+def analysis_graph() -> Graph:
     """The compiled graph, built once per process."""
     return make_analysis_graph()
 
 
-async def analyse_symbol(
-    *, symbol: str, strategy_type: str, params: dict[str, Any], closes: list[Decimal]
-) -> AnalysisState:
-    """Run the graph for one symbol and return its final state."""
-    out = await analysis_graph().ainvoke(
-        {"symbol": symbol, "strategy_type": strategy_type, "params": params, "closes": closes}
-    )
-    return AnalysisState(**out)  # type: ignore[typeddict-item]
+async def run_analysis(state: AnalysisState, ctx: AgentContext) -> tuple[AnalysisState, float]:
+    """Run the graph once; returns its final state and how long it took (ms)."""
+    started = time.perf_counter()
+    out = await analysis_graph().ainvoke(state, context=ctx)
+    return AnalysisState(**out), round((time.perf_counter() - started) * 1000, 3)  # type: ignore[typeddict-item]

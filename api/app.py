@@ -16,7 +16,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from activities.deps import Deps
 from api.deps import ClientDep, SessionDep
-from api.routes import approvals, control, records, strategies
+from api.routes import analysis, approvals, control, news, records, strategies
 from store.db import make_engine, make_sessionmaker, migrate, ping
 from trading.errors import TradingError
 from worker.runtime import connect
@@ -50,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)
         app.state.venues = Deps(
-            sessions=app.state.sessions, home=settings.home, bars_per_second=settings.paper_bars_per_second
+            sessions=app.state.sessions,
+            home=settings.home,
+            bars_per_second=settings.paper_bars_per_second,
         )
         app.state.client = await connect(settings)
         try:
@@ -114,4 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(records.router)
     app.include_router(control.router)
     app.include_router(approvals.router)
+    app.include_router(news.router)
+    app.include_router(analysis.router)
     return app

@@ -9,7 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from activities.contracts import ApprovalOutcome, ControlResult, StrategyAck, StrategyStatus
+from activities.contracts import ApprovalOutcome, ControlResult, LlmBudget, StrategyAck, StrategyStatus
 
 T = TypeVar("T")
 
@@ -52,6 +52,8 @@ class StrategyCreate(BaseModel):
     breakers: dict[str, Any] = Field(default_factory=dict)
     approval_notional: Decimal | None = Field(default=None, gt=0)
     approval_timeout: float | str = Field(default="5m", validate_default=True)
+    # The strategy's daily LLM allowance: daily_tokens, daily_cost, on_exhausted (fallback | halt).
+    llm_budget: LlmBudget | None = None
 
     @field_validator("approval_timeout")
     @classmethod
@@ -248,18 +250,56 @@ class PositionPublic(BaseModel):
 
 
 class DecisionPublic(BaseModel):
-    """An agent decision."""
+    """An agent decision: a strategy's (strategy and cycle) or an ad-hoc one (analysis id)."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    strategy_id: str
-    cycle: int
+    id: int
+    strategy_id: str | None
+    cycle: int | None
+    analysis_id: str | None = None
     symbol: str
     target: str
     confidence: float
     rationale: str
     signal: dict[str, Any]
+    mode: str = "analysts"
+    as_of: datetime | None = None
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: Decimal = Decimal(0)
+    latency_ms: float = 0.0
+    error: str = ""
     created_at: datetime
+
+
+class DecisionDetail(DecisionPublic):
+    """A decision in full: what it saw (inputs), what was asked (prompt hash), what came back."""
+
+    prompt_hash: str = ""
+    inputs: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
+
+
+class AnalyzeBody(BaseModel):
+    """``POST /analyze``: one analysis of one symbol, outside any strategy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(min_length=3, max_length=64)
+    exchange: str = Field(default="paper", min_length=1, max_length=64)
+    # Analyse as of this time (timezone-aware, not in the future); omitted: now.
+    as_of: datetime | None = None
+    strategy_type: str = Field(default="agent", min_length=1, max_length=50)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("as_of")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("as_of must include a timezone, e.g. 2017-06-01T00:00:00Z")
+        return v
 
 
 class PnlPublic(BaseModel):
@@ -323,3 +363,22 @@ class ApprovalPublic(BaseModel):
 
 class ApprovalOutcomePublic(ApprovalOutcome):
     """Answer of ``POST /approvals/{id}``: the decision as the cycle recorded it."""
+
+
+class NewsItemPublic(BaseModel):
+    """A news item DataSpider ingested, with the symbols it is about and its sentiment."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: str
+    guid: str
+    url: str
+    title: str
+    summary: str
+    published_at: datetime
+    ingested_at: datetime
+    symbols: list[str]
+    sentiment: float
+    sentiment_method: str
+    content_hash: str

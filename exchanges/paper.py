@@ -126,6 +126,22 @@ class PaperExchange:
         idx = self._replay().index(len(bars), self._replay().tick(self._now()))
         return self._candles[symbol][max(0, idx - limit + 1) : idx + 1]
 
+    async def history(self, symbol: str, *, until: datetime, limit: int = 100) -> list[Candle]:
+        """The last ``limit`` bars of the whole recorded series that opened at or before ``until``
+        (the replay's position plays no part: this is the history, for analyses as of a past time)."""
+        self._spec(symbol)
+        if limit < 1:
+            raise InvalidInput(f"limit must be at least 1, got {limit}")
+        if until.tzinfo is None:
+            raise InvalidInput("until must be timezone-aware")
+        bars = self._spec(symbol).candles()
+        upto = [c for c in bars if c.ts <= until]
+        if not upto:
+            raise InvalidInput(
+                f"no {symbol} history at or before {until.isoformat()}; it starts {bars[0].ts.isoformat()}"
+            )
+        return upto[-limit:]
+
     async def balance(self) -> dict[str, Decimal]:
         """Total per asset, including amounts reserved by open orders."""
         return await self._run(lambda c, now: {a: dec(t) for a, t, _ in balance_rows(c)})

@@ -136,20 +136,94 @@ class PositionRow(Base):
 
 
 class DecisionRow(Base):
-    """What the agents decided for one symbol in one cycle."""
+    """What the agents decided for one symbol: in a strategy's cycle, or ad hoc (``POST /analyze``).
+
+    A strategy's decision is keyed by (strategy, cycle, symbol); an ad-hoc one has neither strategy
+    nor cycle and is keyed by its ``analysis_id``. The record holds everything needed to explain it:
+    the as-of time and data window, the news items seen, the model, the prompt's hash, the answer,
+    tokens, cost and latency.
+    """
 
     __tablename__ = "decisions"
     __table_args__ = (UniqueConstraint("strategy_id", "cycle", "symbol"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    strategy_id: Mapped[str] = mapped_column(ID)  # indexed by the unique constraint
-    cycle: Mapped[int] = mapped_column(Integer)
+    strategy_id: Mapped[str | None] = mapped_column(ID)  # indexed by the unique constraint
+    cycle: Mapped[int | None] = mapped_column(Integer)
+    analysis_id: Mapped[str | None] = mapped_column(ID, unique=True)
     symbol: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(SHORT)
     confidence: Mapped[float] = mapped_column(Double)
     rationale: Mapped[str] = mapped_column(Text)
     signal: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # analysts | llm | budget_fallback | failsafe_hold
+    mode: Mapped[str] = mapped_column(SHORT, default="analysts", server_default=text("'analysts'"))
+    as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    model: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
+    prompt_hash: Mapped[str] = mapped_column(ID, default="", server_default=text("''"))
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default=text("0"))
+    latency_ms: Mapped[float] = mapped_column(Double, default=0.0, server_default=text("0"))
+    error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LlmCallRow(Base):
+    """One call to a language model, recorded once by its key, whatever its outcome.
+
+    Budgets are sums over these rows: a failed or repaired call that consumed tokens counts.
+    """
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (Index("ix_llm_calls_strategy_id_created_at", "strategy_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_key: Mapped[str] = mapped_column(NAME, unique=True)
+    strategy_id: Mapped[str | None] = mapped_column(ID)
+    decision_key: Mapped[str] = mapped_column(NAME)
+    purpose: Mapped[str] = mapped_column(SHORT)
+    model: Mapped[str] = mapped_column(NAME)
+    prompt_hash: Mapped[str] = mapped_column(ID)
+    tokens_in: Mapped[int] = mapped_column(Integer)
+    tokens_out: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(Money)
+    latency_ms: Mapped[float] = mapped_column(Double)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NewsItemRow(Base):
+    """One news item ingested by DataSpider, stored once by the hash of its normalised content."""
+
+    __tablename__ = "news_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    content_hash: Mapped[str] = mapped_column(ID, unique=True)
+    source: Mapped[str] = mapped_column(NAME)
+    guid: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    url: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    sentiment: Mapped[float] = mapped_column(Double)
+    sentiment_method: Mapped[str] = mapped_column(SHORT)
+
+
+class NewsSymbolRow(Base):
+    """Which symbols a news item is about, for as-of lookups by symbol."""
+
+    __tablename__ = "news_symbols"
+    __table_args__ = (Index("ix_news_symbols_symbol_published_at", "symbol", "published_at"),)
+
+    news_id: Mapped[int] = mapped_column(BigId, ForeignKey("news_items.id"), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RiskEventRow(Base):

@@ -1,4 +1,5 @@
-"""Shared fixtures: real Temporal servers (dev and time-skipping), a migrated store, a paper venue."""
+"""Shared fixtures: real Temporal servers (dev and time-skipping), a migrated store, a paper venue,
+and the OpenAI-compatible LLM emulator."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -19,8 +21,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import HubConfig
 from activities.deps import Deps
+from agents.llm import LlmClient, LlmConfig
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from tests.api.live import serve_api
+from tests.llm_emulator import LlmEmulator, serve_llm_emulator
 from tests.pg import create_pg_database, drop_pg_database, pg_server_url
 from worker.launcher import dev_server_args
 from worker.runtime import ensure_hub, serve_workers
@@ -119,3 +123,20 @@ async def api_url(
     """Base URL of the real API over HTTP, its worker on the same task queue (API and CLI tests)."""
     async with serve_api(dev_env, tmp_path_factory.mktemp("api")) as url:
         yield url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def emu() -> AsyncIterator[LlmEmulator]:
+    """A fresh OpenAI-compatible emulator on 127.0.0.1 per test."""
+    async with serve_llm_emulator() as e:
+        yield e
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def llm(emu: LlmEmulator) -> AsyncIterator[LlmClient]:
+    """Our LLM client (the real openai client inside) pointed at the emulator."""
+    client = LlmClient(
+        LlmConfig(base_url=emu.base_url, model=emu.model, api_key=SecretStr("sk-test-secret"), timeout_s=2.0)
+    )
+    yield client
+    await client.close()

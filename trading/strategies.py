@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from trading.analysts import NewsReport, combine, gate_confidence, technical_report
 from trading.errors import InvalidInput, UnknownStrategyType
 from trading.indicators import FloatArray, rsi, sma, to_floats
 from trading.models import Target
@@ -39,6 +40,13 @@ Int = Annotated[int, BeforeValidator(_not_bool)]
 Num = Annotated[float, BeforeValidator(_not_bool)]
 
 
+def _check_slow_above_fast(params: Any) -> Any:
+    """Shared validator: a slow window must be longer than the fast one."""
+    if params.slow <= params.fast:
+        raise ValueError(f"slow ({params.slow}) must be greater than fast ({params.fast})")
+    return params
+
+
 class SmaCrossParams(BaseModel):
     """Parameters of ``sma_cross``: fast and slow SMA lengths and the position size in base units."""
 
@@ -48,11 +56,7 @@ class SmaCrossParams(BaseModel):
     slow: Int = Field(default=30, ge=1)
     size: Decimal = Field(default=Decimal("1"), gt=0, le=MAX_SIZE)
 
-    @model_validator(mode="after")
-    def _slow_above_fast(self) -> SmaCrossParams:
-        if self.slow <= self.fast:
-            raise ValueError(f"slow ({self.slow}) must be greater than fast ({self.fast})")
-        return self
+    _slow_above_fast = model_validator(mode="after")(_check_slow_above_fast)
 
 
 class RsiReversionParams(BaseModel):
@@ -111,6 +115,8 @@ class StrategySpec(ABC):
 
     type: ClassVar[str]
     params_model: ClassVar[builtins.type[BaseModel]]
+    # Whether the analysis needs whole candles (with times and volumes), not only closes.
+    needs_candles: ClassVar[bool] = False
 
     def parse_params(self, raw: Mapping[str, Any] | None) -> BaseModel:
         """Validate raw parameters (defaults fill gaps); ``InvalidInput`` names the field at fault."""
@@ -216,7 +222,58 @@ class RsiReversion(StrategySpec):
         return Signal(Target.HOLD, 0.0, reason, indicators)
 
 
-STRATEGIES: dict[str, StrategySpec] = {spec.type: spec for spec in (SmaCross(), RsiReversion())}
+class AgentParams(BaseModel):
+    """Parameters of ``agent``: what the analysts read, how the decision is taken, and the size."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: Decimal = Field(default=Decimal("1"), gt=0, le=MAX_SIZE)
+    fast: Int = Field(default=10, ge=2)
+    slow: Int = Field(default=30, ge=3)
+    rsi_period: Int = Field(default=14, ge=2)
+    # News: how far back the news analyst looks, and how fast old news fade.
+    news_lookback_h: Num = Field(default=72.0, gt=0)
+    news_half_life_h: Num = Field(default=24.0, gt=0)
+    news_weight: Num = Field(default=0.3, ge=0, le=1)
+    # The analysts' own rule: act when the combined score is beyond this.
+    threshold: Num = Field(default=0.25, gt=0, le=1)
+    # Below this confidence a buy or sell becomes a hold, whoever proposed it.
+    min_confidence: Num = Field(default=0.55, ge=0, le=1)
+    # Ask the language model (when one is configured and the budget allows), and how many
+    # bull/bear debate rounds come before its verdict.
+    use_llm: bool = True
+    debate_rounds: Int = Field(default=0, ge=0, le=5)
+
+    _slow_above_fast = model_validator(mode="after")(_check_slow_above_fast)
+
+
+class Agent(StrategySpec):
+    """The agent graph's strategy: technical and news analysts, optionally an LLM; ``evaluate`` is
+    the technical analyst alone on closes (what the agent does with no news and no model)."""
+
+    type = "agent"
+    params_model = AgentParams
+    needs_candles: ClassVar[bool] = True
+
+    def warmup(self, params: BaseModel) -> int:
+        """Bars until every indicator of the technical analyst exists."""
+        p = self._params(params, AgentParams)
+        return max(p.slow, p.rsi_period + 1) + 1
+
+    def evaluate(self, closes: Sequence[Decimal], params: BaseModel) -> Signal:
+        """The technical score against the threshold, confidence-gated."""
+        p = self._params(params, AgentParams)
+        if len(closes) < self.warmup(p):
+            return self._warming_up(len(closes), self.warmup(p))
+        tech = technical_report(self._prices(closes), fast=p.fast, slow=p.slow, rsi_period=p.rsi_period)
+        v = gate_confidence(
+            combine(tech, NewsReport((), 0.0, "no news"), news_weight=0.0, threshold=p.threshold),
+            p.min_confidence,
+        )
+        return Signal(v.target, v.confidence if v.call != "hold" else 0.0, v.rationale, tech.indicators)
+
+
+STRATEGIES: dict[str, StrategySpec] = {spec.type: spec for spec in (SmaCross(), RsiReversion(), Agent())}
 
 
 def get_strategy(type: str) -> StrategySpec:

@@ -15,6 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from worker.cli_agents import add_agent_commands
+from worker.cli_llm import check_llm_choice, make_llm_app
+from worker.cli_news import make_news_app
+
 app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
 strategy_app = typer.Typer(help="Start, list, inspect, halt and resume strategies (through the API).")
 app.add_typer(strategy_app, name="strategy")
@@ -61,10 +65,14 @@ def up(
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     demo: Annotated[bool, typer.Option(help="also start a demo strategy")] = False,
     bars_per_second: Annotated[float, typer.Option(help="paper exchange replay speed")] = 2.0,
+    llm: Annotated[
+        str, typer.Option(help="none, or local: serve SmolLM2 (llm extra) and point the agents at it")
+    ] = "none",
 ) -> None:
     """Start the embedded stack: Temporal dev server, a worker and the API; Ctrl-C stops all."""
     from worker.launcher import Interrupted, Stack, StackError, raise_on_signals
 
+    check_llm_choice(llm, fail)
     settings = _settings(home)
     stack = Stack(
         home=settings.home.resolve(),
@@ -73,6 +81,8 @@ def up(
         ui_port=ui_port,
         temporal_address=settings.temporal_address,
         bars_per_second=bars_per_second,
+        llm=llm,
+        llm_port=settings.llm_local_port,
     )
     raise_on_signals()
     try:
@@ -83,6 +93,8 @@ def up(
             console.print(f"  Web UI     http://127.0.0.1:{ui_port}")
         console.print(f"  Temporal   {stack.address}")
         console.print(f"  Logs       {stack.home / 'logs'}")
+        if stack.llm_env:
+            console.print(f"  LLM        {stack.llm_env['ASTS_LLM_MODEL']} at {stack.llm_env['ASTS_LLM_BASE_URL']}")
         if demo:
             r = httpx.post(f"{stack.api_url}/strategies", json=DEMO_STRATEGY, timeout=30)
             if r.status_code != 201:
@@ -137,10 +149,12 @@ def api(
     uvicorn.run(create_app(_settings(home)), host=host, port=port, log_level="warning")
 
 
-def _call(method: str, path: str, api_url: str | None, body: dict[str, Any] | None = None) -> Any:
+def _call(
+    method: str, path: str, api_url: str | None, body: dict[str, Any] | None = None, timeout: float = 60
+) -> Any:
     base = api_url or _settings().base_url
     try:
-        r = httpx.request(method, f"{base}{path}", json=body, timeout=60)
+        r = httpx.request(method, f"{base}{path}", json=body, timeout=timeout)
     except httpx.HTTPError as e:
         fail(f"cannot reach the API at {base}: {e}", code=1)
     if r.status_code >= 400:
@@ -183,9 +197,15 @@ def strategy_start(
     approval_notional: Annotated[
         str | None, typer.Option(help="orders above this notional wait for approval")
     ] = None,
+    llm_budget: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--llm-budget", help="daily LLM allowance key=value: daily_tokens, daily_cost, on_exhausted"
+        ),
+    ] = None,
     api_url: ApiOpt = None,
 ) -> None:
-    """Start a strategy."""
+    """Start a strategy (types: sma_cross, rsi_reversion, agent)."""
     body = {
         "name": name or type,
         "type": type,
@@ -198,6 +218,8 @@ def strategy_start(
     }
     if approval_notional is not None:
         body["approval_notional"] = approval_notional
+    if llm_budget:
+        body["llm_budget"] = _pairs(llm_budget, "LLM budget")
     out = _call("POST", "/strategies", api_url, body)
     console.print(f"started {out['id']} (workflow {out['workflow_id']})")
 
@@ -222,6 +244,13 @@ def strategy_status(strategy_id: str, api_url: ApiOpt = None) -> None:
     name, reason = escape(s["name"]), escape(s["status_reason"])
     console.print(f"[bold]{s['id']}[/bold] {name} ({s['type']}) — {s['status']} {reason}")
     console.print(f"cycles done {live.get('cycles_done', '?')}, failed {live.get('cycles_failed', '?')}")
+    llm = live.get("llm")
+    if llm:
+        spent = " — budget spent" if llm["exhausted"] else ""
+        console.print(
+            f"LLM today ({llm['day']}): {llm['calls']} calls, {llm['tokens']} tokens, "
+            f"cost {llm['cost']}{spent}"
+        )
     last = live.get("last_cycle") or {}
     if last.get("pnl"):
         p = last["pnl"]
@@ -230,7 +259,11 @@ def strategy_status(strategy_id: str, api_url: ApiOpt = None) -> None:
             f"fees {p['fees']} equity {p['equity']}"
         )
     for d in last.get("decisions", []):
-        console.print(f"  {d['symbol']}: {d['target']} ({d['confidence']:.2f}) {escape(d['rationale'])}")
+        mode = f" [{d['mode']}]" if d.get("mode", "analysts") != "analysts" else ""
+        console.print(
+            f"  {d['symbol']}: {d['target']} ({d['confidence']:.2f}){mode} {escape(d['rationale'])}"
+            + (f" (decision {d['id']})" if d.get("id") else "")
+        )
     for o in last.get("orders", []):
         console.print(f"  order {o['client_order_id']}: {o['status']} {o['filled_qty']} @ {o['avg_price']}")
 
@@ -426,6 +459,11 @@ def reject(
 ) -> None:
     """Reject a waiting order: it is never placed."""
     _decide(approval_id, "reject", reason, api_url)
+
+
+app.add_typer(make_news_app(call=_call, fail=fail, console=console), name="news")
+app.add_typer(make_llm_app(fail=fail, console=console), name="llm")
+add_agent_commands(app, call=_call, pairs=_pairs, console=console)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,9 @@ class Stack:
     ui_port: int = 8233
     temporal_address: str | None = None
     bars_per_second: float = 2.0
+    llm: str = "none"  # "local": serve SmolLM2 first (worker/llm_local.py) and point the stack at it
+    llm_port: int = 8081  # 0: any free port
+    llm_env: dict[str, str] = field(default_factory=dict)  # ASTS_LLM_* for the children
     children: list[Child] = field(default_factory=list)
     say: Callable[[str], None] = print
 
@@ -123,6 +126,7 @@ class Stack:
             ASTS_API_PORT=str(self.api_port),
             ASTS_PAPER_BARS_PER_SECOND=str(self.bars_per_second),
         )
+        env.update(self.llm_env)
         return env
 
     def _spawn(self, name: str, argv: list[str]) -> Child:
@@ -187,6 +191,8 @@ class Stack:
                 ],
             )
             self._wait(server, lambda: port_open("127.0.0.1", self.temporal_port), "Temporal server")
+        if self.llm == "local":
+            self._start_llm()
         py = sys.executable
         worker = self._spawn("worker", [py, "-m", "worker.cli", "worker", "--home", str(self.home)])
         self._wait(worker, lambda: b"worker ready" in worker.log.read_bytes()[worker.log_start :], "worker")
@@ -194,6 +200,18 @@ class Stack:
             "api", [py, "-m", "worker.cli", "api", "--home", str(self.home), "--port", str(self.api_port)]
         )
         self._wait(api, self._api_healthy, "API")
+
+    def _start_llm(self) -> None:
+        from worker.llm_local import LocalLlmError, llm_env, start_local_llm
+
+        log = self.home / "logs" / "llm.log"
+        start = log.stat().st_size if log.exists() else 0
+        try:
+            llm = start_local_llm(self.llm_port, log_path=log)
+        except LocalLlmError as e:
+            raise StackError(str(e)) from e
+        self.children.append(Child("llm", llm.proc, log, start))
+        self.llm_env = llm_env(llm.port)
 
     def _api_healthy(self) -> bool:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -12,27 +13,51 @@ from typing import Any
 
 from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleHandle,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WorkflowHandle,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.contracts import HubConfig, HubSnapshot, StrategyConfig, StrategyState
 from activities.deps import Deps, utcnow
+from activities.ingest_contracts import FeedSource, IngestInput
 from activities.registry import build_activities
 from activities.status import record_strategy
 from store.db import make_engine, make_sessionmaker, migrate
 from trading.breakers import BreakerLimits
 from worker.settings import Settings
+from workflows.analyze import AnalyzeWorkflow
 from workflows.cycle import CycleWorkflow
+from workflows.ingest import IngestWorkflow
 from workflows.neurohub import NeuroHubWorkflow, parse_reset
-from workflows.options import strategy_workflow_id
+from workflows.options import INGEST_RUN_TIMEOUT, NEWS_SCHEDULE_ID, strategy_workflow_id
 from workflows.order import OrderWorkflow
 from workflows.strategy import StrategyWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type] = (StrategyWorkflow, CycleWorkflow, OrderWorkflow, NeuroHubWorkflow)
+WORKFLOWS: Sequence[type] = (
+    StrategyWorkflow,
+    CycleWorkflow,
+    OrderWorkflow,
+    NeuroHubWorkflow,
+    IngestWorkflow,
+    AnalyzeWorkflow,
+)
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
@@ -66,6 +91,48 @@ async def ensure_hub(
         task_queue=control_queue(task_queue),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
+
+
+def news_input(settings: Settings) -> IngestInput:
+    """The feeds of the settings, validated (a bad ``ASTS_NEWS_FEEDS`` fails at start)."""
+    return IngestInput(feeds=[FeedSource.model_validate(f) for f in settings.news_feeds])
+
+
+async def ensure_news_schedule(
+    client: Client, settings: Settings, *, schedule_id: str = NEWS_SCHEDULE_ID
+) -> ScheduleHandle:
+    """Create DataSpider's schedule (one run at once), or bring an existing one up to these settings.
+
+    It starts IngestWorkflow on the main task queue every ``news_interval_s``, skipping a
+    tick while a run is still going. Creating it triggers one run immediately. Several
+    workers may call this at once: one creates it, the others update it to the same
+    definition (a paused schedule stays paused).
+    """
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            IngestWorkflow.run,
+            news_input(settings),
+            id=schedule_id,
+            task_queue=settings.task_queue,
+            execution_timeout=INGEST_RUN_TIMEOUT,
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.news_interval_s))]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        return await client.create_schedule(schedule_id, schedule, trigger_immediately=True)
+    except ScheduleAlreadyRunningError:
+        pass
+
+    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        state = current.description.schedule.state
+        return ScheduleUpdate(schedule=dataclasses.replace(schedule, state=state))
+
+    handle = client.get_schedule_handle(schedule_id)
+    await handle.update(keep_state)
+    return handle
 
 
 async def launch_strategy(
@@ -135,6 +202,7 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
         sessions=make_sessionmaker(engine),
         home=settings.home,
         bars_per_second=settings.paper_bars_per_second,
+        llm=settings.llm_config(),
     )
     client = await connect(settings)
     if settings.worker_metrics_port:
@@ -154,6 +222,10 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
             await ensure_hub(
                 client, hub_id=settings.hub_id, task_queue=settings.task_queue, config=hub_config(settings)
             )
+            try:
+                await ensure_news_schedule(client, settings)
+            except RPCError as e:  # news is not worth stopping a trading worker for
+                log.warning("news schedule not ensured: %s", e, extra={"schedule_id": NEWS_SCHEDULE_ID})
             if ready is not None:
                 ready.set()
             await stop.wait()

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agents.llm import LlmConfig, Price
+
+# The bundled sample feeds (data/news/), ingested when ASTS_NEWS_FEEDS is not set.
+SAMPLE_FEEDS: tuple[dict[str, Any], ...] = (
+    {"name": "sample-rss", "path": "data/news/sample.xml"},
+    {"name": "sample-json", "path": "data/news/sample.json"},
+)
 
 
 class Settings(BaseSettings):
@@ -33,6 +42,45 @@ class Settings(BaseSettings):
     hub_daily_reset_utc: str = "00:00"
     # How long the API waits for NeuroHub to take a command (a halt's gate is closed before).
     hub_accept_timeout_s: float = 30.0
+    # DataSpider: the feeds ingested every ``news_interval_s`` (ASTS_NEWS_FEEDS as a JSON list of
+    # {"name", "url" | "path", "format", "aliases"}; relative paths are read from the checkout).
+    news_feeds: list[dict[str, Any]] = Field(default_factory=lambda: [dict(f) for f in SAMPLE_FEEDS])
+    news_interval_s: float = Field(default=300.0, gt=0)
+
+    # The language model of the agents: any OpenAI-compatible endpoint (unset: no LLM; the
+    # analysts decide alone). The key comes from ASTS_LLM_API_KEY (or OPENAI_API_KEY).
+    llm_base_url: str | None = None
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ASTS_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_timeout_s: float = 30.0
+    llm_structured: Literal["json_schema", "json_object", "tools"] = "json_schema"
+    llm_max_tokens: int = 400
+    llm_temperature: float = 0.0
+    # Model name (or "*") -> {"input": price per million tokens, "output": ...}, as JSON.
+    llm_prices: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    # `asts up --llm local` / `asts llm serve`: the local model's port (0: any free port).
+    llm_local_port: int = 8081
+    # How long POST /analyze waits for its decision.
+    analyze_timeout_s: float = 300.0
+
+    def llm_config(self) -> LlmConfig | None:
+        """The agents' model, or None when none is configured."""
+        if not self.llm_base_url:
+            return None
+        if not self.llm_model:
+            raise ValueError("ASTS_LLM_BASE_URL is set but ASTS_LLM_MODEL is not")
+        return LlmConfig(
+            base_url=self.llm_base_url,
+            model=self.llm_model,
+            api_key=self.llm_api_key or SecretStr("not-needed"),
+            timeout_s=self.llm_timeout_s,
+            structured=self.llm_structured,
+            max_tokens=self.llm_max_tokens,
+            temperature=self.llm_temperature,
+            prices={k: Price.model_validate(v) for k, v in self.llm_prices.items()},
+        )
 
     @property
     def db_url(self) -> str:

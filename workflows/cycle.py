@@ -74,7 +74,7 @@ class CycleWorkflow:
         )
         analysis = await run_step(
             "analyse",
-            AnalyseInput(config=cfg, cycle=inp.cycle, snapshots=scan.snapshots),
+            AnalyseInput(config=cfg, cycle=inp.cycle, snapshots=scan.snapshots, as_of=started),
             result_type=AnalyseResult,
             mode=mode,
             timeout=options.ANALYSE_TIMEOUT,
@@ -108,6 +108,7 @@ class CycleWorkflow:
             orders=outcomes,
             rejections=risk.rejected + refused,
             pnl=pnl,
+            llm=analysis.llm,
         )
 
     @workflow.update

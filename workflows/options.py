@@ -32,8 +32,9 @@ MARKET_DATA_RETRY = RetryPolicy(
     non_retryable_error_types=NON_RETRYABLE,
 )
 
-# Agent analysis: may call an LLM later, so a longer budget.
-ANALYSE_TIMEOUT = timedelta(seconds=60)
+# Agent analysis: may ask an LLM several times (debate, repair), each call bounded by its own
+# timeout; after the last attempt an unreachable model makes the decision a hold.
+ANALYSE_TIMEOUT = timedelta(minutes=5)
 ANALYSE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=500),
     maximum_interval=timedelta(seconds=10),
@@ -77,15 +78,40 @@ DEFAULT_TIME_IN_FORCE = timedelta(minutes=5)
 # After a cancel, the order is read again until the venue reports it terminal.
 CANCEL_CONFIRM_POLLS = 10
 
+# DataSpider: reading one feed (fetch, parse, store). A 5xx or a network error is retried
+# a few times; a 4xx, a missing file or an unparseable feed is not (InvalidInput).
+INGEST_TIMEOUT = timedelta(seconds=60)
+INGEST_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=4,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+# The schedule that runs IngestWorkflow every ``news_interval_s``; its runs are named after it.
+NEWS_SCHEDULE_ID = "dataspider"
+# A scheduled or manual ingest run gives up after this long (its feeds' retries are bounded well within).
+INGEST_RUN_TIMEOUT = timedelta(minutes=10)
+
 
 def strategy_workflow_id(strategy_id: str) -> str:
     """Workflow id of a strategy's long-running workflow."""
     return f"strategy-{strategy_id}"
 
 
+def analysis_workflow_id(analysis_id: str) -> str:
+    """Workflow id of one analysis outside any strategy."""
+    return f"analysis-{analysis_id}"
+
+
 def cycle_workflow_id(strategy_id: str, cycle: int) -> str:
     """Workflow id of one cycle of a strategy."""
     return f"cycle-{strategy_id}-{cycle}"
+
+
+def ingest_workflow_id(run: str) -> str:
+    """Workflow id of a manual (unscheduled) news ingest run."""
+    return f"ingest-{run}"
 
 
 def order_workflow_id(client_order_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         CycleInput,
         CycleResult,
         HaltRequest,
+        LlmSpend,
         OrderOutcome,
         OrderPlan,
         SignalInput,
@@ -37,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import STEP_FAILED, Background
 
 LATENCIES_KEPT = 50
+BUDGET_NOTE = "LLM budget"
 ACKS_KEPT = 10
 
 
@@ -145,6 +148,8 @@ class StrategyWorkflow:
             orders_rejected=pnl.orders_rejected,
             venue_calls=pnl.venue_calls,
             venue_errors=pnl.venue_errors,
+            llm_tokens=result.llm.tokens if result.llm else 0,
+            llm_cost=result.llm.cost if result.llm else Decimal(0),
         )
         self._background.spawn(self._tell_hub("report", report))
 
@@ -169,6 +174,29 @@ class StrategyWorkflow:
         st.last_cycle = result
         st.recent_latencies_ms = [*st.recent_latencies_ms, result.latency_ms][-LATENCIES_KEPT:]
         self._report(result)
+        if result.llm is not None:
+            await self._follow_budget(result.llm)
+
+    async def _follow_budget(self, spend: LlmSpend) -> None:
+        """Say in the status when the LLM budget is spent; halt if the strategy asked for that."""
+        st = self.state
+        st.llm = spend
+        if st.status != "running":
+            return
+        if not spend.exhausted:
+            if st.status_reason.startswith(BUDGET_NOTE):  # a new day: the model decides again
+                st.status_reason = ""
+            return
+        if spend.action == "halt":
+            reason = f"{BUDGET_NOTE} for {spend.day} spent ({spend.tokens} tokens, cost {spend.cost})"
+            try:
+                await self._change("halted", HaltRequest(reason=reason, actor="budget"))
+            except STEP_FAILED as e:
+                workflow.logger.error("budget halt failed", extra={"error": str(e.cause or e)})
+            return
+        st.status_reason = (
+            f"{BUDGET_NOTE} for {spend.day} spent: deterministic analysts until the next UTC day"
+        )
 
     async def _set_status(
         self, status: str, req: HaltRequest, *, reduce_only: bool | None = None
@@ -340,4 +368,5 @@ class StrategyWorkflow:
             hub_state=st.hub_state,
             reduce_only=st.reduce_only,
             acks=st.acks,
+            llm=st.llm,
         )

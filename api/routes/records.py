@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import SessionDep, VenuesDep
 from api.schemas import (
+    DecisionDetail,
     DecisionPublic,
     EventPublic,
     MarketPublic,
@@ -47,6 +48,16 @@ async def decisions(
     """Agent decisions with confidence and rationale, newest first."""
     rows = await repo.list_decisions(session, strategy_id=strategy_id, limit=limit)
     return Page[DecisionPublic](data=[DecisionPublic.model_validate(r) for r in rows], count=len(rows))
+
+
+@router.get("/decisions/{decision_id}", response_model=DecisionDetail)
+async def decision(decision_id: int, session: SessionDep) -> DecisionDetail:
+    """One decision in full: inputs (as-of time, data window, news ids), model, prompt hash,
+    output, tokens, cost, latency and the final signal."""
+    row = await repo.get_decision(session, decision_id=decision_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no decision {decision_id}")
+    return DecisionDetail.model_validate(row)
 
 
 @router.get("/pnl", response_model=Page[PnlPublic])

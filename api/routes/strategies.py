@@ -80,6 +80,7 @@ async def start_strategy(
         breakers=breakers,
         approval_notional=body.approval_notional,
         approval_timeout_s=float(body.approval_timeout),
+        llm_budget=body.llm_budget,
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import Double, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import DecisionRow, PnlSnapshotRow, RiskEventRow
+from store.models import DecisionRow, LlmCallRow, PnlSnapshotRow, RiskEventRow
 from store.repo._common import FRESH, as_text, dialect_insert, fetch_all, fetch_first
 from trading.errors import TemporaryError
 
@@ -19,43 +20,119 @@ _DECISION_KEY = [DecisionRow.strategy_id, DecisionRow.cycle, DecisionRow.symbol]
 async def record_decision(
     session: AsyncSession,
     *,
-    strategy_id: str,
-    cycle: int,
+    strategy_id: str | None,
+    cycle: int | None,
     symbol: str,
     target: str,
     confidence: float,
     rationale: str,
     signal: dict[str, Any],
     now: datetime,
+    analysis_id: str | None = None,
+    record: Mapping[str, Any] | None = None,
 ) -> DecisionRow:
-    """Record the decision for (strategy, cycle, symbol) once; a repeat returns the first one."""
+    """Record a decision once: a strategy's by (strategy, cycle, symbol), an ad-hoc one by its
+    ``analysis_id``; a repeat returns the first one. ``record`` carries the rest of the record
+    (mode, as_of, inputs, output, model, prompt_hash, tokens_in, tokens_out, cost, latency_ms, error)."""
+    if (strategy_id is None) != (cycle is None) or (strategy_id is None) == (analysis_id is None):
+        raise ValueError("a decision has either a strategy and a cycle, or an analysis id")
+    extra = {k: v for k, v in (record or {}).items() if k in _RECORD_FIELDS}
     stmt = (
         dialect_insert(session, DecisionRow)
         .values(
             strategy_id=strategy_id,
             cycle=cycle,
+            analysis_id=analysis_id,
             symbol=symbol,
             target=as_text(target),
             confidence=float(confidence),
             rationale=rationale,
             signal=signal,
             created_at=now,
+            **extra,
         )
-        .on_conflict_do_nothing(index_elements=_DECISION_KEY)
+        .on_conflict_do_nothing(
+            index_elements=_DECISION_KEY if analysis_id is None else [DecisionRow.analysis_id]
+        )
         .returning(DecisionRow)
     )
     row = (await session.scalars(stmt, execution_options=FRESH)).first()
     if row is not None:
         return row
-    existing = await fetch_first(
-        session,
-        select(DecisionRow).where(
-            DecisionRow.strategy_id == strategy_id, DecisionRow.cycle == cycle, DecisionRow.symbol == symbol
-        ),
-    )
+    if analysis_id is not None:
+        where = [DecisionRow.analysis_id == analysis_id]
+    else:
+        where = [
+            DecisionRow.strategy_id == strategy_id,
+            DecisionRow.cycle == cycle,
+            DecisionRow.symbol == symbol,
+        ]
+    existing = await fetch_first(session, select(DecisionRow).where(*where))
     if existing is None:  # a concurrent insert this transaction's snapshot cannot see yet
-        raise TemporaryError(f"decision {strategy_id}/{cycle}/{symbol} neither inserted nor visible; retry")
+        key = analysis_id or f"{strategy_id}/{cycle}/{symbol}"
+        raise TemporaryError(f"decision {key} neither inserted nor visible; retry")
     return existing
+
+
+_RECORD_FIELDS = frozenset(
+    {
+        "mode",
+        "as_of",
+        "inputs",
+        "output",
+        "model",
+        "prompt_hash",
+        "tokens_in",
+        "tokens_out",
+        "cost",
+        "latency_ms",
+        "error",
+    }
+)
+
+
+async def cycle_decisions(session: AsyncSession, *, strategy_id: str, cycle: int) -> list[DecisionRow]:
+    """The decisions already recorded for one cycle of a strategy."""
+    stmt = select(DecisionRow).where(DecisionRow.strategy_id == strategy_id, DecisionRow.cycle == cycle)
+    return await fetch_all(session, stmt)
+
+
+async def get_decision(
+    session: AsyncSession, *, decision_id: int | None = None, analysis_id: str | None = None
+) -> DecisionRow | None:
+    """One decision by its id or by its analysis id."""
+    if decision_id is not None:
+        return await fetch_first(session, select(DecisionRow).where(DecisionRow.id == decision_id))
+    return await fetch_first(session, select(DecisionRow).where(DecisionRow.analysis_id == analysis_id))
+
+
+async def record_llm_calls(
+    session: AsyncSession, *, calls: Sequence[Mapping[str, Any]], now: datetime
+) -> int:
+    """Record LLM calls once each by ``call_key``; returns how many were new."""
+    new = 0
+    for call in calls:
+        stmt = (
+            dialect_insert(session, LlmCallRow)
+            .values(created_at=now, **call)
+            .on_conflict_do_nothing(index_elements=[LlmCallRow.call_key])
+            .returning(LlmCallRow.id)
+        )
+        new += len((await session.execute(stmt)).all())
+    return new
+
+
+async def llm_spend(session: AsyncSession, *, strategy_id: str, since: datetime) -> tuple[int, Decimal, int]:
+    """Tokens, cost and number of LLM calls of a strategy since a time (its budget's day)."""
+    rows = await session.execute(
+        select(LlmCallRow.tokens_in, LlmCallRow.tokens_out, LlmCallRow.cost).where(
+            LlmCallRow.strategy_id == strategy_id, LlmCallRow.created_at >= since
+        )
+    )
+    tokens, cost, calls = 0, Decimal(0), 0
+    for t_in, t_out, c in rows:
+        tokens, cost, calls = tokens + t_in + t_out, cost + c, calls + 1
+    return tokens, cost, calls
 
 
 async def list_decisions(

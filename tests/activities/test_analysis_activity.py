@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import select
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.analysis import AnalysisActivities
-from activities.contracts import AnalyseInput, SymbolSnapshot
+from activities.contracts import AnalyseInput, Bar, LlmBudget, SymbolSnapshot
 from activities.deps import Deps
 from store import repo
+from store.models import LlmCallRow
+from tests.agents.support import HOUR, T0, llm_config, trending
 from tests.factories import make_config
+from tests.llm_emulator import LlmEmulator
+
+AS_OF = T0 + 200 * HOUR
 
 
 def snapshot(*closes: int) -> SymbolSnapshot:
@@ -40,3 +50,87 @@ async def test_a_rerun_with_newer_prices_returns_the_first_decision(deps: Deps) 
     async with deps.sessions() as s:
         rows = await repo.list_decisions(s, strategy_id=cfg.strategy_id)
     assert sorted((r.cycle, r.target) for r in rows) == [(7, "long"), (8, "flat")]
+
+
+# ---- the agent: model, records, retries, budgets, no look-ahead -------------------------------
+
+BUY = {"signal": "buy", "confidence": 0.9, "size": 0.5, "rationale": "up", "evidence": ["technical"]}
+
+
+def agent_snapshot(n: int = 200, *, symbol: str = "MSFT/USD") -> SymbolSnapshot:
+    bars = [Bar.model_validate(c, from_attributes=True) for c in trending(n)]
+    return SymbolSnapshot(
+        symbol=symbol, ts=bars[-1].ts, last=bars[-1].close, closes=[b.close for b in bars], bars=bars
+    )
+
+
+def env_at(attempt: int, most: int = 3) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=attempt, retry_policy=RetryPolicy(maximum_attempts=most))
+    return env
+
+
+async def llm_rows(deps: Deps, strategy_id: str) -> list[LlmCallRow]:
+    async with deps.sessions() as s:
+        return list((await s.scalars(select(LlmCallRow).where(LlmCallRow.strategy_id == strategy_id))).all())
+
+
+async def test_agent_decision_is_recorded_in_full_and_never_asked_twice(deps: Deps, emu: LlmEmulator) -> None:
+    deps.llm = llm_config(emu)
+    emu.answer(BUY)
+    cfg = make_config(type="agent", params={})
+    inp = AnalyseInput(config=cfg, cycle=1, snapshots=[agent_snapshot()], as_of=AS_OF)
+    first = await env_at(1).run(AnalysisActivities(deps).analyse, inp)
+    [d] = first.decisions
+    assert d.mode == "llm" and d.target == "long" and d.size == 0.5 and d.model == emu.model
+    assert d.tokens_in > 0 and d.prompt_hash and d.as_of == AS_OF and d.id is not None
+    assert d.inputs["window"]["bars"] == 120 and d.output["llm"]["signal"] == "buy"
+    assert first.llm is not None and first.llm.tokens == d.tokens_in + d.tokens_out
+    again = await env_at(2).run(AnalysisActivities(deps).analyse, inp)
+    assert again.decisions == first.decisions and len(emu.requests) == 1
+    [row] = await llm_rows(deps, cfg.strategy_id)
+    assert row.ok and row.purpose == "reason" and row.tokens_in == d.tokens_in
+    async with deps.sessions() as s:
+        full = await repo.get_decision(s, decision_id=d.id)
+    assert full is not None and full.output is not None and full.output["calls"][0]["ok"]
+    await deps.close()
+
+
+async def test_unreachable_model_retries_then_records_a_hold(deps: Deps, emu: LlmEmulator) -> None:
+    deps.llm = llm_config(emu)
+    emu.script("500", "500")
+    cfg = make_config(type="agent", params={})
+    inp = AnalyseInput(config=cfg, cycle=1, snapshots=[agent_snapshot()], as_of=AS_OF)
+    with pytest.raises(ApplicationError) as err:
+        await env_at(1).run(AnalysisActivities(deps).analyse, inp)
+    assert err.value.type == "LlmUnavailable" and not err.value.non_retryable
+    async with deps.sessions() as s:
+        assert await repo.cycle_decisions(s, strategy_id=cfg.strategy_id, cycle=1) == []
+    out = await env_at(3).run(AnalysisActivities(deps).analyse, inp)
+    [d] = out.decisions
+    assert d.mode == "failsafe_hold" and d.target == "hold" and "HTTP 500" in d.error
+    rows = await llm_rows(deps, cfg.strategy_id)
+    assert sorted(r.call_key.split("/")[-2] for r in rows) == ["a1", "a3"] and not any(r.ok for r in rows)
+    await deps.close()
+
+
+async def test_spent_budget_falls_back_and_says_so(deps: Deps, emu: LlmEmulator) -> None:
+    deps.llm = llm_config(emu)
+    cfg = make_config(type="agent", params={}, llm_budget=LlmBudget(daily_tokens=50))
+    act = AnalysisActivities(deps).analyse
+    one = await env_at(1).run(
+        act, AnalyseInput(config=cfg, cycle=1, snapshots=[agent_snapshot()], as_of=AS_OF)
+    )
+    assert one.decisions[0].mode == "llm"
+    assert one.llm is not None and one.llm.exhausted and one.llm.action == "fallback" and one.llm.tokens > 50
+    two = await env_at(1).run(
+        act, AnalyseInput(config=cfg, cycle=2, snapshots=[agent_snapshot()], as_of=AS_OF)
+    )
+    assert two.decisions[0].mode == "budget_fallback" and two.decisions[0].target == "long"
+    assert len(emu.requests) == 1
+    halting = cfg.model_copy(update={"llm_budget": LlmBudget(daily_tokens=50, on_exhausted="halt")})
+    three = await env_at(1).run(
+        act, AnalyseInput(config=halting, cycle=3, snapshots=[agent_snapshot()], as_of=AS_OF)
+    )
+    assert three.decisions[0].target == "hold" and three.llm is not None and three.llm.action == "halt"
+    await deps.close()

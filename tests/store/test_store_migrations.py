@@ -24,6 +24,9 @@ TABLES = {
     "fills",
     "positions",
     "decisions",
+    "llm_calls",
+    "news_items",
+    "news_symbols",
     "risk_events",
     "pnl_snapshots",
     "hub_gates",
@@ -138,4 +141,4 @@ def test_migrations_ship_inside_the_store_package() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "store" / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head() == "0002"
+    assert head() == "0003"

@@ -71,3 +71,13 @@ def test_round_step_rounds_down(x: str, step: str, expected: str) -> None:
 def test_round_step_needs_positive_step() -> None:
     with pytest.raises(InvalidInput):
         round_step(D("1"), D("0"))
+
+
+def test_a_size_suggestion_scales_a_long_and_never_trims_one() -> None:
+    m = Market("X/USD", "X", "USD", min_qty=D("0.1"), qty_step=D("0.1"), price_step=D("0.01"))
+    assert order_for_target(Target.LONG, D(0), D(10), m, fraction=0.25) == (Side.BUY, D("2.5"))
+    assert order_for_target(Target.LONG, D(3), D(10), m, fraction=0.25) is None
+    assert order_for_target(Target.LONG, D(3), D(10), m, fraction=0.5) == (Side.BUY, D("2.0"))
+    assert order_for_target(Target.FLAT, D(3), D(10), m, fraction=0.5) == (Side.SELL, D("3.0"))
+    with pytest.raises(InvalidInput):
+        order_for_target(Target.LONG, D(0), D(10), m, fraction=1.5)

@@ -178,8 +178,22 @@ def test_signal_strength_must_be_in_unit_range() -> None:
 
 
 def test_registry() -> None:
-    assert set(STRATEGIES) == {"sma_cross", "rsi_reversion"}
+    assert set(STRATEGIES) == {"sma_cross", "rsi_reversion", "agent"}
     assert all(spec.type == name for name, spec in STRATEGIES.items())
     with pytest.raises(UnknownStrategyType) as exc:
         get_strategy("macd")
     assert "macd" in str(exc.value) and "sma_cross" in str(exc.value) and "rsi_reversion" in str(exc.value)
+
+
+def test_agent_params_and_its_technical_rule() -> None:
+    spec = get_strategy("agent")
+    p = spec.parse_params({})
+    assert spec.warmup(p) == 31 and spec.needs_candles and not get_strategy("sma_cross").needs_candles
+    with pytest.raises(InvalidInput, match="slow"):
+        spec.parse_params({"fast": 30, "slow": 10})
+    with pytest.raises(InvalidInput, match="debate_rounds"):
+        spec.parse_params({"debate_rounds": 9})
+    rising = [Decimal(100 + i) for i in range(40)]
+    assert spec.evaluate(rising, p).target is Target.LONG
+    assert spec.evaluate(rising[::-1], p).target is Target.FLAT
+    assert spec.evaluate(rising[:10], p).target is Target.HOLD

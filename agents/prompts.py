@@ -1,0 +1,89 @@
+"""What the language model is asked, and the shapes its answers must take."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SYSTEM = (
+    "You are a careful trading analyst. You see one market as of a stated time: a technical "
+    "report computed from closed price bars, and the news published before that time, each "
+    "with an id like news:12. Use only this data. Answer with one JSON object and nothing else. "
+    "Cite your evidence as 'technical', indicator names, or news ids. When the evidence is weak "
+    "or conflicting, answer hold."
+)
+
+
+class LlmVerdict(BaseModel):
+    """The reasoner's answer: a call, how sure, what share of the strategy's size, why, and evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signal: Literal["buy", "sell", "hold"]
+    confidence: float = Field(ge=0, le=1)
+    size: float = Field(ge=0, le=1)
+    rationale: str = Field(min_length=1, max_length=2000)
+    evidence: list[str] = Field(max_length=12)
+
+
+class DebatePoint(BaseModel):
+    """One side's argument in the bull/bear debate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    argument: str = Field(min_length=1, max_length=1500)
+    evidence: list[str] = Field(max_length=8)
+
+
+def briefing(state: dict[str, Any]) -> str:
+    """The data block every prompt starts from: market, as-of time, technical report, news."""
+    tech = state["technical"]
+    lines = [
+        f"Market: {state['symbol']}. As of: {state['as_of'].isoformat()}.",
+        f"Technical report ({tech['bars']} closed bars): {tech['summary']}.",
+        "Indicators: " + json.dumps(tech["indicators"], sort_keys=True),
+        f"Technical score (-1 sell .. +1 buy): {tech['score']:+.3f}.",
+    ]
+    news = state.get("news") or {}
+    items = news.get("items") or []
+    if items:
+        lines.append(f"News ({news['summary']}):")
+        lines += [
+            f"- news:{n['id']} [{n['published_at']}] {n['title']} (sentiment {n['sentiment']:+.2f})"
+            for n in items
+        ]
+    else:
+        lines.append("News: none in the window.")
+    return "\n".join(lines)
+
+
+def debate_messages(
+    state: dict[str, Any], side: Literal["bull", "bear"], transcript: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Ask one side of the debate for its strongest argument, given the debate so far."""
+    stance = "for buying (the bull)" if side == "bull" else "against buying, for selling (the bear)"
+    so_far = "\n".join(f"{p['side']}: {p['argument']}" for p in transcript) or "(the debate opens)"
+    return [
+        {"role": "system", "content": SYSTEM},
+        {
+            "role": "user",
+            "content": f"{briefing(state)}\n\nDebate so far:\n{so_far}\n\nArgue {stance} in a few "
+            'sentences. JSON: {"argument": str, "evidence": [str]}.',
+        },
+    ]
+
+
+def verdict_messages(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ask for the verdict, with the debate (if any) after the data."""
+    debate = state.get("debate") or []
+    text = briefing(state)
+    if debate:
+        text += "\n\nDebate:\n" + "\n".join(f"{p['side']}: {p['argument']}" for p in debate)
+    text += (
+        "\n\nDecide: buy, sell or hold. JSON: "
+        '{"signal": "buy"|"sell"|"hold", "confidence": 0..1, "size": 0..1 (share of the normal '
+        'position), "rationale": str, "evidence": [str]}.'
+    )
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]

@@ -1,0 +1,97 @@
+"""The local LLM for real: SmolLM2 behind llama_cpp.server, alone and under `asts up --llm local`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.procs import free_port, kill_group, spawn, wait_http
+from worker.llm_local import MODEL_ALIAS, STRUCTURED, LocalLlm, port_open, start_local_llm
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None,
+    reason="llama-cpp-python is not installed (the llm extra: pip install -e '.[llm]')",
+)
+
+DECISION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "signal": {"type": "string", "enum": ["buy", "sell", "hold"]},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "size": {"type": "number", "minimum": 0, "maximum": 1},
+        "rationale": {"type": "string", "maxLength": 160},
+        "evidence": {"type": "array", "items": {"type": "string", "maxLength": 80}, "maxItems": 3},
+    },
+    "required": ["signal", "confidence", "size", "rationale", "evidence"],
+}
+
+
+@pytest.fixture(scope="module")
+def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLlm]:
+    llm = start_local_llm(free_port(), log_path=tmp_path_factory.mktemp("llm") / "llm.log")
+    try:
+        yield llm
+    finally:
+        llm.stop()
+
+
+async def test_structured_answer_from_the_real_model(local_llm: LocalLlm) -> None:
+    assert STRUCTURED == "json_object"
+    client = openai.AsyncOpenAI(base_url=local_llm.base_url, api_key="local", max_retries=0, timeout=120)
+    out = await client.chat.completions.create(
+        model=MODEL_ALIAS,
+        messages=[
+            {"role": "system", "content": "You are a trading analyst. Answer with one JSON object."},
+            {"role": "user", "content": "MSFT closes: 410.2, 413.0, 416.1, 418.9. The fast SMA crossed up."},
+        ],
+        response_format={"type": "json_object", "schema": DECISION_SCHEMA},  # type: ignore[typeddict-unknown-key]
+        max_tokens=200,
+        temperature=0,
+    )
+    assert out.model == MODEL_ALIAS
+    answer = json.loads(out.choices[0].message.content or "")
+    assert set(DECISION_SCHEMA["required"]) <= set(answer)
+    assert answer["signal"] in ("buy", "sell", "hold")
+    assert isinstance(answer["evidence"], list)
+    assert out.usage is not None and out.usage.completion_tokens > 0
+
+
+def test_up_with_the_local_llm_points_the_worker_at_it_and_stops_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    api_port, t_port, ui_port, llm_port = free_port(), free_port(), free_port(), free_port()
+    ports = ["--api-port", str(api_port), "--temporal-port", str(t_port), "--ui-port", str(ui_port)]
+    proc = spawn(
+        ["up", *ports, "--llm", "local"],
+        home=home,
+        log_name="up.log",
+        env={"ASTS_LLM_LOCAL_PORT": str(llm_port)},
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{api_port}/health", proc, home / "up.log")
+        models = httpx.get(f"http://127.0.0.1:{llm_port}/v1/models", timeout=10).json()
+        assert [m["id"] for m in models["data"]] == [MODEL_ALIAS]
+        pids = subprocess.run(
+            ["pgrep", "-f", f"worker.cli worker --home {home}"], capture_output=True, text=True
+        ).stdout.split()
+        assert len(pids) == 1, pids
+        environ = dict(
+            item.split("=", 1) for item in Path(f"/proc/{pids[0]}/environ").read_text().split("\0") if "=" in item
+        )
+        assert environ["ASTS_LLM_BASE_URL"] == f"http://127.0.0.1:{llm_port}/v1"
+        assert environ["ASTS_LLM_MODEL"] == MODEL_ALIAS
+        assert environ["ASTS_LLM_STRUCTURED"] == STRUCTURED
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, (home / "up.log").read_text()[-3000:]
+        assert not port_open("127.0.0.1", llm_port), "the local LLM server outlived the stack"
+    finally:
+        if proc.poll() is None:
+            kill_group(proc, signal.SIGTERM)
