@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 SYSTEM = (
     "You are a careful trading analyst. You see one market as of a stated time: a technical "
@@ -16,6 +16,26 @@ SYSTEM = (
 )
 
 
+# Length limits are checked after parsing, not put in the schema: a grammar-constrained server
+# (llama.cpp) expands "maxLength: 2000" into thousands of grammar rules and refuses the request.
+MAX_TEXT = 2000
+MAX_EVIDENCE = 12
+
+
+def _bounded(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"must be at most {MAX_TEXT} characters")
+    return text
+
+
+def _few(items: list[str]) -> list[str]:
+    if len(items) > MAX_EVIDENCE:
+        raise ValueError(f"must cite at most {MAX_EVIDENCE} items")
+    return items
+
+
 class LlmVerdict(BaseModel):
     """The reasoner's answer: a call, how sure, what share of the strategy's size, why, and evidence."""
 
@@ -24,8 +44,8 @@ class LlmVerdict(BaseModel):
     signal: Literal["buy", "sell", "hold"]
     confidence: float = Field(ge=0, le=1)
     size: float = Field(ge=0, le=1)
-    rationale: str = Field(min_length=1, max_length=2000)
-    evidence: list[str] = Field(max_length=12)
+    rationale: Annotated[str, AfterValidator(_bounded)]
+    evidence: Annotated[list[str], AfterValidator(_few)]
 
 
 class DebatePoint(BaseModel):
@@ -33,8 +53,8 @@ class DebatePoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    argument: str = Field(min_length=1, max_length=1500)
-    evidence: list[str] = Field(max_length=8)
+    argument: Annotated[str, AfterValidator(_bounded)]
+    evidence: Annotated[list[str], AfterValidator(_few)]
 
 
 def briefing(state: dict[str, Any]) -> str:

@@ -287,7 +287,7 @@ class LlmEmulator:
         return JSONResponse(self.completion(body, content))
 
     def completion(self, body: dict[str, Any], content: str) -> dict[str, Any]:
-        """A ``chat.completion`` object answering ``body`` with ``content`` (a tool call if tools were sent)."""
+        """A ``chat.completion`` answering ``body`` with ``content`` (as a tool call if it sent tools)."""
         n = next(self._ids)
         message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
         finish = "stop"

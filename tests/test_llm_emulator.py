@@ -26,7 +26,7 @@ SIGNAL_SCHEMA: dict[str, Any] = {
     "required": ["signal", "confidence", "size", "rationale", "evidence"],
     "additionalProperties": False,
 }
-JSON_SCHEMA_FORMAT: dict[str, Any] = {
+JSON_SCHEMA_FORMAT: Any = {
     "type": "json_schema",
     "json_schema": {"name": "signal", "schema": SIGNAL_SCHEMA, "strict": True},
 }
@@ -89,12 +89,13 @@ async def test_scripted_answers_malformed_and_invalid_then_the_default(emu: LlmE
 
 
 async def test_tools_are_answered_with_a_tool_call(emu: LlmEmulator) -> None:
-    tool = {"type": "function", "function": {"name": "decide", "parameters": SIGNAL_SCHEMA}}
+    tool: Any = {"type": "function", "function": {"name": "decide", "parameters": SIGNAL_SCHEMA}}
+    choice: Any = {"type": "function", "function": {"name": "decide"}}
     out = await client(emu).chat.completions.create(
         model=emu.model,
         messages=MESSAGES,
-        tools=[tool],  # type: ignore[list-item]
-        tool_choice={"type": "function", "function": {"name": "decide"}},
+        tools=[tool],
+        tool_choice=choice,
     )
     choice = out.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.tool_calls

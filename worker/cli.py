@@ -94,7 +94,9 @@ def up(
         console.print(f"  Temporal   {stack.address}")
         console.print(f"  Logs       {stack.home / 'logs'}")
         if stack.llm_env:
-            console.print(f"  LLM        {stack.llm_env['ASTS_LLM_MODEL']} at {stack.llm_env['ASTS_LLM_BASE_URL']}")
+            console.print(
+                f"  LLM        {stack.llm_env['ASTS_LLM_MODEL']} at {stack.llm_env['ASTS_LLM_BASE_URL']}"
+            )
         if demo:
             r = httpx.post(f"{stack.api_url}/strategies", json=DEMO_STRATEGY, timeout=30)
             if r.status_code != 201:
@@ -391,7 +393,9 @@ def status(api_url: ApiOpt = None) -> None:
     reason = f" — {escape(hub['reason'])} ({escape(hub['actor'])})" if hub["reason"] else ""
     console.print(f"NeuroHub [{colour}]{hub['state']}[/{colour}]{reason}")
     console.print(f"equity {hub['equity']}  exposure {hub['exposure']}  today {hub['daily_pnl']}")
-    table = Table("strategy", "name", "status", "equity", "exposure", "realised", "unrealised", "breakers")
+    table = Table(
+        "strategy", "name", "status", "equity", "exposure", "realised", "unrealised", "LLM today", "breakers"
+    )
     for e in hub["strategies"]:
         r = e.get("last_report") or {}
         status_text = e["status"] + (" (reduce-only)" if e["reduce_only"] else "")
@@ -407,6 +411,7 @@ def status(api_url: ApiOpt = None) -> None:
             str(r.get("exposure", "")),
             str(r.get("realised", "")),
             str(r.get("unrealised", "")),
+            f"{r['llm_tokens']} tok, {r['llm_cost']}" if r.get("llm_tokens") else "",
             escape(breakers),
         )
     console.print(table)

@@ -40,11 +40,13 @@ def make_llm_app(*, fail: Fail, console: Console) -> typer.Typer:
             int | None, typer.Option(help="port on 127.0.0.1 (default ASTS_LLM_LOCAL_PORT or 8081)")
         ] = None,
     ) -> None:
-        """Serve the local model with an OpenAI-compatible API until Ctrl-C; its output goes to the terminal."""
+        """Serve the local model (OpenAI-compatible API) until Ctrl-C, its output on the terminal."""
+        from worker.launcher import Interrupted, raise_on_signals
         from worker.llm_local import LocalLlmError, llm_env, start_local_llm
         from worker.settings import Settings
 
         check_llm_choice("local", fail)
+        raise_on_signals()
         try:
             llm = start_local_llm(port if port is not None else Settings().llm_local_port, log_path=None)
         except LocalLlmError as e:
@@ -56,7 +58,7 @@ def make_llm_app(*, fail: Fail, console: Console) -> typer.Typer:
             console.print("Press Ctrl-C to stop.")
             code = llm.proc.wait()
             fail(f"the local LLM server exited with code {code}", code=1)
-        except KeyboardInterrupt:
+        except Interrupted:
             console.print("stopping…")
         finally:
             llm.stop()

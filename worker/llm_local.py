@@ -82,6 +82,7 @@ def server_argv(port: int, *, n_ctx: int = N_CTX) -> list[str]:
         "--host": "127.0.0.1",
         "--port": str(port),
         "--n_ctx": str(n_ctx),
+        "--verbose": "False",  # else llama.cpp writes ~2,000 lines per start; errors still show
     }
     return [sys.executable, "-m", "llama_cpp.server", *(x for pair in options.items() for x in pair)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -219,3 +220,14 @@ async def test_call_log_totals(emu: LlmEmulator, llm: LlmClient) -> None:
     await run_analysis(agent_state(), c)
     assert log.tokens == log.calls[0].tokens_in + log.calls[0].tokens_out
     assert log.cost == Decimal(0)  # no price configured: a local model is free
+
+
+async def test_the_api_key_never_reaches_the_logs(
+    emu: LlmEmulator, llm: LlmClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emu.script("500")
+    await run_analysis(agent_state(), ctx(llm))  # a failure too: errors are logged and recorded
+    assert caplog.records  # the openai client and ours did log
+    assert all("sk-test-secret" not in r.getMessage() for r in caplog.records)
+    assert "sk-test-secret" not in repr(llm.config) and "sk-test-secret" not in str(llm.config.model_dump())

@@ -46,14 +46,16 @@ def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLlm]:
 
 async def test_structured_answer_from_the_real_model(local_llm: LocalLlm) -> None:
     assert STRUCTURED == "json_object"
+    structured: Any = {"type": "json_object", "schema": DECISION_SCHEMA}  # llama.cpp's extension
+    messages: Any = [
+        {"role": "system", "content": "You are a trading analyst. Answer with one JSON object."},
+        {"role": "user", "content": "MSFT closes: 410.2, 413.0, 416.1, 418.9. The fast SMA crossed up."},
+    ]
     client = openai.AsyncOpenAI(base_url=local_llm.base_url, api_key="local", max_retries=0, timeout=120)
     out = await client.chat.completions.create(
         model=MODEL_ALIAS,
-        messages=[
-            {"role": "system", "content": "You are a trading analyst. Answer with one JSON object."},
-            {"role": "user", "content": "MSFT closes: 410.2, 413.0, 416.1, 418.9. The fast SMA crossed up."},
-        ],
-        response_format={"type": "json_object", "schema": DECISION_SCHEMA},  # type: ignore[typeddict-unknown-key]
+        messages=messages,
+        response_format=structured,
         max_tokens=200,
         temperature=0,
     )
@@ -84,7 +86,9 @@ def test_up_with_the_local_llm_points_the_worker_at_it_and_stops_it(tmp_path: Pa
         ).stdout.split()
         assert len(pids) == 1, pids
         environ = dict(
-            item.split("=", 1) for item in Path(f"/proc/{pids[0]}/environ").read_text().split("\0") if "=" in item
+            item.split("=", 1)
+            for item in Path(f"/proc/{pids[0]}/environ").read_text().split("\0")
+            if "=" in item
         )
         assert environ["ASTS_LLM_BASE_URL"] == f"http://127.0.0.1:{llm_port}/v1"
         assert environ["ASTS_LLM_MODEL"] == MODEL_ALIAS

@@ -3,6 +3,8 @@ recorded histories replay with the model gone (a replay never asks it again)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from temporalio.client import WorkflowHandle
@@ -73,7 +75,30 @@ async def test_agent_strategy_trades_on_the_verdict_and_replays_without_the_mode
         history = await client.get_workflow_handle(wid).fetch_history()
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None, wid
+        text = decoded(history.to_json())
+        assert "sk-test-secret" not in text  # the key never reaches a history
+        if wid != handle.id:  # the cycle's history holds the decision record in full
+            assert '"mode":"llm"' in text and '"prompt_hash":"' in text and emu.model in text
     assert len(emu.requests) == asked
+
+
+def decoded(history_json: str) -> str:
+    """Every payload of a history, base64-decoded, as one text (payloads are stored encoded)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "data" and isinstance(v, str):
+                    found.append(base64.b64decode(v).decode(errors="replace"))
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.loads(history_json))
+    return "\n".join(found).replace(" ", "")
 
 
 async def _reported(hub: WorkflowHandle[Any, Any]) -> bool:
