@@ -113,13 +113,14 @@ async def with_model(label: str, config: LlmConfig, runs: int) -> list[str]:
     )
 
     async def direct() -> None:
-        await raw.chat.completions.create(
-            model=config.model,
-            messages=messages,  # type: ignore[arg-type]
-            max_tokens=config.max_tokens,
-            temperature=config.temperature,
-            response_format=fmt,  # type: ignore[arg-type]
-        )
+        kwargs: dict[str, Any] = {
+            "model": config.model,
+            "messages": messages,
+            "max_tokens": config.max_tokens,
+            "temperature": config.temperature,
+            "response_format": fmt,
+        }
+        await raw.chat.completions.create(**kwargs)
 
     async def graph() -> None:
         await run_analysis(STATE, AgentContext(data=AsOfData(candles=candles, news=news), llm=llm))
