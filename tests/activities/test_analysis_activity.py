@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,13 +15,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.analysis import AnalysisActivities
-from activities.contracts import AnalyseInput, Bar, LlmBudget, SymbolSnapshot
+from activities.contracts import AnalyseInput, AnalyzeRequest, Bar, LlmBudget, SymbolSnapshot
 from activities.deps import Deps
+from exchanges.data import SeriesSpec
 from store import repo
+from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from store.models import LlmCallRow
 from tests.agents.support import HOUR, T0, llm_config, trending
 from tests.factories import make_config
 from tests.llm_emulator import LlmEmulator
+from trading.news import make_news_item
 
 AS_OF = T0 + 200 * HOUR
 
@@ -134,3 +139,55 @@ async def test_spent_budget_falls_back_and_says_so(deps: Deps, emu: LlmEmulator)
     )
     assert three.decisions[0].target == "hold" and three.llm is not None and three.llm.action == "halt"
     await deps.close()
+
+
+async def test_no_look_ahead_through_the_store_and_the_price_history(
+    tmp_path: Path, emu: LlmEmulator
+) -> None:
+    """Future bars planted in the price file and future news planted in the store are not used."""
+    rows = ["ts,open,high,low,close,volume"]
+    for c in trending(200):  # closed by AS_OF
+        rows.append(f"{c.ts:%Y-%m-%dT%H:%M:%SZ},{c.open},{c.high},{c.low},{c.close},{c.volume}")
+    for i in range(100):  # planted: a crash after AS_OF
+        ts = AS_OF + i * HOUR
+        rows.append(f"{ts:%Y-%m-%dT%H:%M:%SZ},1,1,1,1,1000000")
+    path = tmp_path / "TEST-USD-1h.csv"
+    path.write_text("\n".join(rows) + "\n")
+    spec = SeriesSpec("TEST/USD", path, "TEST", "USD", Decimal("0.01"), Decimal("0.01"), Decimal("0.01"))
+    url = sqlite_url(tmp_path / "a.db")
+    await migrate(url)
+    engine = make_engine(url)
+    deps = Deps(
+        sessions=make_sessionmaker(engine),
+        home=tmp_path,
+        exchange_options={"series": {"TEST/USD": spec}},
+        llm=llm_config(emu),
+    )
+    aliases = {"TEST/USD": ["Testco"]}
+    stories = [
+        ("Testco beats estimates and raises guidance", AS_OF - 10 * HOUR),
+        ("PLANTED Testco collapses in fraud scandal", AS_OF + HOUR),
+        ("PLANTED Testco bankrupt", AS_OF + 50 * HOUR),
+    ]
+    items = [
+        make_news_item(
+            source="t", title=t, summary="", published_at=at, now=AS_OF + 1000 * HOUR, aliases=aliases
+        )
+        for t, at in stories
+    ]
+    async with deps.transaction() as s:
+        await repo.add_news_items(s, items=[i for i in items if i is not None], now=AS_OF)
+    try:
+        act = AnalysisActivities(deps).analyze_once
+        d = await env_at(1).run(act, AnalyzeRequest(analysis_id="nolook", symbol="TEST/USD", as_of=AS_OF))
+        assert d.mode == "llm" and d.inputs["window"]["last"] == (AS_OF - HOUR).isoformat()
+        assert len(d.news_ids) == 1 and d.inputs["news"]["items"][0]["title"].startswith("Testco beats")
+        prompt = json.dumps(emu.requests)
+        assert "PLANTED" not in prompt and "1000000" not in prompt
+        later = await env_at(1).run(
+            act, AnalyzeRequest(analysis_id="later", symbol="TEST/USD", as_of=AS_OF + 60 * HOUR)
+        )
+        assert len(later.news_ids) == 3 and "PLANTED" in json.dumps(emu.requests[-1])  # the test can fail
+    finally:
+        await deps.close()
+        await engine.dispose()

@@ -231,3 +231,26 @@ async def test_the_api_key_never_reaches_the_logs(
     assert caplog.records  # the openai client and ours did log
     assert all("sk-test-secret" not in r.getMessage() for r in caplog.records)
     assert "sk-test-secret" not in repr(llm.config) and "sk-test-secret" not in str(llm.config.model_dump())
+
+
+@pytest.mark.parametrize("form", ["json_object", "tools"])
+async def test_other_structured_forms_reach_the_same_verdict(emu: LlmEmulator, form: Any) -> None:
+    client = LlmClient(llm_config(emu, structured=form))
+    try:
+        emu.answer(BUY)
+        out, _ = await run_analysis(agent_state(), ctx(client))
+    finally:
+        await client.close()
+    assert out["result"]["mode"] == "llm" and out["result"]["call"] == "buy"
+    body = emu.requests[-1]
+    if form == "tools":
+        assert body["tool_choice"]["function"]["name"] == "llmverdict" and "response_format" not in body
+    else:
+        assert body["response_format"]["type"] == "json_object" and "schema" in body["response_format"]
+
+
+async def test_an_overlong_rationale_is_invalid_and_repaired(emu: LlmEmulator, llm: LlmClient) -> None:
+    emu.answer(BUY | {"rationale": "x" * 2001}, BUY)
+    c = ctx(llm)
+    out, _ = await run_analysis(agent_state(), c)
+    assert out["result"]["mode"] == "llm" and "at most 2000" in c.log.calls[0].error
