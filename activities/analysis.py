@@ -26,6 +26,7 @@ from activities.contracts import (
     StrategyConfig,
 )
 from activities.deps import Deps, translate_errors, utcnow
+from activities.llm_calls import call_rows
 from activities.metrics import DECISIONS
 from agents.analysis import AnalysisState, run_analysis
 from agents.context import AgentContext, AsOfData, Budget
@@ -317,26 +318,8 @@ class AnalysisActivities:
     async def _record_calls(
         self, strategy_id: str | None, key: str, logs: dict[str, CallLog], *, session: Any = None
     ) -> None:
-        """Record every call made (each attempt has its own keys: a retried call cost tokens too)."""
-        info = activity.info()
-        rows = [
-            {
-                "call_key": f"{key}/{symbol}/a{info.attempt}/{i}",
-                "strategy_id": strategy_id,
-                "decision_key": f"{key}/{symbol}",
-                "purpose": c.purpose,
-                "model": c.model,
-                "prompt_hash": c.prompt_hash,
-                "tokens_in": c.tokens_in,
-                "tokens_out": c.tokens_out,
-                "cost": c.cost,
-                "latency_ms": c.latency_ms,
-                "ok": c.ok,
-                "error": c.error[:2000],
-            }
-            for symbol, log in logs.items()
-            for i, c in enumerate(log.calls)
-        ]
+        """Record every call made, in ``session`` or in a transaction of its own."""
+        rows = call_rows(key, strategy_id, logs)
         if not rows:
             return
         if session is not None:

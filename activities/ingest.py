@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime
 
 from temporalio import activity
@@ -10,11 +11,16 @@ from temporalio import activity
 from activities.deps import Deps, translate_errors, utcnow
 from activities.feeds import detect_format, parse_feed, read_feed
 from activities.ingest_contracts import FeedResult, FeedSource
+from activities.llm_calls import call_rows
+from agents.llm import CallLog, LlmInvalidAnswer, LlmRejected, LlmUnavailable
+from agents.prompts import NewsSentiment, sentiment_messages
 from store import repo
 from trading.news import NewsItem, make_news_item, merge_aliases
 
 # Notes kept per feed in the result (the counts stay exact).
 MAX_NOTES = 20
+# New items scored by the model at once.
+LLM_CONCURRENCY = 4
 
 
 def build_items(source: FeedSource, raw: bytes, now: datetime) -> tuple[list[NewsItem], int, list[str]]:
@@ -55,8 +61,16 @@ class IngestActivities:
         now = utcnow()
         # Parsing a large feed takes a while: off the event loop, so other activities run meanwhile.
         items, fetched, notes = await asyncio.to_thread(build_items, inp, raw, now)
+        logs: dict[str, CallLog] = {}
+        if inp.sentiment == "auto" and self.deps.llm_client() is not None:
+            items, logs, failed = await self._llm_sentiment(items)
+            if failed:
+                notes.append(f"{failed} item(s) kept their lexicon score: the model did not answer well")
         async with self.deps.transaction() as s:
             new, duplicates = await repo.add_news_items(s, items=items, now=now)
+            rows = call_rows("news", None, logs)
+            if rows:
+                await repo.record_llm_calls(s, calls=rows, now=now)
         activity.logger.info(
             "feed ingested",
             extra={"feed": inp.name, "fetched": fetched, "new": new, "duplicates": duplicates},
@@ -69,3 +83,31 @@ class IngestActivities:
             skipped=fetched - len(items),
             errors=notes[:MAX_NOTES],
         )
+
+    async def _llm_sentiment(self, items: list[NewsItem]) -> tuple[list[NewsItem], dict[str, CallLog], int]:
+        """Score the items not stored yet with the model; any it cannot score keep the lexicon's."""
+        llm = self.deps.llm_client()
+        assert llm is not None
+        async with self.deps.sessions() as s:
+            known = await repo.stored_hashes(s, hashes=[i.content_hash for i in items])
+        fresh = {i.content_hash: i for i in items if i.content_hash not in known}
+        logs = {h[:24]: CallLog() for h in fresh}
+        gate = asyncio.Semaphore(LLM_CONCURRENCY)
+
+        async def one(h: str, item: NewsItem) -> tuple[str, float | None]:
+            async with gate:
+                msgs = sentiment_messages(item.title, item.summary, list(item.symbols))
+                try:
+                    got = await llm.structured(msgs, NewsSentiment, purpose="sentiment", log=logs[h[:24]])
+                except (LlmUnavailable, LlmRejected, LlmInvalidAnswer):
+                    return h, None
+                return h, got.sentiment
+
+        scored = dict(await asyncio.gather(*(one(h, i) for h, i in fresh.items())))
+        out = [
+            dataclasses.replace(i, sentiment=v, sentiment_method="llm")
+            if (v := scored.get(i.content_hash)) is not None
+            else i
+            for i in items
+        ]
+        return out, logs, sum(1 for v in scored.values() if v is None)

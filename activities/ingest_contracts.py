@@ -27,6 +27,8 @@ class FeedSource(BaseModel):
     path: str | None = Field(default=None, max_length=2000)
     format: FeedFormat = "auto"
     aliases: dict[str, list[str]] | None = None
+    # "auto": the language model scores new items when one is configured, else the lexicon.
+    sentiment: Literal["auto", "lexicon"] = "auto"
 
     @model_validator(mode="after")
     def _one_location(self) -> FeedSource:

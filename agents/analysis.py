@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from agents.context import AgentContext, BudgetSpent
-from agents.llm import LlmInvalidAnswer, LlmRejected, LlmUnavailable, prompt_hash
+from agents.llm import LlmInvalidAnswer, LlmRejected, LlmUnavailable, answer_schema, prompt_hash
 from agents.prompts import DebatePoint, LlmVerdict, debate_messages, verdict_messages
 from trading.analysts import (
     NewsRef,
@@ -188,7 +188,7 @@ async def reason_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
     ctx = runtime.context
     messages = verdict_messages(dict(state))
     assert ctx.llm is not None
-    digest = prompt_hash(ctx.llm.config.model, messages, LlmVerdict.model_json_schema())
+    digest = prompt_hash(ctx.llm.config.model, messages, answer_schema(LlmVerdict))
     try:
         verdict = await _ask(ctx, messages, LlmVerdict, "reason")
     except LLM_FAILURES as e:

@@ -113,12 +113,18 @@ def prompt_hash(model: str, messages: Sequence[Mapping[str, Any]], schema: Mappi
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def answer_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema a model is asked to follow: the model's own ``llm_schema()`` if it has one."""
+    custom = getattr(schema, "llm_schema", None)
+    return custom() if callable(custom) else schema.model_json_schema()
+
+
 def parse_answer(text: str, schema: type[T]) -> T:
     """Read a JSON object (optionally in a code fence) and validate it; raises ValueError."""
     m = _FENCE.match(text)
     body = m.group(1) if m else text.strip()
     try:
-        data = json.loads(body)
+        data = json.loads(body, strict=False)  # raw newlines inside strings are common and harmless
     except json.JSONDecodeError as e:
         raise ValueError(f"not JSON: {e.msg} at position {e.pos}") from None
     try:
@@ -161,7 +167,7 @@ class LlmClient:
                 {
                     "role": "user",
                     "content": f"That answer was invalid ({e}). Reply again with only a JSON object "
-                    f"that fits this schema: {json.dumps(schema.model_json_schema())}",
+                    f"that fits this schema: {json.dumps(answer_schema(schema))}",
                 },
             ]
         second = await self._ask(repair, schema, purpose=f"{purpose}:repair", log=log)
@@ -175,7 +181,7 @@ class LlmClient:
         self, messages: list[dict[str, Any]], schema: type[T], *, purpose: str, log: CallLog
     ) -> str:
         cfg = self.config
-        json_schema = schema.model_json_schema()
+        json_schema = answer_schema(schema)
         call = LlmCall(
             purpose=purpose, model=cfg.model, prompt_hash=prompt_hash(cfg.model, messages, json_schema)
         )

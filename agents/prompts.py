@@ -36,6 +36,11 @@ def _few(items: list[str]) -> list[str]:
     return items
 
 
+# Grammar-constrained servers enforce keys, types and enums but not number bounds: a small
+# model then answers "size": 128967452. The schema sent offers the unit interval in tenths.
+TENTHS = [round(i / 10, 1) for i in range(11)]
+
+
 class LlmVerdict(BaseModel):
     """The reasoner's answer: a call, how sure, what share of the strategy's size, why, and evidence."""
 
@@ -46,6 +51,14 @@ class LlmVerdict(BaseModel):
     size: float = Field(ge=0, le=1)
     rationale: Annotated[str, AfterValidator(_bounded)]
     evidence: Annotated[list[str], AfterValidator(_few)]
+
+    @classmethod
+    def llm_schema(cls) -> dict[str, Any]:
+        """The JSON schema the model is asked to follow (confidence and size in tenths)."""
+        schema = cls.model_json_schema()
+        for name in ("confidence", "size"):
+            schema["properties"][name]["enum"] = TENTHS
+        return schema
 
 
 class DebatePoint(BaseModel):
@@ -107,3 +120,34 @@ def verdict_messages(state: dict[str, Any]) -> list[dict[str, Any]]:
         'position), "rationale": str, "evidence": [str]}.'
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+
+
+class NewsSentiment(BaseModel):
+    """The model's reading of one news item: -1 (very negative) .. 1 (very positive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentiment: float = Field(ge=-1, le=1)
+
+    @classmethod
+    def llm_schema(cls) -> dict[str, Any]:
+        """The schema the model follows (tenths from -1 to 1)."""
+        schema = cls.model_json_schema()
+        schema["properties"]["sentiment"]["enum"] = [round(i / 10, 1) for i in range(-10, 11)]
+        return schema
+
+
+def sentiment_messages(title: str, summary: str, symbols: list[str]) -> list[dict[str, Any]]:
+    """Ask for one item's sentiment for the markets it is about."""
+    about = ", ".join(symbols) or "the markets it mentions"
+    return [
+        {
+            "role": "system",
+            "content": "You rate financial news. Answer with one JSON object and nothing else.",
+        },
+        {
+            "role": "user",
+            "content": f"Headline: {title}\nSummary: {summary or '(none)'}\n\nHow good or bad is this for "
+            f'{about}? JSON: {{"sentiment": -1..1}} (-1 very bad, 0 neutral, 1 very good).',
+        },
+    ]

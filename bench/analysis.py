@@ -27,7 +27,7 @@ import openai
 
 from agents.analysis import AnalysisState, run_analysis
 from agents.context import AgentContext, AsOfData
-from agents.llm import LlmClient, LlmConfig
+from agents.llm import LlmClient, LlmConfig, answer_schema
 from agents.prompts import LlmVerdict, verdict_messages
 from bench.report import machine_line, percentile, write_section
 from trading.analysts import NewsRef, candles_report, closed_bars, combine, gate_confidence, news_report
@@ -105,7 +105,7 @@ async def with_model(label: str, config: LlmConfig, runs: int) -> list[str]:
     raw = openai.AsyncOpenAI(base_url=config.base_url, api_key="bench", max_retries=0, timeout=120)
     first, _ = await run_analysis(STATE, AgentContext(data=AsOfData(candles=candles, news=news), llm=llm))
     messages = verdict_messages(dict(first))
-    schema = LlmVerdict.model_json_schema()
+    schema = answer_schema(LlmVerdict)
     fmt: dict[str, Any] = (
         {"type": "json_object", "schema": schema}
         if config.structured == "json_object"

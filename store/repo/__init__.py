@@ -35,7 +35,7 @@ from store.repo.journal import (
     record_llm_calls,
     record_pnl,
 )
-from store.repo.news import add_news_items, get_news_items, list_news, news_as_of
+from store.repo.news import add_news_items, get_news_items, list_news, news_as_of, stored_hashes
 from store.repo.strategies import (
     create_strategy,
     get_strategy,
@@ -95,6 +95,7 @@ __all__ = [
     "set_hub_gate",
     "set_strategy_params",
     "set_strategy_status",
+    "stored_hashes",
     "strategy_gate_of",
     "unfinished_orders",
     "upsert_order",

@@ -136,3 +136,15 @@ async def get_news_items(session: AsyncSession, *, ids: Sequence[int]) -> list[N
     rows = await fetch_all(session, select(NewsItemRow).where(NewsItemRow.id.in_(set(ids))))
     by_id = {r.id: r for r in rows}
     return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+
+async def stored_hashes(session: AsyncSession, *, hashes: Sequence[str]) -> set[str]:
+    """Which of these content hashes are stored already."""
+    found: set[str] = set()
+    for i in range(0, len(hashes), _CHUNK):
+        chunk = list(hashes[i : i + _CHUNK])
+        rows = await session.execute(
+            select(NewsItemRow.content_hash).where(NewsItemRow.content_hash.in_(chunk))
+        )
+        found.update(h for (h,) in rows)
+    return found

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -19,6 +20,9 @@ from activities.feeds import ROOT
 from activities.ingest import IngestActivities
 from activities.ingest_contracts import FeedResult, FeedSource
 from store import repo
+from store.models import LlmCallRow
+from tests.agents.support import llm_config
+from tests.llm_emulator import LlmEmulator
 from worker.launcher import free_port
 
 SAMPLES = ROOT / "data" / "news"
@@ -259,3 +263,28 @@ async def test_a_loose_feed_that_still_has_items_is_read_with_a_note(deps: Deps,
     async with deps.sessions() as s:
         (row,) = await repo.list_news(s)
     assert row.title == "Euro rises again" and row.symbols == ["EUR/USD"]
+
+
+async def test_with_a_model_new_items_get_its_sentiment_and_the_calls_are_recorded(
+    deps: Deps, emu: LlmEmulator
+) -> None:
+    deps.llm = llm_config(emu)
+    # Alternate the model's answers: strongly negative, then the emulator's default (its first enum value).
+    emu.script("ok", "500")
+    emu.answer({"sentiment": -0.9})
+    first = await ingest(deps, name="sample-rss", path="data/news/sample.xml")
+    assert first.new == 15 and any("lexicon score" in e for e in first.errors)
+    async with deps.sessions() as s:
+        rows = await repo.list_news(s, limit=100)
+        calls = (await s.scalars(select(LlmCallRow).where(LlmCallRow.purpose == "sentiment"))).all()
+    methods = [r.sentiment_method for r in rows]
+    assert methods.count("lexicon") == 1 and methods.count("llm") == 14
+    assert -0.9 in [r.sentiment for r in rows if r.sentiment_method == "llm"]
+    assert (
+        len(calls) == 15 and sum(not c.ok for c in calls) == 1 and all(c.strategy_id is None for c in calls)
+    )
+    asked = len(emu.requests)
+    again = await ingest(deps, name="sample-rss", path="data/news/sample.xml")
+    assert again.new == 0 and len(emu.requests) == asked  # stored items are never scored twice
+    lexicon_only = await ingest(deps, name="sample-json", path="data/news/sample.json", sentiment="lexicon")
+    assert lexicon_only.new > 0 and len(emu.requests) == asked

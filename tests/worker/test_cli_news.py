@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
 from activities.deps import Deps
 from store import repo
 from tests.api.test_api_news import SAMPLE_ITEMS, serve_news_api
 from tests.conftest import running_worker
 from tests.worker.test_cli import Run
+from worker.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_XML = ROOT / "data" / "news" / "sample.xml"
@@ -75,6 +77,19 @@ async def test_news_with_a_bad_parameter_exits_2_with_the_reason(news_api: str) 
 async def test_ingest_refuses_a_bad_feed_before_reaching_temporal(feed: str, message: str) -> None:
     run = await asts("news", "ingest", "--feed", feed, "--temporal", "127.0.0.1:1")
     assert run.code == 2 and message in run.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--feed", "does/not/exist.xml"], "no such feed file"),
+        (["--feed", "ftp://example.com/f"], "only http:// and https://"),
+        (["--feed", str(SAMPLE_XML), "--timeout", "0"], "--timeout must be positive"),
+    ],
+)
+def test_ingest_input_is_checked_in_process(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["news", "ingest", *args, "--temporal", "127.0.0.1:1"])
+    assert result.exit_code == 2 and message in result.output
 
 
 async def test_ingest_runs_the_workflow_and_prints_the_counts(
