@@ -35,6 +35,26 @@ DEMO_STRATEGY: dict[str, Any] = {
     "risk": {"max_order_notional": "50000", "max_position_qty": "100"},
 }
 
+# The agent: technical and news analysts, and the model when one is configured (``--llm local``).
+# The sample news is dated, so the demo looks back far enough to read it.
+DEMO_AGENT: dict[str, Any] = {
+    "name": "demo agent",
+    "type": "agent",
+    "exchange": "paper",
+    "symbols": ["MSFT/USD"],
+    "interval": "10s",
+    "params": {
+        "fast": 5,
+        "slow": 20,
+        "rsi_period": 10,
+        "size": "10",
+        "news_lookback_h": 87600,
+        "min_confidence": 0.5,
+    },
+    "risk": {"max_order_notional": "50000", "max_position_qty": "100"},
+    "llm_budget": {"daily_tokens": 500000, "on_exhausted": "fallback"},
+}
+
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="state directory (default .asts or ASTS_HOME)")]
 ApiOpt = Annotated[str | None, typer.Option("--api", help="API base URL (default http://127.0.0.1:8000)")]
 
@@ -98,14 +118,15 @@ def up(
                 f"  LLM        {stack.llm_env['ASTS_LLM_MODEL']} at {stack.llm_env['ASTS_LLM_BASE_URL']}"
             )
         if demo:
-            r = httpx.post(f"{stack.api_url}/strategies", json=DEMO_STRATEGY, timeout=30)
-            if r.status_code != 201:
-                raise StackError(f"demo strategy refused: {r.status_code} {r.text}")
-            sid = r.json()["id"]
-            console.print(f"  Demo       strategy {sid} trading {', '.join(DEMO_STRATEGY['symbols'])}")
-            console.print(
-                f"             watch: asts strategy status {sid}  |  halt: asts strategy halt {sid}"
-            )
+            for body in (DEMO_STRATEGY, DEMO_AGENT):
+                r = httpx.post(f"{stack.api_url}/strategies", json=body, timeout=30)
+                if r.status_code != 201:
+                    raise StackError(f"demo strategy refused: {r.status_code} {r.text}")
+                sid = r.json()["id"]
+                console.print(f"  Demo       {body['name']} {sid} trading {', '.join(body['symbols'])}")
+                console.print(
+                    f"             watch: asts strategy status {sid}  |  halt: asts strategy halt {sid}"
+                )
         console.print("Press Ctrl-C to stop.")
         dead = stack.watch()
         err.print(f"[red]{dead} exited; stopping the stack[/red]")

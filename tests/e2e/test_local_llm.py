@@ -6,6 +6,7 @@ import importlib.util
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,12 +68,12 @@ async def test_structured_answer_from_the_real_model(local_llm: LocalLlm) -> Non
     assert out.usage is not None and out.usage.completion_tokens > 0
 
 
-def test_up_with_the_local_llm_points_the_worker_at_it_and_stops_it(tmp_path: Path) -> None:
+def test_up_with_the_local_llm_runs_the_demo_agent_on_it_and_stops_it(tmp_path: Path) -> None:
     home = tmp_path / "home"
     api_port, t_port, ui_port, llm_port = free_port(), free_port(), free_port(), free_port()
     ports = ["--api-port", str(api_port), "--temporal-port", str(t_port), "--ui-port", str(ui_port)]
     proc = spawn(
-        ["up", *ports, "--llm", "local"],
+        ["up", *ports, "--llm", "local", "--demo"],
         home=home,
         log_name="up.log",
         env={"ASTS_LLM_LOCAL_PORT": str(llm_port)},
@@ -93,9 +94,34 @@ def test_up_with_the_local_llm_points_the_worker_at_it_and_stops_it(tmp_path: Pa
         assert environ["ASTS_LLM_BASE_URL"] == f"http://127.0.0.1:{llm_port}/v1"
         assert environ["ASTS_LLM_MODEL"] == MODEL_ALIAS
         assert environ["ASTS_LLM_STRUCTURED"] == STRUCTURED
+        decision = agent_decision(f"http://127.0.0.1:{api_port}", proc, home / "up.log")
+        # Judge the plumbing, not the tiny model's wisdom: asked, answered, recorded in full.
+        assert decision["model"] == MODEL_ALIAS and decision["tokens_in"] > 0
+        assert decision["mode"] in ("llm", "failsafe_hold"), decision
+        assert decision["output"]["calls"] and decision["prompt_hash"]
+        if decision["mode"] == "failsafe_hold":
+            assert decision["target"] == "hold" and decision["error"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, (home / "up.log").read_text()[-3000:]
         assert not port_open("127.0.0.1", llm_port), "the local LLM server outlived the stack"
     finally:
         if proc.poll() is None:
             kill_group(proc, signal.SIGTERM)
+
+
+def agent_decision(
+    api: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240.0
+) -> dict[str, Any]:
+    """The demo agent's first decision that asked the model, in full."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        strategies = httpx.get(f"{api}/strategies", timeout=10).json()["data"]
+        agent = next((s for s in strategies if s["type"] == "agent"), None)
+        if agent is not None:
+            page = httpx.get(f"{api}/decisions", params={"strategy_id": agent["id"]}, timeout=10).json()
+            asked = [d for d in page["data"] if d["model"]]
+            if asked:
+                return dict(httpx.get(f"{api}/decisions/{asked[-1]['id']}", timeout=10).json())
+        time.sleep(1)
+    raise AssertionError(f"the demo agent made no decision with the model in {timeout:g}s")
