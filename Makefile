@@ -43,6 +43,7 @@ lint: install-test
 bench: install-test
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.killswitch
+	$(BIN)/python -m bench.analysis
 
 clean:
 	rm -rf $(VENV) .asts .coverage .coverage.*
