@@ -9,7 +9,8 @@ strategy's daily budget is the sum of those records.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time as clock
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,10 +31,10 @@ from activities.llm_calls import call_rows
 from activities.metrics import DECISIONS
 from agents.analysis import AnalysisState, run_analysis
 from agents.context import AgentContext, AsOfData, Budget
-from agents.llm import CallLog, LlmUnavailable
+from agents.llm import CallLog
 from store import repo
 from store.models import DecisionRow
-from trading.analysts import NewsRef, bar_interval
+from trading.analysts import NewsRef
 from trading.errors import InvalidInput
 from trading.models import Candle
 from trading.strategies import AgentParams, get_strategy
@@ -43,6 +44,8 @@ CONCURRENCY = 4
 # Attempts before an unreachable model makes the decision a hold (when the retry policy has none).
 DEFAULT_ATTEMPTS = 3
 NEWS_LIMIT = 20
+# Seconds of the step's timeout kept for recording the decision after the last model call.
+DEADLINE_MARGIN_S = 10.0
 
 
 def _candles(bars: Sequence[Bar]) -> list[Candle]:
@@ -55,6 +58,17 @@ def final_attempt() -> bool:
     policy = info.retry_policy
     most = policy.maximum_attempts if policy is not None and policy.maximum_attempts > 0 else DEFAULT_ATTEMPTS
     return info.attempt >= most
+
+
+def step_deadline() -> float | None:
+    """``time.monotonic()`` by which the last model call must have started: the step's own
+    timeout less a margin, so a slow model ends in a hold rather than a timed-out step."""
+    info = activity.info()
+    limit = info.start_to_close_timeout
+    if not limit:
+        return None
+    elapsed = (utcnow() - info.started_time).total_seconds() if info.started_time else 0.0
+    return clock.monotonic() + limit.total_seconds() - max(0.0, elapsed) - DEADLINE_MARGIN_S
 
 
 def budget_day(now: datetime) -> datetime:
@@ -124,17 +138,12 @@ class AnalysisActivities:
                     }
                     ctx = self._context(candles, news.get(snap.symbol, []), budget, logs[snap.symbol])
                     ctx.hold_when_spent = cfg.llm_budget is not None and cfg.llm_budget.on_exhausted == "halt"
-                    out, ms = await run_analysis(state, ctx)
-                    return snap.symbol, out, ms
+                    return await self._one(snap.symbol, state, ctx)
 
-            try:
-                results = await asyncio.gather(*(one(snap) for snap in todo))
-            except LlmUnavailable:
-                await self._record_calls(cfg.strategy_id, f"{cfg.strategy_id}/{inp.cycle}", logs)
-                raise
+            key = f"{cfg.strategy_id}/{inp.cycle}"
+            results, failure = await self._run_all([one(snap) for snap in todo], cfg.strategy_id, key, logs)
             now = utcnow()
             async with self.deps.transaction() as s:
-                await self._record_calls(cfg.strategy_id, f"{cfg.strategy_id}/{inp.cycle}", logs, session=s)
                 for symbol, out, ms in results:
                     row = await repo.record_decision(
                         s,
@@ -145,13 +154,15 @@ class AnalysisActivities:
                         **self._record(out, ms, logs[symbol]),
                     )
                     done[symbol] = row  # a re-run (after a crash) saw newer prices: the first stands
-                spend = spend.model_copy(
-                    update={
-                        "tokens": spend.tokens + sum(log.tokens for log in logs.values()),
-                        "cost": spend.cost + sum((log.cost for log in logs.values()), Decimal(0)),
-                        "calls": spend.calls + sum(len(log.calls) for log in logs.values()),
-                    }
-                )
+            if failure is not None:  # the symbols decided are kept: a retry asks only for the rest
+                raise failure
+            spend = spend.model_copy(
+                update={
+                    "tokens": spend.tokens + sum(log.tokens for log in logs.values()),
+                    "cost": spend.cost + sum((log.cost for log in logs.values()), Decimal(0)),
+                    "calls": spend.calls + sum(len(log.calls) for log in logs.values()),
+                }
+            )
         decisions = [to_decision(done[snap.symbol]) for snap in inp.snapshots if snap.symbol in done]
         for d in decisions:
             DECISIONS.labels(d.target).inc()
@@ -176,17 +187,16 @@ class AnalysisActivities:
         need = max(spec.warmup(params) + 2, 4 * getattr(params, "slow", 30), 120)
         ex = self.deps.exchange(req.exchange)
         if req.as_of is None:
-            candles = await ex.ohlcv(req.symbol, limit=need)
+            # Now: the venue's latest bar may still be forming; the as-of rule leaves it out.
+            candles = await ex.ohlcv(req.symbol, limit=need + 1)
             as_of = utcnow()
-            # The venue's present: its latest bar counts as closed now.
-            as_of = max(as_of, candles[-1].ts + (bar_interval(candles) or timedelta(0))) if candles else as_of
         else:
             history = getattr(ex, "history", None)
             if history is None:
                 raise InvalidInput(f"as_of needs stored price history, which exchange {req.exchange!r} lacks")
             as_of = req.as_of
             candles = await history(req.symbol, until=as_of, limit=need + 1)  # the last may be forming
-        news = await self._news(req.strategy_type, req.params, [req.symbol], as_of)
+        news = await self._news(req.strategy_type, req.params, [req.symbol], as_of, live=req.as_of is None)
         state: AnalysisState = {
             "symbol": req.symbol,
             "strategy_type": req.strategy_type,
@@ -196,13 +206,13 @@ class AnalysisActivities:
         }
         log = CallLog()
         ctx = self._context(candles, news.get(req.symbol, []), Budget(), log)
-        try:
-            out, ms = await run_analysis(state, ctx)
-        except LlmUnavailable:
-            await self._record_calls(None, req.analysis_id, {req.symbol: log})
-            raise
+        results, failure = await self._run_all(
+            [self._one(req.symbol, state, ctx)], None, req.analysis_id, {req.symbol: log}
+        )
+        if failure is not None:
+            raise failure
+        [(_, out, ms)] = results
         async with self.deps.transaction() as s:
-            await self._record_calls(None, req.analysis_id, {req.symbol: log}, session=s)
             row = await repo.record_decision(
                 s,
                 strategy_id=None,
@@ -218,6 +228,32 @@ class AnalysisActivities:
 
     # ---- helpers ------------------------------------------------------------------------------
 
+    @staticmethod
+    async def _one(symbol: str, state: AnalysisState, ctx: AgentContext) -> tuple[str, AnalysisState, float]:
+        out, ms = await run_analysis(state, ctx)
+        return symbol, out, ms
+
+    async def _run_all(
+        self,
+        runs: list[Coroutine[Any, Any, tuple[str, AnalysisState, float]]],
+        strategy_id: str | None,
+        key: str,
+        logs: dict[str, CallLog],
+    ) -> tuple[list[tuple[str, AnalysisState, float]], BaseException | None]:
+        """Run the graphs; record every model call whatever happens (failure, cancellation).
+
+        Every run finishes before the calls are recorded, so no call is still under way
+        (unrecorded) when the step gives up. Returns the runs that succeeded and the first
+        failure, for the caller to raise once it has recorded the decisions taken.
+        """
+        try:
+            results = await asyncio.gather(*runs, return_exceptions=True)
+        finally:
+            # Shielded: a cancelled step (its timeout) still records what its calls cost.
+            await asyncio.shield(self._record_calls(strategy_id, key, logs))
+        failed = [r for r in results if isinstance(r, BaseException)]
+        return [r for r in results if not isinstance(r, BaseException)], (failed[0] if failed else None)
+
     def _context(
         self, candles: list[Candle], news: list[NewsRef], budget: Budget, log: CallLog
     ) -> AgentContext:
@@ -227,6 +263,7 @@ class AnalysisActivities:
             budget=budget,
             log=log,
             final_attempt=final_attempt(),
+            deadline=step_deadline(),
         )
 
     async def _budget(self, cfg: StrategyConfig) -> tuple[Budget, LlmSpend]:
@@ -244,9 +281,16 @@ class AnalysisActivities:
         ), spend
 
     async def _news(
-        self, strategy_type: str, params: dict[str, Any], symbols: list[str], as_of: datetime
+        self,
+        strategy_type: str,
+        params: dict[str, Any],
+        symbols: list[str],
+        as_of: datetime,
+        *,
+        live: bool = True,
     ) -> dict[str, list[NewsRef]]:
-        """News per symbol as of the decision time (only the agent reads news)."""
+        """News per symbol as of the decision time (only the agent reads news); a live decision
+        sees only what had been ingested by then, a historical one what had been published."""
         if strategy_type != "agent":
             return {}
         p = get_strategy("agent").parse_params(params)
@@ -255,7 +299,14 @@ class AnalysisActivities:
         out: dict[str, list[NewsRef]] = {}
         async with self.deps.sessions() as s:
             for sym in symbols:
-                rows = await repo.news_as_of(s, symbol=sym, as_of=as_of, lookback=lookback, limit=NEWS_LIMIT)
+                rows = await repo.news_as_of(
+                    s,
+                    symbol=sym,
+                    as_of=as_of,
+                    lookback=lookback,
+                    limit=NEWS_LIMIT,
+                    known_by=as_of if live else None,
+                )
                 out[sym] = [NewsRef(r.id, r.published_at, r.title, r.sentiment, r.source) for r in rows]
         return out
 
@@ -315,15 +366,9 @@ class AnalysisActivities:
             },
         }
 
-    async def _record_calls(
-        self, strategy_id: str | None, key: str, logs: dict[str, CallLog], *, session: Any = None
-    ) -> None:
-        """Record every call made, in ``session`` or in a transaction of its own."""
+    async def _record_calls(self, strategy_id: str | None, key: str, logs: dict[str, CallLog]) -> None:
+        """Record every call made, in a transaction of its own (a decision's rollback keeps them)."""
         rows = call_rows(key, strategy_id, logs)
-        if not rows:
-            return
-        if session is not None:
-            await repo.record_llm_calls(session, calls=rows, now=utcnow())
-            return
-        async with self.deps.transaction() as s:
-            await repo.record_llm_calls(s, calls=rows, now=utcnow())
+        if rows:
+            async with self.deps.transaction() as s:
+                await repo.record_llm_calls(s, calls=rows, now=utcnow())

@@ -15,6 +15,15 @@ from pydantic import BaseModel, Field
 StepMode = Literal["activity", "local"]
 
 
+class LlmBudget(BaseModel):
+    """A strategy's daily LLM allowance, and what happens once it is spent."""
+
+    daily_tokens: int | None = Field(default=None, ge=0)
+    daily_cost: Decimal | None = Field(default=None, ge=0)
+    # fallback: the deterministic analysts decide until the next UTC day; halt: the strategy halts.
+    on_exhausted: Literal["fallback", "halt"] = "fallback"
+
+
 class StrategyConfig(BaseModel):
     """Everything a strategy's workflows need to know about it."""
 
@@ -38,15 +47,6 @@ class StrategyConfig(BaseModel):
     approval_timeout_s: float = 300.0
     # The LLM's daily allowance for this strategy (None: no limit).
     llm_budget: LlmBudget | None = None
-
-
-class LlmBudget(BaseModel):
-    """A strategy's daily LLM allowance, and what happens once it is spent."""
-
-    daily_tokens: int | None = Field(default=None, ge=0)
-    daily_cost: Decimal | None = Field(default=None, ge=0)
-    # fallback: the deterministic analysts decide until the next UTC day; halt: the strategy halts.
-    on_exhausted: Literal["fallback", "halt"] = "fallback"
 
 
 class LlmSpend(BaseModel):
@@ -92,6 +92,10 @@ class SymbolSnapshot(BaseModel):
     # Whole bars, for strategies whose analysts need times and volumes (the agent).
     bars: list[Bar] = Field(default_factory=list)
 
+    def slim(self) -> SymbolSnapshot:
+        """Without the bars: what the steps after the analysis need (smaller histories)."""
+        return self.model_copy(update={"bars": []}) if self.bars else self
+
 
 class ScanResult(BaseModel):
     """Output of the scan step."""
@@ -135,6 +139,11 @@ class Decision(BaseModel):
     news_ids: list[int] = Field(default_factory=list)
     inputs: dict[str, Any] = Field(default_factory=dict)
     output: dict[str, Any] = Field(default_factory=dict)
+
+    def slim(self) -> Decision:
+        """Without inputs and output: the analyse step's result in history keeps the full record;
+        the steps after it, the cycle's result and the strategy's state carry only this."""
+        return self.model_copy(update={"inputs": {}, "output": {}}) if self.inputs or self.output else self
 
 
 class AnalyseResult(BaseModel):

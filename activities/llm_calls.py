@@ -12,10 +12,12 @@ from agents.llm import CallLog
 
 def call_rows(key: str, strategy_id: str | None, logs: Mapping[str, CallLog]) -> list[dict[str, Any]]:
     """Rows for ``repo.record_llm_calls``: one per call, keyed by attempt (a retried call cost tokens too)."""
-    attempt = activity.info().attempt
+    info = activity.info()
+    run = info.workflow_run_id or "-"
     return [
         {
-            "call_key": f"{key}/{name}/a{attempt}/{i}",
+            # The run and attempt make it unique: a retried call, or a reset workflow's, cost tokens too.
+            "call_key": f"{key}/{name}/{run}/{info.activity_id}/a{info.attempt}/{i}"[:200],
             "strategy_id": strategy_id,
             "decision_key": f"{key}/{name}",
             "purpose": c.purpose,
@@ -27,6 +29,7 @@ def call_rows(key: str, strategy_id: str | None, logs: Mapping[str, CallLog]) ->
             "latency_ms": c.latency_ms,
             "ok": c.ok,
             "error": c.error[:2000],
+            "created_at": c.at,
         }
         for name, log in logs.items()
         for i, c in enumerate(log.calls)

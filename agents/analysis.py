@@ -142,14 +142,17 @@ def _route_plan(state: AnalysisState) -> str:
 
 async def _ask(ctx: AgentContext, messages: list[dict[str, Any]], schema: type[T], purpose: str) -> T:
     """One structured answer, charged to the budget whatever happens."""
-    if ctx.budget.spent:
-        raise BudgetSpent(purpose)
     assert ctx.llm is not None
-    before = len(ctx.log.calls)
-    try:
-        return await ctx.llm.structured(messages, schema, purpose=purpose, log=ctx.log)
-    finally:
-        ctx.budget.charge(ctx.log.calls[before:])
+    if ctx.deadline is not None and time.monotonic() + ctx.llm.config.timeout_s > ctx.deadline:
+        raise LlmUnavailable(f"{purpose}: no time left in this step for another model call")
+    async with ctx.budget.turn():
+        if ctx.budget.spent:
+            raise BudgetSpent(purpose)
+        before = len(ctx.log.calls)
+        try:
+            return await ctx.llm.structured(messages, schema, purpose=purpose, log=ctx.log)
+        finally:
+            ctx.budget.charge(ctx.log.calls[before:])
 
 
 def _failed(ctx: AgentContext, e: Exception) -> AnalysisState:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from agents.llm import CallLog, LlmCall, LlmClient
 from trading.analysts import NewsRef, bar_interval, closed_bars, published_news
@@ -45,10 +48,24 @@ class BudgetSpent(Exception):
 
 @dataclass
 class Budget:
-    """Tokens and cost left today (None: unlimited); shared by every decision of one step."""
+    """Tokens and cost left today (None: unlimited); shared by every decision of one step.
+
+    A limited budget lets one call at a time through (:meth:`turn`): symbols analysed at
+    once would otherwise all pass the check before any of them had spent anything.
+    """
 
     tokens_left: int | None = None
     cost_left: Decimal | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def limited(self) -> bool:
+        """Whether there is an allowance at all."""
+        return self.tokens_left is not None or self.cost_left is not None
+
+    def turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Hold this while checking and spending: one call at a time when the budget is limited."""
+        return self._lock if self.limited else contextlib.nullcontext()
 
     @property
     def spent(self) -> bool:
@@ -78,3 +95,5 @@ class AgentContext:
     final_attempt: bool = True
     # With the budget spent: hold (the strategy is about to halt) instead of the analysts' call.
     hold_when_spent: bool = False
+    # time.monotonic() after which no model call may start (the step's own timeout is near).
+    deadline: float | None = None

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 Structured = Literal["json_schema", "json_object", "tools"]
 _MILLION = Decimal(1_000_000)
+# Statuses worth retrying besides 5xx: timeout, conflict, rate limit.
+RETRYABLE_STATUS = frozenset({408, 409, 429})
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
@@ -88,6 +91,8 @@ class LlmCall:
     latency_ms: float = 0.0
     ok: bool = False
     error: str = ""
+    # When the call was made (budgets count it on that UTC day).
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -208,12 +213,17 @@ class LlmClient:
             resp = await self._client.chat.completions.create(**kwargs)
         except openai.APIStatusError as e:
             call.error = f"HTTP {e.status_code}: {_brief(e)}"
-            if e.status_code == 429 or e.status_code >= 500:
+            if e.status_code in RETRYABLE_STATUS or e.status_code >= 500:
                 raise LlmUnavailable(f"{purpose}: model endpoint answered {call.error}") from None
             raise LlmRejected(f"{purpose}: model endpoint refused the request: {call.error}") from None
         except (openai.APITimeoutError, openai.APIConnectionError) as e:
             call.error = type(e).__name__
             raise LlmUnavailable(f"{purpose}: model endpoint unreachable ({call.error})") from None
+        except openai.APIError as e:  # e.g. a response the SDK cannot read
+            call.error = f"{type(e).__name__}: {str(e)[:300]}"
+            raise LlmUnavailable(
+                f"{purpose}: unusable answer from the model endpoint ({call.error})"
+            ) from None
         finally:
             call.latency_ms = round((time.perf_counter() - started) * 1000, 3)
         usage = resp.usage

@@ -80,9 +80,12 @@ class CycleWorkflow:
             timeout=options.ANALYSE_TIMEOUT,
             retry=options.ANALYSE_RETRY,
         )
+        # The analysis result above holds each decision's full record; what follows needs less.
+        decisions = [d.slim() for d in analysis.decisions]
+        snapshots = [s.slim() for s in scan.snapshots]
         risk = await run_step(
             "risk_approve",
-            RiskInput(config=cfg, cycle=inp.cycle, decisions=analysis.decisions, snapshots=scan.snapshots),
+            RiskInput(config=cfg, cycle=inp.cycle, decisions=decisions, snapshots=snapshots),
             result_type=RiskResult,
             mode=mode,
             timeout=options.STORE_TIMEOUT,
@@ -94,7 +97,7 @@ class CycleWorkflow:
         refused = [d for d in done if isinstance(d, RiskRejection)]
         pnl = await run_step(
             "reconcile",
-            ReconcileInput(config=cfg, cycle=inp.cycle, outcomes=outcomes, snapshots=scan.snapshots),
+            ReconcileInput(config=cfg, cycle=inp.cycle, outcomes=outcomes, snapshots=snapshots),
             result_type=ReconcileResult,
             mode=mode,
             timeout=options.STORE_TIMEOUT,
@@ -104,7 +107,7 @@ class CycleWorkflow:
             cycle=inp.cycle,
             started_at=started,
             finished_at=workflow.now(),
-            decisions=analysis.decisions,
+            decisions=decisions,
             orders=outcomes,
             rejections=risk.rejected + refused,
             pnl=pnl,

@@ -190,7 +190,7 @@ class StrategyWorkflow:
         if spend.action == "halt":
             reason = f"{BUDGET_NOTE} for {spend.day} spent ({spend.tokens} tokens, cost {spend.cost})"
             try:
-                await self._change("halted", HaltRequest(reason=reason, actor="budget"))
+                await self._change("halted", HaltRequest(reason=reason, actor="budget"), if_running=True)
             except STEP_FAILED as e:
                 workflow.logger.error("budget halt failed", extra={"error": str(e.cause or e)})
             return
@@ -199,12 +199,14 @@ class StrategyWorkflow:
         )
 
     async def _set_status(
-        self, status: str, req: HaltRequest, *, reduce_only: bool | None = None
-    ) -> StatusChanged:
+        self, status: str, req: HaltRequest, *, reduce_only: bool | None = None, if_running: bool = False
+    ) -> StatusChanged | None:
         # One change at a time, applied in the order received; the workflow's own status
         # follows the store's only once the gate change has committed.
         async with self._status_lock:
             st = self.state
+            if if_running and st.status != "running":  # e.g. a stop went first while this waited
+                return None
             changed = await workflow.execute_activity(
                 "set_strategy_status",
                 StatusChange(
@@ -229,9 +231,18 @@ class StrategyWorkflow:
             self._background.spawn(self._tell_hub("register", self._registration()))
             return changed
 
-    async def _change(self, status: str, req: HaltRequest) -> StatusChanged:
-        """Change the gate, then act on it (cancel, flatten) now or in the background."""
-        changed = await self._set_status(status, req, reduce_only=False if status == "running" else None)
+    async def _change(self, status: str, req: HaltRequest, *, if_running: bool = False) -> StatusChanged:
+        """Change the gate, then act on it (cancel, flatten) now or in the background.
+
+        With ``if_running``, a strategy no longer running by the time its turn comes is left
+        as it is (the answer then says so, with the current status).
+        """
+        reduce_only = False if status == "running" else None
+        changed = await self._set_status(status, req, reduce_only=reduce_only, if_running=if_running)
+        if changed is None:
+            return StatusChanged(
+                strategy_id=self.state.config.strategy_id, status=self.state.status, at=workflow.now()
+            )
         ctl = StrategyControl(
             control_id=changed.halt_id,
             hub_id=self.state.config.hub_id,

@@ -37,8 +37,9 @@ async def analyze(
         spec = get_strategy(body.strategy_type)
         params = spec.parse_params(body.params).model_dump(mode="json")
         await venues.exchange(body.exchange).market(body.symbol)
-    except TradingError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    except TradingError as e:  # a venue that is down is not the caller's mistake
+        code = status.HTTP_503_SERVICE_UNAVAILABLE if e.retryable else status.HTTP_422_UNPROCESSABLE_CONTENT
+        raise HTTPException(code, detail=str(e)) from None
     analysis_id = "a" + uuid.uuid4().hex[:16]
     req = AnalyzeRequest(
         analysis_id=analysis_id,

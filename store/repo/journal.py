@@ -109,12 +109,13 @@ async def get_decision(
 async def record_llm_calls(
     session: AsyncSession, *, calls: Sequence[Mapping[str, Any]], now: datetime
 ) -> int:
-    """Record LLM calls once each by ``call_key``; returns how many were new."""
+    """Record LLM calls once each by ``call_key`` (at their own ``created_at``, else ``now``);
+    returns how many were new."""
     new = 0
     for call in calls:
         stmt = (
             dialect_insert(session, LlmCallRow)
-            .values(created_at=now, **call)
+            .values(**({"created_at": now} | dict(call)))
             .on_conflict_do_nothing(index_elements=[LlmCallRow.call_key])
             .returning(LlmCallRow.id)
         )

@@ -88,10 +88,13 @@ async def news_as_of(
     as_of: datetime,
     lookback: timedelta | None = None,
     limit: int = 20,
+    known_by: datetime | None = None,
 ) -> list[NewsItemRow]:
     """Items about ``symbol`` published at or before ``as_of`` (and within ``lookback``), newest first.
 
     Never returns an item published after ``as_of``: the agents read news through this.
+    With ``known_by``, only items already ingested then: a live decision, or its retry,
+    sees what was known when it was taken, not a late-arriving item dated before it.
     """
     _aware("as_of", as_of)
     stmt = (
@@ -105,6 +108,8 @@ async def news_as_of(
     )
     if lookback is not None:
         stmt = stmt.where(NewsSymbolRow.published_at >= as_of - lookback)
+    if known_by is not None:
+        stmt = stmt.where(NewsItemRow.ingested_at <= _aware("known_by", known_by))
     return await fetch_all(session, _newest_first(stmt).limit(limit))
 
 

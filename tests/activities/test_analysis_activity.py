@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -71,7 +71,13 @@ def agent_snapshot(n: int = 200, *, symbol: str = "MSFT/USD") -> SymbolSnapshot:
 
 def env_at(attempt: int, most: int = 3) -> ActivityEnvironment:
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, attempt=attempt, retry_policy=RetryPolicy(maximum_attempts=most))
+    env.info = dataclasses.replace(
+        env.info,
+        attempt=attempt,
+        retry_policy=RetryPolicy(maximum_attempts=most),
+        start_to_close_timeout=timedelta(minutes=5),
+        started_time=datetime.now(UTC),
+    )
     return env
 
 
@@ -191,3 +197,56 @@ async def test_no_look_ahead_through_the_store_and_the_price_history(
     finally:
         await deps.close()
         await engine.dispose()
+
+
+async def test_symbols_at_once_share_one_budget_and_never_overspend_together(
+    deps: Deps, emu: LlmEmulator
+) -> None:
+    deps.llm = llm_config(emu)
+    symbols = ["MSFT/USD", "GOOGL/USD", "SPX/USD"]
+    cfg = make_config(type="agent", params={}, symbols=symbols, llm_budget=LlmBudget(daily_tokens=10))
+    snaps = [agent_snapshot(symbol=s) for s in symbols]
+    out = await env_at(1).run(
+        AnalysisActivities(deps).analyse, AnalyseInput(config=cfg, cycle=1, snapshots=snaps, as_of=AS_OF)
+    )
+    assert len(emu.requests) == 1  # the first call spent it; the others waited their turn and saw that
+    assert sorted(d.mode for d in out.decisions) == ["budget_fallback", "budget_fallback", "llm"]
+    await deps.close()
+
+
+async def test_one_symbols_unreachable_model_keeps_the_others_decisions_and_every_call(
+    deps: Deps, emu: LlmEmulator
+) -> None:
+    deps.llm = llm_config(emu)
+    symbols = ["MSFT/USD", "GOOGL/USD"]
+    cfg = make_config(type="agent", params={}, symbols=symbols)
+    inp = AnalyseInput(
+        config=cfg, cycle=1, snapshots=[agent_snapshot(symbol=s) for s in symbols], as_of=AS_OF
+    )
+    emu.script("500")
+    with pytest.raises(ApplicationError):
+        await env_at(1).run(AnalysisActivities(deps).analyse, inp)
+    rows = await llm_rows(deps, cfg.strategy_id)
+    assert sorted(r.ok for r in rows) == [False, True] and sum(r.tokens_in for r in rows) > 0
+    async with deps.sessions() as s:
+        kept = await repo.cycle_decisions(s, strategy_id=cfg.strategy_id, cycle=1)
+    assert len(kept) == 1 and kept[0].mode == "llm"
+    out = await env_at(2).run(AnalysisActivities(deps).analyse, inp)
+    assert len(out.decisions) == 2 and len(emu.requests) == 3  # the retry asked only for the other
+    await deps.close()
+
+
+async def test_no_time_left_in_the_step_means_a_hold_not_a_timed_out_step(
+    deps: Deps, emu: LlmEmulator
+) -> None:
+    deps.llm = llm_config(emu)
+    cfg = make_config(type="agent", params={})
+    env = env_at(3)
+    env.info = dataclasses.replace(env.info, start_to_close_timeout=timedelta(seconds=11))
+    out = await env.run(
+        AnalysisActivities(deps).analyse,
+        AnalyseInput(config=cfg, cycle=1, snapshots=[agent_snapshot()], as_of=AS_OF),
+    )
+    [d] = out.decisions
+    assert d.mode == "failsafe_hold" and "no time left" in d.error and emu.requests == []
+    await deps.close()

@@ -119,6 +119,19 @@ async def test_as_of_is_inclusive_and_lookback_bounds_the_window(sessions: Sessi
             await repo.news_as_of(s, symbol="MSFT/USD", as_of=datetime(2017, 6, 1, 12))
 
 
+async def test_a_live_reader_sees_only_what_had_been_ingested(sessions: Sessions) -> None:
+    early, late = news("msft early", "MSFT/USD", at=T0), news("msft late arrival", "MSFT/USD", at=T0)
+    async with sessions.begin() as s:
+        await repo.add_news_items(s, items=[early], now=T0 + timedelta(hours=1))
+        await repo.add_news_items(s, items=[late], now=T0 + timedelta(hours=5))
+    async with sessions() as s:
+        decided = T0 + timedelta(hours=2)
+        live = await repo.news_as_of(s, symbol="MSFT/USD", as_of=decided, known_by=decided)
+        assert [r.title for r in live] == ["msft early"]
+        history = await repo.news_as_of(s, symbol="MSFT/USD", as_of=decided)
+        assert sorted(r.title for r in history) == ["msft early", "msft late arrival"]
+
+
 async def test_list_news_filters_by_symbol_and_time_newest_first(sessions: Sessions) -> None:
     items = [
         news("euro 0", "EUR/USD", at=T0),
