@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from typing import Any
 
 from temporalio.client import WorkflowHandle
@@ -19,6 +20,7 @@ from tests.agents.support import llm_config
 from tests.conftest import supervised
 from tests.factories import insert_strategy, make_config
 from tests.llm_emulator import LlmEmulator, serve_llm_emulator
+from tests.workflows.test_replay import HISTORIES
 from tests.workflows.test_strategy_workflow import eventually, start
 from worker.runtime import WORKFLOWS
 from workflows.neurohub import NeuroHubWorkflow
@@ -71,10 +73,15 @@ async def test_agent_strategy_trades_on_the_verdict_and_replays_without_the_mode
         assert asked == len(decisions)
     # The model is gone; the strategy's and a cycle's histories replay on the current code.
     replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
-    for wid in (handle.id, cycle_workflow_id(cfg.strategy_id, orders[0].cycle)):
+    for name, wid in (
+        ("agent-strategy", handle.id),
+        ("agent-cycle", cycle_workflow_id(cfg.strategy_id, orders[0].cycle)),
+    ):
         history = await client.get_workflow_handle(wid).fetch_history()
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None, wid
+        if os.environ.get("ASTS_SAVE_HISTORIES"):  # kept for tests/workflows/test_replay.py
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
         text = decoded(history.to_json())
         assert "sk-test-secret" not in text  # the key never reaches a history
         if wid != handle.id:  # the cycle's history holds the decision record in full

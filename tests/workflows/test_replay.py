@@ -83,7 +83,7 @@ async def test_live_histories_replay(dev_env: WorkflowEnvironment, deps: Deps) -
             (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
-@pytest.mark.parametrize("name", ["strategy", "cycle", "order", "neurohub"])
+@pytest.mark.parametrize("name", ["strategy", "cycle", "order", "neurohub", "agent-strategy", "agent-cycle"])
 async def test_saved_histories_replay(name: str) -> None:
     path = HISTORIES / f"{name}.json"
     history = WorkflowHistory.from_json(f"{name}-saved", path.read_text())
