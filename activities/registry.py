@@ -11,6 +11,7 @@ from activities.control import ControlActivities
 from activities.deps import Deps
 from activities.ingest import IngestActivities
 from activities.market import MarketActivities
+from activities.opticore import OptiCoreActivities
 from activities.orders import OrderActivities
 from activities.reconcile import ReconcileActivities
 from activities.risk import RiskActivities
@@ -22,6 +23,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     market, analysis, risk = MarketActivities(deps), AnalysisActivities(deps), RiskActivities(deps)
     orders, rec, status = OrderActivities(deps), ReconcileActivities(deps), StatusActivities(deps)
     control, approvals = ControlActivities(deps), ApprovalActivities(deps)
+    opti = OptiCoreActivities(deps)
     ingest = IngestActivities(deps)
     return [
         market.scan,
@@ -41,5 +43,12 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         control.signal_workflow,
         approvals.request_approval,
         approvals.settle_approval,
+        opti.run_backtest,
+        opti.fail_backtest,
+        opti.plan_optimization,
+        opti.evaluate_chunk,
+        opti.search_optimization,
+        opti.walk_forward_window,
+        opti.record_optimization,
         ingest.ingest_feed,
     ]

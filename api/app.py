@@ -16,7 +16,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from activities.deps import Deps
 from api.deps import ClientDep, SessionDep
-from api.routes import analysis, approvals, control, news, records, strategies
+from api.routes import analysis, approvals, control, news, opticore, records, strategies
 from store.db import make_engine, make_sessionmaker, migrate, ping
 from trading.errors import TradingError
 from worker.runtime import connect
@@ -118,4 +118,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(approvals.router)
     app.include_router(news.router)
     app.include_router(analysis.router)
+    app.include_router(opticore.router)
     return app

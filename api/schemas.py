@@ -54,6 +54,8 @@ class StrategyCreate(BaseModel):
     approval_timeout: float | str = Field(default="5m", validate_default=True)
     # The strategy's daily LLM allowance: daily_tokens, daily_cost, on_exhausted (fallback | halt).
     llm_budget: LlmBudget | None = None
+    # Take the parameters of a finished optimisation's best result (``params`` override them).
+    params_from: str | None = Field(default=None, max_length=64)
 
     @field_validator("approval_timeout")
     @classmethod

@@ -303,3 +303,42 @@ class ApprovalRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
     reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+
+
+class BacktestRow(Base):
+    """One backtest run by OptiCore: what was asked, and its result once finished."""
+
+    __tablename__ = "backtests"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(NAME)
+    status: Mapped[str] = mapped_column(SHORT)  # running | done | failed
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    trades: Mapped[list[Any] | None] = mapped_column(JSON)
+    equity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    conventions: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OptimizationRow(Base):
+    """One parameter search: what was asked, its progress, the best parameters and its tables."""
+
+    __tablename__ = "optimizations"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(NAME)
+    status: Mapped[str] = mapped_column(SHORT)  # running | done | failed | cancelled
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    best_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    best_score: Mapped[float | None] = mapped_column(Double)
+    best_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    top: Mapped[list[Any] | None] = mapped_column(JSON)
+    walk_forward: Mapped[list[Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

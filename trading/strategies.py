@@ -1,4 +1,11 @@
-"""Strategy types: validated parameters, warm-up length and a pure ``closes -> Signal`` rule."""
+"""Strategy types: validated parameters, warm-up length and a pure ``closes -> Signal`` rule.
+
+Each rule also exists vectorised: ``StrategySpec.targets`` gives, for every bar, the target
+``evaluate`` would give on the closes up to that bar, as one int8 code per bar (``CODE_FLAT``,
+``CODE_LONG``, ``CODE_HOLD``). Both go through the same comparison helpers
+(:func:`sma_cross_codes`, :func:`rsi_reversion_codes`), so live trading and the backtester
+cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from trading.analysts import NewsReport, combine, gate_confidence, technical_report
@@ -28,6 +36,35 @@ FULL_STRENGTH_GAP = 0.02
 _EQUAL_GAP = 1e-12
 
 P = TypeVar("P", bound=BaseModel)
+
+# Target codes of the vectorised rules: one int8 per bar.
+CODE_FLAT = 0
+CODE_LONG = 1
+CODE_HOLD = 2  # keep whatever is held (also every warm-up bar)
+TargetCodes = npt.NDArray[np.int8]
+# The Target of each code (index by code) and the code of each Target.
+CODE_TARGETS = (Target.FLAT, Target.LONG, Target.HOLD)
+TARGET_CODES = {t: np.int8(i) for i, t in enumerate(CODE_TARGETS)}
+
+
+def sma_cross_codes(fast: FloatArray, slow: FloatArray) -> TargetCodes:
+    """The ``sma_cross`` rule on aligned SMA series: LONG where fast is above slow, FLAT below,
+    HOLD where they are equal (relative gap under ``_EQUAL_GAP``) or not yet defined (NaN)."""
+    with np.errstate(invalid="ignore"):
+        gap = (fast - slow) / slow
+        codes = np.where(fast > slow, CODE_LONG, CODE_FLAT).astype(np.int8)
+        codes[~(np.abs(gap) >= _EQUAL_GAP)] = CODE_HOLD
+    return codes
+
+
+def rsi_reversion_codes(r: FloatArray, lower: float, upper: float) -> TargetCodes:
+    """The ``rsi_reversion`` rule on an RSI series: LONG below ``lower``, FLAT above ``upper``,
+    HOLD in between and where the RSI is not yet defined (NaN)."""
+    codes = np.full(r.shape, CODE_HOLD, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        codes[r < lower] = CODE_LONG
+        codes[r > upper] = CODE_FLAT
+    return codes
 
 
 def _not_bool(v: Any) -> Any:
@@ -137,14 +174,31 @@ class StrategySpec(ABC):
     def evaluate(self, closes: Sequence[Decimal], params: BaseModel) -> Signal:
         """Signal for the latest close in ``closes`` (oldest first)."""
 
+    def targets(self, closes: FloatArray, params: BaseModel) -> TargetCodes:
+        """Target code of every bar: ``targets(closes)[t]`` is what ``evaluate(closes[:t+1])`` gives.
+
+        This default runs the live ``evaluate`` on every prefix (the same code, but O(n²));
+        strategies with a vectorised rule override it.
+        """
+        x = self._price_array(closes)
+        prices = [Decimal(v) for v in x.tolist()]  # exact: Decimal(float) keeps every bit
+        codes = [TARGET_CODES[self.evaluate(prices[: t + 1], params).target] for t in range(x.size)]
+        return np.array(codes, dtype=np.int8)
+
     def _params(self, params: BaseModel, model: builtins.type[P]) -> P:
         if not isinstance(params, model):
             raise InvalidInput(f"{self.type} expects {model.__name__}, got {type(params).__name__}")
         return params
 
+    @classmethod
+    def _prices(cls, closes: Sequence[Decimal]) -> FloatArray:
+        return cls._price_array(to_floats(closes))
+
     @staticmethod
-    def _prices(closes: Sequence[Decimal]) -> FloatArray:
-        x = to_floats(closes)
+    def _price_array(closes: FloatArray) -> FloatArray:
+        x = np.asarray(closes, dtype=np.float64)
+        if x.ndim != 1:
+            raise InvalidInput(f"closes must be a one-dimensional array, got {x.ndim} dimensions")
         if not np.all(np.isfinite(x)) or np.any(x <= 0):
             raise InvalidInput("closes must be positive finite prices")
         return x
@@ -173,9 +227,10 @@ class SmaCross(StrategySpec):
         f, s = float(fast[-1]), float(slow[-1])
         gap = (f - s) / s
         indicators = {"fast_sma": f, "slow_sma": s, "gap": gap}
-        if abs(gap) < _EQUAL_GAP:
+        code = sma_cross_codes(fast[-1:], slow[-1:])[0]
+        if code == CODE_HOLD:
             return Signal(Target.HOLD, 0.0, f"fast SMA {_fmt(f)} equals slow SMA {_fmt(s)}", indicators)
-        above = f > s
+        above = code == CODE_LONG
         word = "above" if above else "below"
         diff = (fast - slow)[p.slow - 1 :]  # defined part only
         same = diff > 0 if above else diff < 0
@@ -186,8 +241,13 @@ class SmaCross(StrategySpec):
             bars = f"{run} bar" if run == 1 else f"{run} bars"
             since = bars if run < len(same) else f"at least {bars}"
             reason = f"fast SMA {_fmt(f)} {word} slow SMA {_fmt(s)} since {since}"
-        target = Target.LONG if above else Target.FLAT
-        return Signal(target, _clip01(abs(gap) / FULL_STRENGTH_GAP), reason, indicators)
+        return Signal(CODE_TARGETS[code], _clip01(abs(gap) / FULL_STRENGTH_GAP), reason, indicators)
+
+    def targets(self, closes: FloatArray, params: BaseModel) -> TargetCodes:
+        """Vectorised: both SMAs over the whole series (cumulative sums), then the shared rule."""
+        p = self._params(params, SmaCrossParams)
+        x = self._price_array(closes)
+        return sma_cross_codes(sma(x, p.fast), sma(x, p.slow))
 
 
 class RsiReversion(StrategySpec):
@@ -206,20 +266,27 @@ class RsiReversion(StrategySpec):
         need = p.period + 1
         if len(closes) < need:
             return self._warming_up(len(closes), need)
-        r = float(rsi(self._prices(closes), p.period)[-1])
+        last = rsi(self._prices(closes), p.period)[-1:]
+        r = float(last[0])
         if math.isnan(r):  # pragma: no cover - closes are checked finite above
             raise InvalidInput("RSI could not be computed from these closes")
         indicators = {"rsi": r}
-        if r < p.lower:
+        code = rsi_reversion_codes(last, p.lower, p.upper)[0]
+        if code == CODE_LONG:
             strength = _clip01((p.lower - r) / p.lower)
             reason = f"RSI {r:.1f} below {p.lower:g} (oversold)"
             return Signal(Target.LONG, strength, reason, indicators)
-        if r > p.upper:
+        if code == CODE_FLAT:
             strength = _clip01((r - p.upper) / (100.0 - p.upper))
             reason = f"RSI {r:.1f} above {p.upper:g} (overbought)"
             return Signal(Target.FLAT, strength, reason, indicators)
         reason = f"RSI {r:.1f} between {p.lower:g} and {p.upper:g}"
         return Signal(Target.HOLD, 0.0, reason, indicators)
+
+    def targets(self, closes: FloatArray, params: BaseModel) -> TargetCodes:
+        """Vectorised rule on the RSI series (the RSI itself is one sequential Wilder pass)."""
+        p = self._params(params, RsiReversionParams)
+        return rsi_reversion_codes(rsi(self._price_array(closes), p.period), p.lower, p.upper)
 
 
 class AgentParams(BaseModel):

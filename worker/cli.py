@@ -18,6 +18,7 @@ from rich.table import Table
 from worker.cli_agents import add_agent_commands
 from worker.cli_llm import check_llm_choice, make_llm_app
 from worker.cli_news import make_news_app
+from worker.cli_opticore import add_opticore_commands
 
 app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
 strategy_app = typer.Typer(help="Start, list, inspect, halt and resume strategies (through the API).")
@@ -490,6 +491,7 @@ def reject(
 app.add_typer(make_news_app(call=_call, fail=fail, console=console), name="news")
 app.add_typer(make_llm_app(fail=fail, console=console), name="llm")
 add_agent_commands(app, call=_call, pairs=_pairs, console=console)
+add_opticore_commands(app, call=_call, pairs=_pairs, fail=fail, console=console)
 
 
 if __name__ == "__main__":

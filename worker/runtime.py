@@ -41,10 +41,12 @@ from store.db import make_engine, make_sessionmaker, migrate
 from trading.breakers import BreakerLimits
 from worker.settings import Settings
 from workflows.analyze import AnalyzeWorkflow
+from workflows.backtest import BacktestWorkflow
 from workflows.cycle import CycleWorkflow
 from workflows.ingest import IngestWorkflow
 from workflows.neurohub import NeuroHubWorkflow, parse_reset
-from workflows.options import INGEST_RUN_TIMEOUT, NEWS_SCHEDULE_ID, strategy_workflow_id
+from workflows.optimize import OptimizeWorkflow
+from workflows.options import INGEST_RUN_TIMEOUT, NEWS_SCHEDULE_ID, backtest_queue, strategy_workflow_id
 from workflows.order import OrderWorkflow
 from workflows.strategy import StrategyWorkflow
 
@@ -57,8 +59,11 @@ WORKFLOWS: Sequence[type] = (
     NeuroHubWorkflow,
     IngestWorkflow,
     AnalyzeWorkflow,
+    BacktestWorkflow,
+    OptimizeWorkflow,
 )
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+BACKTEST_SLOTS = 2
 
 
 async def connect(settings: Settings) -> Client:
@@ -174,10 +179,11 @@ async def serve_workers(
     activities: Sequence[Callable[..., Any]] | None = None,
     **options: Any,
 ) -> AsyncIterator[Worker]:
-    """Run the strategy worker on ``task_queue`` and NeuroHub's on its control queue; yield the first.
+    """Run the strategy worker on ``task_queue``, NeuroHub's on its control queue and the
+    backtest activities on theirs; yield the first.
 
-    Two pollers and two sets of task slots: a kill switch's workflow task is picked up at
-    once even when hundreds of strategy tasks are queued.
+    Separate pollers and task slots: a kill switch's workflow task is picked up at once even
+    when hundreds of strategy tasks are queued, and a long search never takes execution's slots.
     """
     deps.client = deps.client or client
     acts = list(activities) if activities is not None else build_activities(deps)
@@ -189,7 +195,15 @@ async def serve_workers(
         activities=acts,
         **options,
     )
-    async with main, control:
+    # CPU-bound backtests on their own queue: two at a time (two cores), away from execution.
+    backtests = Worker(
+        client,
+        task_queue=backtest_queue(task_queue),
+        activities=acts,
+        max_concurrent_activities=BACKTEST_SLOTS,
+        **options,
+    )
+    async with main, control, backtests:
         yield main
 
 

@@ -117,3 +117,33 @@ def ingest_workflow_id(run: str) -> str:
 def order_workflow_id(client_order_id: str) -> str:
     """Workflow id of the workflow that owns one order."""
     return f"order-{client_order_id}"
+
+
+# --- OptiCore: backtests and optimisations -----------------------------------------------
+
+# One backtest: CPU work on the backtest queue; bad input is not retried.
+BACKTEST_TIMEOUT = timedelta(minutes=30)
+BACKTEST_HEARTBEAT = timedelta(seconds=60)
+BACKTEST_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+# Chunks of an optimisation evaluated at once (each on the backtest queue).
+PARALLEL_CHUNKS = 2
+
+
+def backtest_queue(task_queue: str) -> str:
+    """The task queue of CPU-bound backtest work, away from execution."""
+    return f"{task_queue}-backtest"
+
+
+def backtest_workflow_id(backtest_id: str) -> str:
+    """Workflow id of one backtest."""
+    return f"backtest-{backtest_id}"
+
+
+def optimization_workflow_id(optimization_id: str) -> str:
+    """Workflow id of one optimisation."""
+    return f"optimization-{optimization_id}"

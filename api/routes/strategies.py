@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from temporalio.client import (
@@ -42,6 +43,27 @@ RPC_TIMEOUT = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=30)
 
 
+async def optimised_params(session: SessionDep, optimization_id: str, strategy_type: str) -> dict[str, Any]:
+    """The fixed and best parameters of a finished optimisation of this strategy type."""
+    opt = await repo.get_optimization(session, id=optimization_id)
+    if opt is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no optimisation {optimization_id}"
+        )
+    if opt.status != "done" or not opt.best_params:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"optimisation {optimization_id} is {opt.status}, with no best parameters to use",
+        )
+    if opt.request.get("strategy_type") != strategy_type:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"optimisation {optimization_id} searched {opt.request.get('strategy_type')}, "
+            f"not {strategy_type}",
+        )
+    return {**(opt.request.get("fixed") or {}), **opt.best_params}
+
+
 def _public(row: object, live: StrategyStatus | None = None) -> StrategyPublic:
     return StrategyPublic.model_validate(
         {k: getattr(row, k) for k in StrategyPublic.model_fields if k != "live"} | {"live": live}
@@ -53,9 +75,13 @@ async def start_strategy(
     body: StrategyCreate, client: ClientDep, session: SessionDep, venues: VenuesDep, settings: SettingsDep
 ) -> StrategyCreated:
     """Validate the strategy, record it and start its workflow."""
+    raw = dict(body.params)
+    if body.params_from is not None:
+        async with session.begin():  # a read of its own: the strategy's row is written below
+            raw = await optimised_params(session, body.params_from, body.type) | raw
     try:
         spec = get_strategy(body.type)
-        params = spec.parse_params(body.params).model_dump(mode="json")
+        params = spec.parse_params(raw).model_dump(mode="json")
         risk = RiskLimits.from_mapping(body.risk).to_mapping()
         breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
         venue = venues.exchange(body.exchange)

@@ -36,6 +36,14 @@ from store.repo.journal import (
     record_pnl,
 )
 from store.repo.news import add_news_items, get_news_items, list_news, news_as_of, stored_hashes
+from store.repo.opticore import (
+    create_backtest,
+    create_optimization,
+    finish_backtest,
+    get_backtest,
+    get_optimization,
+    update_optimization,
+)
 from store.repo.strategies import (
     create_strategy,
     get_strategy,
@@ -60,15 +68,20 @@ __all__ = [
     "add_news_items",
     "admit_placement",
     "create_approval",
+    "create_backtest",
+    "create_optimization",
     "create_strategy",
     "cycle_decisions",
     "daily_pnl_base",
     "decide_approval",
     "ensure_hub_gate",
+    "finish_backtest",
     "get_approval",
+    "get_backtest",
     "get_decision",
     "get_hub_gate",
     "get_news_items",
+    "get_optimization",
     "get_order",
     "get_positions",
     "get_strategy",
@@ -98,6 +111,7 @@ __all__ = [
     "stored_hashes",
     "strategy_gate_of",
     "unfinished_orders",
+    "update_optimization",
     "upsert_order",
     "upsert_position",
 ]

@@ -1,0 +1,315 @@
+"""OptiCore's activities: backtests, chunks of a parameter search, scipy searches, walk-forward
+windows, and their records. CPU work runs in a thread while the activity heartbeats, so a
+worker that dies is noticed within the heartbeat timeout and the work resumes elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from temporalio import activity
+
+from activities.deps import Deps, translate_errors, utcnow
+from activities.opticore_contracts import (
+    BacktestFailure,
+    BacktestRequest,
+    BacktestSettings,
+    BacktestSummary,
+    ChunkInput,
+    ChunkResult,
+    DataSpec,
+    Evaluation,
+    OptimizePlan,
+    OptimizeRecord,
+    OptimizeRequest,
+    SearchResult,
+    WalkForwardRow,
+    WindowInput,
+)
+from exchanges.data import bundled_series
+from store import repo
+from trading import optimize
+from trading.backtest import BacktestConfig, BacktestResult, Bars, backtest_strategy
+from trading.bars_csv import load_bars_csv
+from trading.errors import InvalidInput
+from trading.strategies import get_strategy
+
+T = TypeVar("T")
+HEARTBEAT_EVERY_S = 5.0
+# Points of the stored equity curve (the full curve stays with the engine's result).
+EQUITY_POINTS = 2000
+KEY_METRICS = ("total_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades", "win_rate")
+# Bars per year by bar interval, for annualised figures (trading days for daily bars).
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+
+
+@functools.lru_cache(maxsize=8)
+def _load(kind: str, where: str, stamp: int) -> Bars:
+    if kind == "symbol":
+        series = bundled_series()
+        if where not in series:
+            known = ", ".join(sorted(series))
+            raise InvalidInput(f"no bundled series {where!r}; known: {known}")
+        return Bars.from_candles(series[where].candles())
+    ts, o, h, lo, c, v = load_bars_csv(Path(where))
+    return Bars(ts=ts, open=o, high=h, low=lo, close=c, volume=v)
+
+
+def load_bars(data: DataSpec) -> Bars:
+    """The bars a request names (cached per file version), trimmed to the last N if asked."""
+    if data.symbol is not None:
+        bars = _load("symbol", data.symbol, 0)
+    else:
+        path = Path(data.csv_path or "")
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError as e:
+            raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+        bars = _load("csv", str(path), stamp)
+    return bars if data.last is None else bars.tail(data.last)
+
+
+def engine_config(settings: BacktestSettings, bars: Bars) -> BacktestConfig:
+    """The engine's configuration; annualisation follows the bars' own interval unless given."""
+    per_year = settings.bars_per_year
+    if per_year is None:
+        gaps = np.diff(bars.ts.astype(np.int64))
+        step = float(np.median(gaps)) / 1e9 if gaps.size else 86_400.0
+        per_year = 252.0 if step >= 86_400 * 0.9 else SECONDS_PER_YEAR / max(step, 1.0)
+    fields = settings.model_dump(exclude={"bars_per_year"})
+    return BacktestConfig(bars_per_year=per_year, **fields)
+
+
+def _finite(x: float) -> float:
+    return float(x) if math.isfinite(float(x)) else 0.0
+
+
+def key_metrics(result: BacktestResult) -> dict[str, float]:
+    """The figures an optimisation keeps per evaluation."""
+    m = result.metrics
+    return {k: _finite(getattr(m, k)) for k in KEY_METRICS}
+
+
+def score_of(result: BacktestResult, objective: str) -> float:
+    """The objective's value (higher is better; not a number counts as the worst)."""
+    value = float(optimize.OBJECTIVES[objective](result.metrics))
+    return value if math.isfinite(value) else -math.inf
+
+
+async def _cpu(fn: Callable[[], T], progress: Callable[[], Any] | None = None) -> T:
+    """Run ``fn`` in a thread; heartbeat while it runs (with ``progress()`` as details)."""
+    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
+        if done:
+            return task.result()
+        activity.heartbeat(progress() if progress is not None else None)
+
+
+def _evaluator(
+    req: OptimizeRequest, bars: Bars
+) -> Callable[[dict[str, Any]], tuple[float, dict[str, float]]]:
+    spec = get_strategy(req.strategy_type)
+    cfg = engine_config(req.settings, bars)
+
+    def evaluate(candidate: dict[str, Any]) -> tuple[float, dict[str, float]]:
+        params = {**req.fixed, **candidate}
+        try:
+            spec.parse_params(params)
+        except InvalidInput:
+            return -math.inf, {}
+        result = backtest_strategy(bars, req.strategy_type, params, cfg)
+        return score_of(result, req.objective), key_metrics(result)
+
+    return evaluate
+
+
+def _space(req: OptimizeRequest) -> optimize.Space:
+    return optimize.Space.from_mapping(req.space, req.constraints)
+
+
+class OptiCoreActivities:
+    """Backtest and optimisation activities (registered on the backtest queue's worker)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="run_backtest")
+    @translate_errors
+    async def run_backtest(self, req: BacktestRequest) -> BacktestSummary:
+        """Run one backtest and store its metrics, trades and equity curve."""
+        bars = load_bars(req.data)
+        cfg = engine_config(req.settings, bars)
+        result = await _cpu(lambda: backtest_strategy(bars, req.strategy_type, req.params, cfg))
+        metrics = {k: _finite(v) for k, v in vars(result.metrics).items()}
+        trades = [
+            {k: (v.item() if isinstance(v, np.generic) else v) for k, v in vars(t).items()}
+            for t in result.trades
+        ]
+        async with self.deps.transaction() as s:
+            await repo.finish_backtest(
+                s,
+                id=req.backtest_id,
+                status="done",
+                now=utcnow(),
+                metrics=metrics,
+                trades=trades,
+                equity=equity_curve(bars, result.equity),
+                conventions=result.conventions,
+            )
+        return BacktestSummary(
+            backtest_id=req.backtest_id, metrics=metrics, trades=len(result.trades), bars=len(bars.close)
+        )
+
+    @activity.defn(name="fail_backtest")
+    @translate_errors
+    async def fail_backtest(self, inp: BacktestFailure) -> None:
+        """Store why a backtest failed."""
+        async with self.deps.transaction() as s:
+            await repo.finish_backtest(s, id=inp.backtest_id, status="failed", now=utcnow(), error=inp.error)
+
+    @activity.defn(name="plan_optimization")
+    @translate_errors
+    async def plan_optimization(self, req: OptimizeRequest) -> OptimizePlan:
+        """The candidates of a grid or random search, and the walk-forward windows."""
+        bars = load_bars(req.data)
+        get_strategy(req.strategy_type)
+        space = _space(req)
+        candidates: list[dict[str, Any]] = []
+        if req.walk_forward is None and req.method == "grid":
+            candidates = optimize.grid_candidates(space, points_per_param=req.steps)
+        elif req.walk_forward is None and req.method == "random":
+            candidates = optimize.random_candidates(space, req.n, seed=req.seed)
+        windows = []
+        if req.walk_forward is not None:
+            wf = req.walk_forward
+            found = optimize.walk_forward_windows(
+                len(bars.close), train=wf.train, test=wf.test, step=wf.step, anchored=wf.anchored
+            )
+            windows = [((w.train_start, w.train_end), (w.test_start, w.test_end)) for w in found]
+        return OptimizePlan(candidates=candidates, windows=windows, bars=len(bars.close))
+
+    @activity.defn(name="evaluate_chunk")
+    @translate_errors
+    async def evaluate_chunk(self, inp: ChunkInput) -> ChunkResult:
+        """Backtest each candidate of a chunk; a retry resumes after the last heartbeat."""
+        details = activity.info().heartbeat_details
+        done: list[Evaluation] = [Evaluation.model_validate(e) for e in (details[0] if details else [])]
+        evaluate = _evaluator(inp.request, load_bars(inp.request.data))
+
+        def rest() -> None:
+            for candidate in inp.candidates[len(done) :]:
+                score, metrics = evaluate(candidate)
+                done.append(Evaluation(params=candidate, score=score, metrics=metrics))
+
+        await _cpu(rest, lambda: [e.model_dump() for e in list(done)])
+        return ChunkResult(chunk=inp.chunk, evaluations=done)
+
+    @activity.defn(name="search_optimization")
+    @translate_errors
+    async def search_optimization(self, req: OptimizeRequest) -> SearchResult:
+        """A scipy search (differential evolution, L-BFGS-B, Nelder-Mead), whole, with heartbeats."""
+        evaluate = _evaluator(req, load_bars(req.data))
+        found = await _cpu(lambda: _scipy(req, evaluate))
+        return SearchResult(evaluations=found)
+
+    @activity.defn(name="walk_forward_window")
+    @translate_errors
+    async def walk_forward_window(self, inp: WindowInput) -> WalkForwardRow:
+        """Optimise on the window's training bars, then backtest the best on its test bars."""
+        req = inp.request
+        bars = load_bars(req.data)
+        train, test = bars.slice(*inp.train), bars.slice(*inp.test)
+
+        def run() -> WalkForwardRow:
+            evaluate = _evaluator(req, train)
+            if req.method == "grid":
+                cands = optimize.grid_candidates(_space(req), points_per_param=req.steps)
+                evals = [Evaluation(params=c, score=s, metrics=m) for c in cands for s, m in [evaluate(c)]]
+            elif req.method == "random":
+                cands = optimize.random_candidates(_space(req), req.n, seed=req.seed)
+                evals = [Evaluation(params=c, score=s, metrics=m) for c in cands for s, m in [evaluate(c)]]
+            else:
+                evals = _scipy(req, evaluate)
+            best = max(evals, key=lambda e: e.score)
+            cfg = engine_config(req.settings, test)
+            out = backtest_strategy(test, req.strategy_type, {**req.fixed, **best.params}, cfg)
+            return WalkForwardRow(
+                train=inp.train,
+                test=inp.test,
+                best_params=best.params,
+                in_sample_score=_finite(best.score),
+                out_of_sample={**key_metrics(out), "score": _finite(score_of(out, req.objective))},
+            )
+
+        return await _cpu(run)
+
+    @activity.defn(name="record_optimization")
+    @translate_errors
+    async def record_optimization(self, rec: OptimizeRecord) -> None:
+        """Store an optimisation's progress, or its final tables."""
+        values: dict[str, Any] = {
+            "status": rec.status,
+            "done": rec.done,
+            "total": rec.total,
+            "error": rec.error,
+        }
+        if rec.best is not None:
+            values |= {
+                "best_params": rec.best.params,
+                "best_score": _finite(rec.best.score),
+                "best_metrics": rec.best.metrics,
+            }
+        values["top"] = [e.model_dump() | {"score": _finite(e.score)} for e in rec.top]
+        values["walk_forward"] = [r.model_dump() for r in rec.walk_forward]
+        if rec.final:
+            values["finished_at"] = utcnow()
+        async with self.deps.transaction() as s:
+            await repo.update_optimization(s, id=rec.optimization_id, **values)
+
+
+def _scipy(
+    req: OptimizeRequest, evaluate: Callable[[dict[str, Any]], tuple[float, dict[str, float]]]
+) -> list[Evaluation]:
+    evals: list[Evaluation] = []
+
+    def objective(params: dict[str, Any]) -> float:
+        score, metrics = evaluate(params)
+        evals.append(Evaluation(params=params, score=score, metrics=metrics))
+        return score
+
+    space = _space(req)
+    if req.method == "differential_evolution":
+        # scipy evaluates about popsize x dimensions per generation: n bounds the total.
+        per_generation = 15 * max(1, len(space.names))
+        optimize.differential_evolution(
+            space, objective, maxiter=max(1, req.n // per_generation - 1), seed=req.seed
+        )
+    else:
+        method = "L-BFGS-B" if req.method == "lbfgsb" else "Nelder-Mead"
+        optimize.minimize(space, objective, method=method, seed=req.seed)
+    return evals
+
+
+def equity_curve(bars: Bars, equity: Any) -> dict[str, Any]:
+    """At most EQUITY_POINTS points of the equity curve and its drawdown, with their times."""
+    eq = np.asarray(equity, dtype=np.float64)
+    idx: list[int] = (
+        np.unique(np.linspace(0, len(eq) - 1, num=min(EQUITY_POINTS, len(eq))).astype(int)).tolist()
+        if len(eq)
+        else []
+    )
+    peak = np.maximum.accumulate(eq) if len(eq) else eq
+    dd = np.where(peak > 0, eq / peak - 1.0, 0.0) if len(eq) else eq
+    ts = bars.ts.astype("datetime64[ns]")
+    return {
+        "ts": [str(ts[i])[:19] + "Z" for i in idx],
+        "equity": [round(float(eq[i]), 6) for i in idx],
+        "drawdown": [round(float(dd[i]), 6) for i in idx],
+    }

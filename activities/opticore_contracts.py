@@ -1,0 +1,186 @@
+"""Inputs and outputs of OptiCore's workflows and activities (backtests and optimisations).
+
+Plain pydantic, no I/O: workflows import this module. New fields must have defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Method = Literal["grid", "random", "differential_evolution", "lbfgsb", "nelder_mead"]
+Objective = Literal["sharpe", "sortino", "calmar", "return", "return_over_drawdown"]
+
+
+class DataSpec(BaseModel):
+    """Where the bars come from: a bundled series by symbol, or a CSV file the worker can read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str | None = Field(default=None, max_length=64)
+    csv_path: str | None = Field(default=None, max_length=4000)
+    # Keep only the last N bars (None: all).
+    last: int | None = Field(default=None, ge=10)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if (self.symbol is None) == (self.csv_path is None):
+            raise ValueError("data needs exactly one of symbol (bundled series) or csv_path")
+        return self
+
+
+class BacktestSettings(BaseModel):
+    """The engine's conventions for one run (see trading.backtest.BacktestConfig)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cash: float = Field(default=10_000.0, gt=0)
+    commission: float = Field(default=0.0, ge=0, lt=1)
+    slippage_bps: float = Field(default=0.0, ge=0, lt=10_000)
+    fraction: float = Field(default=1.0, gt=0, le=1)
+    units: Literal["whole", "fractional"] = "fractional"
+    direction: Literal["long", "long_short"] = "long"
+    stop_loss: float | None = Field(default=None, gt=0, lt=1)
+    take_profit: float | None = Field(default=None, gt=0)
+    close_at_end: bool = True
+    bars_per_year: float | None = Field(default=None, gt=0)
+
+
+class BacktestRequest(BaseModel):
+    """One backtest of one strategy with fixed parameters."""
+
+    backtest_id: str
+    data: DataSpec
+    strategy_type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    settings: BacktestSettings = Field(default_factory=BacktestSettings)
+
+
+class BacktestSummary(BaseModel):
+    """What a finished backtest returns to its workflow (the full result is in the store)."""
+
+    backtest_id: str
+    metrics: dict[str, float]
+    trades: int
+    bars: int
+
+
+class BacktestFailure(BaseModel):
+    """Why a backtest failed, to store."""
+
+    backtest_id: str
+    error: str
+
+
+class WalkForwardSpec(BaseModel):
+    """Rolling (or anchored) in-sample optimisation, out-of-sample test windows, in bars."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    train: int = Field(ge=20)
+    test: int = Field(ge=5)
+    step: int | None = Field(default=None, ge=1)
+    anchored: bool = False
+
+
+class OptimizeRequest(BaseModel):
+    """A parameter search over one strategy's parameters."""
+
+    optimization_id: str
+    data: DataSpec
+    strategy_type: str
+    # Parameters held fixed, and the ones searched: name -> [low, high] (ints stay ints).
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    space: dict[str, list[int | float]]
+    constraints: list[str] = Field(default_factory=list)
+    method: Method = "grid"
+    objective: Objective = "sharpe"
+    # grid: points per parameter (ints: every integer when None); random / evolution: evaluations.
+    steps: int | None = Field(default=None, ge=2)
+    n: int = Field(default=200, ge=1, le=1_000_000)
+    seed: int = 0
+    settings: BacktestSettings = Field(default_factory=BacktestSettings)
+    walk_forward: WalkForwardSpec | None = None
+    chunk_size: int = Field(default=100, ge=1, le=100_000)
+
+
+class Evaluation(BaseModel):
+    """One parameter set and how it scored."""
+
+    params: dict[str, Any]
+    score: float
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class OptimizePlan(BaseModel):
+    """The candidates of a grid or random search (empty for the scipy searches), and the
+    walk-forward windows as (train, test) half-open bar ranges."""
+
+    candidates: list[dict[str, Any]] = Field(default_factory=list)
+    windows: list[tuple[tuple[int, int], tuple[int, int]]] = Field(default_factory=list)
+    bars: int = 0
+
+
+class ChunkInput(BaseModel):
+    """Evaluate one chunk of candidates."""
+
+    request: OptimizeRequest
+    chunk: int
+    candidates: list[dict[str, Any]]
+
+
+class ChunkResult(BaseModel):
+    """The evaluations of one chunk, in candidate order."""
+
+    chunk: int
+    evaluations: list[Evaluation]
+
+
+class SearchResult(BaseModel):
+    """A scipy search (run whole in one activity): every evaluation and the best."""
+
+    evaluations: list[Evaluation]
+
+
+class WalkForwardRow(BaseModel):
+    """One walk-forward window: the parameters chosen in sample and how they did out of sample."""
+
+    train: tuple[int, int]
+    test: tuple[int, int]
+    best_params: dict[str, Any]
+    in_sample_score: float
+    out_of_sample: dict[str, float]
+
+
+class WindowInput(BaseModel):
+    """Optimise on one walk-forward window's training bars, then test on its test bars."""
+
+    request: OptimizeRequest
+    train: tuple[int, int]
+    test: tuple[int, int]
+
+
+class OptimizeProgress(BaseModel):
+    """Answer of the optimisation workflow's ``progress`` query."""
+
+    optimization_id: str
+    status: str
+    done: int
+    total: int
+    best: Evaluation | None = None
+    walk_forward: list[WalkForwardRow] = Field(default_factory=list)
+
+
+class OptimizeRecord(BaseModel):
+    """Progress or final state of an optimisation, written to the store."""
+
+    optimization_id: str
+    status: str
+    done: int
+    total: int
+    best: Evaluation | None = None
+    top: list[Evaluation] = Field(default_factory=list)
+    walk_forward: list[WalkForwardRow] = Field(default_factory=list)
+    error: str = ""
+    final: bool = False

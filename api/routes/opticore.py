@@ -1,0 +1,259 @@
+"""OptiCore over HTTP: start backtests and optimisations as workflows, read their records."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from activities.deps import utcnow
+from activities.opticore_contracts import (
+    BacktestRequest,
+    BacktestSettings,
+    DataSpec,
+    Method,
+    Objective,
+    OptimizeRequest,
+    WalkForwardSpec,
+)
+from api.deps import ClientDep, SessionDep, SettingsDep
+from exchanges.data import bundled_series
+from store import repo
+from trading.errors import InvalidInput, TradingError
+from trading.optimize import Space, grid_candidates
+from trading.strategies import get_strategy
+from workflows.backtest import BacktestWorkflow
+from workflows.optimize import OptimizeWorkflow
+from workflows.options import backtest_workflow_id, optimization_workflow_id
+
+router = APIRouter(tags=["opticore"])
+RPC_TIMEOUT = timedelta(seconds=10)
+
+
+class BacktestCreate(BaseModel):
+    """``POST /backtests``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: DataSpec
+    strategy: str = Field(min_length=1, max_length=50)
+    params: dict[str, Any] = Field(default_factory=dict)
+    settings: BacktestSettings = Field(default_factory=BacktestSettings)
+
+
+class OptimizationCreate(BaseModel):
+    """``POST /optimizations``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: DataSpec
+    strategy: str = Field(min_length=1, max_length=50)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    space: dict[str, list[int | float]] = Field(min_length=1)
+    constraints: list[str] = Field(default_factory=list)
+    method: Method = "grid"
+    objective: Objective = "sharpe"
+    steps: int | None = Field(default=None, ge=2)
+    n: int = Field(default=200, ge=1, le=1_000_000)
+    seed: int = 0
+    settings: BacktestSettings = Field(default_factory=BacktestSettings)
+    walk_forward: WalkForwardSpec | None = None
+    chunk_size: int = Field(default=100, ge=1, le=100_000)
+
+
+class Started(BaseModel):
+    """Answer of a POST: the record's id and its workflow."""
+
+    id: str
+    workflow_id: str
+    status: str
+
+
+class BacktestPublic(BaseModel):
+    """A backtest: the request, and its result once done."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    workflow_id: str
+    status: str
+    request: dict[str, Any]
+    metrics: dict[str, Any] | None
+    trades: list[Any] | None
+    equity: dict[str, Any] | None
+    conventions: str
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class OptimizationPublic(BaseModel):
+    """An optimisation: progress (live while it runs), best parameters, top results, walk-forward."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    workflow_id: str
+    status: str
+    request: dict[str, Any]
+    total: int
+    done: int
+    best_params: dict[str, Any] | None
+    best_score: float | None
+    best_metrics: dict[str, Any] | None
+    top: list[Any] | None
+    walk_forward: list[Any] | None
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def _check_data(data: DataSpec) -> None:
+    if data.symbol is not None and data.symbol not in bundled_series():
+        known = ", ".join(sorted(bundled_series()))
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no bundled series {data.symbol!r}; known: {known}"
+        )
+    if data.csv_path is not None and not Path(data.csv_path).is_file():
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no such file on the server: {data.csv_path}"
+        )
+
+
+def _check_strategy(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return get_strategy(strategy).parse_params(params).model_dump(mode="json")
+    except TradingError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+
+
+@router.post("/backtests", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
+async def start_backtest(
+    body: BacktestCreate, client: ClientDep, session: SessionDep, settings: SettingsDep
+) -> Started:
+    """Validate, record and start a backtest; poll ``GET /backtests/{id}`` for the result."""
+    _check_data(body.data)
+    params = _check_strategy(body.strategy, body.params)
+    bid = "bt" + secrets.token_hex(5)
+    wid = backtest_workflow_id(bid)
+    req = BacktestRequest(
+        backtest_id=bid, data=body.data, strategy_type=body.strategy, params=params, settings=body.settings
+    )
+    async with session.begin():
+        await repo.create_backtest(
+            session, id=bid, workflow_id=wid, request=req.model_dump(mode="json"), now=utcnow()
+        )
+    try:
+        await client.start_workflow(
+            BacktestWorkflow.run, req, id=wid, task_queue=settings.task_queue, rpc_timeout=RPC_TIMEOUT
+        )
+    except RPCError as e:
+        async with session.begin():
+            await repo.finish_backtest(
+                session, id=bid, status="failed", now=utcnow(), error=f"did not start: {e}"
+            )
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    return Started(id=bid, workflow_id=wid, status="running")
+
+
+@router.get("/backtests/{backtest_id}", response_model=BacktestPublic)
+async def get_backtest(backtest_id: str, session: SessionDep) -> BacktestPublic:
+    """A backtest's request, status and (once done) metrics, trades and equity curve."""
+    row = await repo.get_backtest(session, id=backtest_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no backtest {backtest_id}")
+    return BacktestPublic.model_validate(row)
+
+
+@router.post("/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
+async def start_optimization(
+    body: OptimizationCreate, client: ClientDep, session: SessionDep, settings: SettingsDep
+) -> Started:
+    """Validate, record and start a parameter search; ``GET /optimizations/{id}`` shows progress."""
+    _check_data(body.data)
+    spec = get_strategy_or_422(body.strategy)
+    unknown = set(body.space) - set(spec.params_model.model_fields)
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"unknown {body.strategy} parameters: {sorted(unknown)}",
+        )
+    try:
+        space = Space.from_mapping(body.space, body.constraints)
+        if body.method == "grid" and body.walk_forward is None:
+            total = len(grid_candidates(space, points_per_param=body.steps))
+            if total == 0:
+                raise InvalidInput("no parameter set satisfies the constraints")
+    except (TradingError, ValueError) as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    oid = "op" + secrets.token_hex(5)
+    wid = optimization_workflow_id(oid)
+    req = OptimizeRequest(
+        optimization_id=oid, strategy_type=body.strategy, **body.model_dump(exclude={"strategy"})
+    )
+    async with session.begin():
+        await repo.create_optimization(
+            session, id=oid, workflow_id=wid, request=req.model_dump(mode="json"), now=utcnow()
+        )
+    try:
+        await client.start_workflow(
+            OptimizeWorkflow.run, req, id=wid, task_queue=settings.task_queue, rpc_timeout=RPC_TIMEOUT
+        )
+    except RPCError as e:
+        async with session.begin():
+            await repo.update_optimization(session, id=oid, status="failed", error=f"did not start: {e}")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    return Started(id=oid, workflow_id=wid, status="running")
+
+
+def get_strategy_or_422(strategy: str) -> Any:
+    """The strategy spec, or a 422 naming the known types."""
+    try:
+        return get_strategy(strategy)
+    except TradingError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+
+
+@router.get("/optimizations/{optimization_id}", response_model=OptimizationPublic)
+async def get_optimization(
+    optimization_id: str, session: SessionDep, client: ClientDep
+) -> OptimizationPublic:
+    """The stored record, with live progress from the workflow while it runs."""
+    row = await repo.get_optimization(session, id=optimization_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no optimisation {optimization_id}")
+    out = OptimizationPublic.model_validate(row)
+    if row.status == "running":
+        try:
+            live = await client.get_workflow_handle(row.workflow_id).query(
+                OptimizeWorkflow.progress, rpc_timeout=RPC_TIMEOUT
+            )
+        except RPCError:
+            return out  # no worker at the moment: the stored progress stands
+        out.done, out.total = live.done, live.total
+        if live.best is not None:
+            out.best_params, out.best_score = live.best.params, live.best.score
+            out.best_metrics = live.best.metrics
+    return out
+
+
+@router.delete("/optimizations/{optimization_id}", response_model=Started)
+async def cancel_optimization(optimization_id: str, session: SessionDep, client: ClientDep) -> Started:
+    """Cancel a running search: chunks under way stop, the record says cancelled."""
+    row = await repo.get_optimization(session, id=optimization_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no optimisation {optimization_id}")
+    handle = client.get_workflow_handle(row.workflow_id)
+    try:
+        desc = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        if desc.status == WorkflowExecutionStatus.RUNNING:
+            await handle.cancel(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    return Started(id=optimization_id, workflow_id=row.workflow_id, status="cancelling")

@@ -1,0 +1,94 @@
+"""OptiCore's records: backtests and optimisations, written by their workflows' activities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import BacktestRow, OptimizationRow
+from store.repo._common import dialect_insert, fetch_first
+
+
+async def create_backtest(
+    session: AsyncSession, *, id: str, workflow_id: str, request: dict[str, Any], now: datetime
+) -> None:
+    """Record a backtest as running (a repeat is a no-op)."""
+    stmt = (
+        dialect_insert(session, BacktestRow)
+        .values(id=id, workflow_id=workflow_id, status="running", request=request, created_at=now)
+        .on_conflict_do_nothing(index_elements=[BacktestRow.id])
+    )
+    await session.execute(stmt)
+
+
+async def finish_backtest(
+    session: AsyncSession,
+    *,
+    id: str,
+    status: str,
+    now: datetime,
+    metrics: dict[str, Any] | None = None,
+    trades: list[Any] | None = None,
+    equity: dict[str, Any] | None = None,
+    conventions: str = "",
+    error: str = "",
+) -> None:
+    """Store a backtest's result (or its error)."""
+    await session.execute(
+        update(BacktestRow)
+        .where(BacktestRow.id == id)
+        .values(
+            status=status,
+            metrics=metrics,
+            trades=trades,
+            equity=equity,
+            conventions=conventions,
+            error=error,
+            finished_at=now,
+        )
+    )
+
+
+async def get_backtest(session: AsyncSession, *, id: str) -> BacktestRow | None:
+    """One backtest."""
+    return await fetch_first(session, select(BacktestRow).where(BacktestRow.id == id))
+
+
+async def create_optimization(
+    session: AsyncSession, *, id: str, workflow_id: str, request: dict[str, Any], now: datetime
+) -> None:
+    """Record an optimisation as running (a repeat is a no-op)."""
+    stmt = (
+        dialect_insert(session, OptimizationRow)
+        .values(id=id, workflow_id=workflow_id, status="running", request=request, created_at=now)
+        .on_conflict_do_nothing(index_elements=[OptimizationRow.id])
+    )
+    await session.execute(stmt)
+
+
+async def update_optimization(session: AsyncSession, *, id: str, **values: Any) -> None:
+    """Progress, best so far, or the final tables of an optimisation."""
+    allowed = {
+        "status",
+        "total",
+        "done",
+        "best_params",
+        "best_score",
+        "best_metrics",
+        "top",
+        "walk_forward",
+        "error",
+        "finished_at",
+    }
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"unknown optimisation fields: {sorted(unknown)}")
+    await session.execute(update(OptimizationRow).where(OptimizationRow.id == id).values(**values))
+
+
+async def get_optimization(session: AsyncSession, *, id: str) -> OptimizationRow | None:
+    """One optimisation."""
+    return await fetch_first(session, select(OptimizationRow).where(OptimizationRow.id == id))

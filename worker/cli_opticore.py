@@ -1,0 +1,286 @@
+"""`asts backtest` and `asts optimize`: run them through the API, follow progress, show results.
+
+Added by ``add_opticore_commands`` with the CLI's own helpers, so this module never imports
+``worker.cli`` (which runs as ``__main__``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+ApiOpt = Annotated[str | None, typer.Option("--api", help="API base URL (default http://127.0.0.1:8000)")]
+POLL_S = 0.5
+SHOWN = ("total_return", "annual_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades", "win_rate")
+
+
+def data_spec(
+    data: Path | None, symbol: str | None, last: int | None, fail: Callable[..., NoReturn]
+) -> dict[str, Any]:
+    """The request's data: a CSV file (sent as an absolute path) or a bundled symbol."""
+    if (data is None) == (symbol is None):
+        fail("give exactly one of --data FILE.csv or --symbol SYMBOL (a bundled series)")
+    spec: dict[str, Any] = {"symbol": symbol} if symbol else {"csv_path": str(Path(str(data)).resolve())}
+    if data is not None and not Path(data).is_file():
+        fail(f"no such file: {data}")
+    if last is not None:
+        spec["last"] = last
+    return spec
+
+
+def settings_of(**opts: Any) -> dict[str, Any]:
+    """The engine settings given on the command line (unset ones keep the API's defaults)."""
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
+    """The headline metrics as a table."""
+    table = Table("metric", "value", title=title)
+    for k, v in metrics.items():
+        table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    return table
+
+
+def write_trades_csv(path: Path, trades: list[dict[str, Any]]) -> None:
+    """The trade list as CSV."""
+    fields = (
+        list(trades[0])
+        if trades
+        else ["entry_ts", "exit_ts", "side", "size", "entry_price", "exit_price", "pnl"]
+    )
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(trades)
+
+
+def plot(path: Path, bt: dict[str, Any]) -> None:
+    """Equity curve and drawdown, with the trades marked, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from datetime import datetime
+
+    import matplotlib.pyplot as plt
+
+    eq = bt["equity"] or {"ts": [], "equity": [], "drawdown": []}
+    ts = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in eq["ts"]]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 6), height_ratios=[3, 1])
+    top.plot(ts, eq["equity"], lw=1, color="tab:blue", label="equity")
+    for t in bt["trades"] or []:
+        for key, marker, colour in (("entry_ts", "^", "tab:green"), ("exit_ts", "v", "tab:red")):
+            when = t.get(key)
+            if when is None or not ts:
+                continue
+            at = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+            # The equity point nearest the trade's time.
+            i = min(range(len(ts)), key=lambda j: abs((ts[j] - at).total_seconds()))
+            top.scatter([ts[i]], [eq["equity"][i]], marker=marker, color=colour, s=18, zorder=3)
+    top.set_ylabel("equity")
+    top.set_title(f"{bt['request']['strategy_type']} backtest {bt['id']}")
+    bottom.fill_between(ts, eq["drawdown"], 0, color="tab:red", alpha=0.4)
+    bottom.set_ylabel("drawdown")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def add_opticore_commands(
+    app: typer.Typer,
+    *,
+    call: Callable[..., Any],
+    pairs: Callable[[list[str], str], dict[str, Any]],
+    fail: Callable[..., NoReturn],
+    console: Console,
+) -> None:
+    """Register ``backtest`` and ``optimize`` on the CLI."""
+
+    def wait(path: str, api: str | None, total_key: str | None = None) -> dict[str, Any]:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("running", total=None)
+            while True:
+                out: dict[str, Any] = call("GET", path, api)
+                if total_key and out.get("total"):
+                    bar.update(task, total=out["total"], completed=out["done"])
+                if out["status"] != "running":
+                    return out
+                time.sleep(POLL_S)
+
+    @app.command()
+    def backtest(
+        strategy: Annotated[str, typer.Option("--strategy", help="sma_cross, rsi_reversion or agent")],
+        data: Annotated[Path | None, typer.Option(help="a ts,open,high,low,close,volume CSV file")] = None,
+        symbol: Annotated[str | None, typer.Option(help="a bundled series, e.g. MSFT/USD")] = None,
+        last: Annotated[int | None, typer.Option(help="only the last N bars")] = None,
+        param: Annotated[list[str] | None, typer.Option("--param", "-p", help="parameter key=value")] = None,
+        cash: Annotated[float | None, typer.Option(help="starting cash")] = None,
+        commission: Annotated[float | None, typer.Option(help="fraction of notional, each side")] = None,
+        slippage_bps: Annotated[float | None, typer.Option(help="against the trader")] = None,
+        fraction: Annotated[float | None, typer.Option(help="of equity per entry")] = None,
+        units: Annotated[str | None, typer.Option(help="whole or fractional")] = None,
+        direction: Annotated[str | None, typer.Option(help="long or long_short")] = None,
+        stop_loss: Annotated[float | None, typer.Option(help="fraction from entry")] = None,
+        take_profit: Annotated[float | None, typer.Option(help="fraction from entry")] = None,
+        keep_open: Annotated[
+            bool, typer.Option("--keep-open", help="report an open position at the end")
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="metrics and trades as JSON")] = False,
+        csv_path: Annotated[Path | None, typer.Option("--csv", help="write the trade list here")] = None,
+        plot_path: Annotated[
+            Path | None, typer.Option("--plot", help="write an equity/drawdown PNG here")
+        ] = None,
+        api_url: ApiOpt = None,
+    ) -> None:
+        """Backtest a strategy with the live strategy code and stated, conservative fill rules."""
+        body = {
+            "data": data_spec(data, symbol, last, fail),
+            "strategy": strategy,
+            "params": pairs(param or [], "parameter"),
+            "settings": settings_of(
+                cash=cash,
+                commission=commission,
+                slippage_bps=slippage_bps,
+                fraction=fraction,
+                units=units,
+                direction=direction,
+                stop_loss=stop_loss,
+                take_profit=take_profit,
+                close_at_end=False if keep_open else None,
+            ),
+        }
+        started = call("POST", "/backtests", api_url, body)
+        bt = wait(f"/backtests/{started['id']}", api_url)
+        if bt["status"] != "done":
+            fail(f"backtest {bt['id']} {bt['status']}: {bt['error']}", code=1)
+        if csv_path is not None:
+            write_trades_csv(csv_path, bt["trades"] or [])
+        if plot_path is not None:
+            plot(plot_path, bt)
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "id": bt["id"],
+                        "metrics": bt["metrics"],
+                        "trades": bt["trades"],
+                        "conventions": bt["conventions"],
+                    }
+                )
+            )
+            return
+        console.print(metrics_table(f"backtest {bt['id']}", bt["metrics"] or {}))
+        console.print(f"[dim]{bt['conventions']}[/dim]")
+
+    @app.command()
+    def optimize(
+        strategy: Annotated[str, typer.Option("--strategy", help="sma_cross, rsi_reversion or agent")],
+        space: Annotated[list[str], typer.Option("--space", "-s", help="searched parameter name=low:high")],
+        data: Annotated[Path | None, typer.Option(help="a ts,open,high,low,close,volume CSV file")] = None,
+        symbol: Annotated[str | None, typer.Option(help="a bundled series, e.g. MSFT/USD")] = None,
+        last: Annotated[int | None, typer.Option(help="only the last N bars")] = None,
+        param: Annotated[
+            list[str] | None, typer.Option("--param", "-p", help="fixed parameter key=value")
+        ] = None,
+        constraint: Annotated[
+            list[str] | None, typer.Option("--constraint", "-c", help='e.g. "fast < slow"')
+        ] = None,
+        method: Annotated[
+            str, typer.Option(help="grid, random, differential_evolution, lbfgsb, nelder_mead")
+        ] = "grid",
+        objective: Annotated[
+            str, typer.Option(help="sharpe, sortino, calmar, return, return_over_drawdown")
+        ] = "sharpe",
+        steps: Annotated[int | None, typer.Option(help="grid points per parameter")] = None,
+        n: Annotated[int, typer.Option(help="evaluations (random, evolution)")] = 200,
+        seed: Annotated[int, typer.Option(help="random seed")] = 0,
+        commission: Annotated[float | None, typer.Option(help="fraction of notional, each side")] = None,
+        units: Annotated[str | None, typer.Option(help="whole or fractional")] = None,
+        walk_forward: Annotated[
+            str | None,
+            typer.Option("--walk-forward", help="train=BARS,test=BARS[,step=BARS][,anchored=true]"),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="the record as JSON")] = False,
+        api_url: ApiOpt = None,
+    ) -> None:
+        """Search a strategy's parameters as a durable workflow, with progress."""
+        bounds: dict[str, list[float]] = {}
+        for item in space:
+            name, _, rng = item.partition("=")
+            low, _, high = rng.partition(":")
+            try:
+                bounds[name] = [float(low), float(high)]
+            except ValueError:
+                fail(f"--space {item!r} must look like name=low:high")
+        body: dict[str, Any] = {
+            "data": data_spec(data, symbol, last, fail),
+            "strategy": strategy,
+            "fixed": pairs(param or [], "parameter"),
+            "space": bounds,
+            "constraints": constraint or [],
+            "method": method,
+            "objective": objective,
+            "n": n,
+            "seed": seed,
+            "settings": settings_of(commission=commission, units=units),
+        }
+        if steps is not None:
+            body["steps"] = steps
+        if walk_forward:
+            body["walk_forward"] = pairs([p.strip() for p in walk_forward.split(",")], "walk-forward setting")
+        started = call("POST", "/optimizations", api_url, body)
+        op = wait(f"/optimizations/{started['id']}", api_url, total_key="total")
+        if op["status"] != "done":
+            fail(f"optimisation {op['id']} {op['status']}: {op['error']}", code=1)
+        if as_json:
+            print(json.dumps(op, default=str))
+            return
+        console.print(
+            f"optimisation {op['id']}: best {op['best_params']} ({objective} {op['best_score']:.4f})"
+        )
+        table = Table("params", "score", *SHOWN[:5], title="best results")
+        for e in (op["top"] or [])[:10]:
+            m = e.get("metrics", {})
+            table.add_row(
+                json.dumps(e["params"]), f"{e['score']:.4f}", *(f"{m.get(k, 0):.4f}" for k in SHOWN[:5])
+            )
+        console.print(table)
+        if op["walk_forward"]:
+            wf = Table(
+                "train",
+                "test",
+                "best params",
+                "in-sample",
+                "out-of-sample return",
+                "oos sharpe",
+                title="walk-forward",
+            )
+            for r in op["walk_forward"]:
+                oos = r["out_of_sample"]
+                wf.add_row(
+                    str(r["train"]),
+                    str(r["test"]),
+                    json.dumps(r["best_params"]),
+                    f"{r['in_sample_score']:.4f}",
+                    f"{oos.get('total_return', 0):.4f}",
+                    f"{oos.get('sharpe', 0):.4f}",
+                )
+            console.print(wf)
+        console.print(
+            f'trade it: POST /strategies with "params_from": "{op["id"]}", or --params-from {op["id"]}'
+        )

@@ -1,0 +1,38 @@
+"""BacktestWorkflow: one backtest, run on the backtest task queue and stored."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.opticore_contracts import BacktestFailure, BacktestRequest, BacktestSummary
+    from workflows import options
+
+
+@workflow.defn
+class BacktestWorkflow:
+    """Run the engine once; the result (metrics, trades, equity) is stored by the activity."""
+
+    @workflow.run
+    async def run(self, req: BacktestRequest) -> BacktestSummary:
+        """The summary; a failure is stored with its reason, then raised."""
+        try:
+            return await workflow.execute_activity(
+                "run_backtest",
+                req,
+                result_type=BacktestSummary,
+                task_queue=options.backtest_queue(workflow.info().task_queue),
+                start_to_close_timeout=options.BACKTEST_TIMEOUT,
+                heartbeat_timeout=options.BACKTEST_HEARTBEAT,
+                retry_policy=options.BACKTEST_RETRY,
+            )
+        except ActivityError as e:
+            reason = str(e.cause or e)
+            await workflow.execute_activity(
+                "fail_backtest",
+                BacktestFailure(backtest_id=req.backtest_id, error=reason),
+                start_to_close_timeout=options.STORE_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+            raise ApplicationError(f"backtest failed: {reason}", non_retryable=True) from e
