@@ -84,15 +84,13 @@ class WalkForwardSpec(BaseModel):
     anchored: bool = False
 
 
-class OptimizeRequest(BaseModel):
-    """A parameter search over one strategy's parameters."""
+class SearchSpec(BaseModel):
+    """What to search: the data, parameters fixed and searched, the method and the objective."""
 
-    optimization_id: str
     data: DataSpec
-    strategy_type: str
     # Parameters held fixed, and the ones searched: name -> [low, high] (ints stay ints).
     fixed: dict[str, Any] = Field(default_factory=dict)
-    space: dict[str, list[int | float]]
+    space: dict[str, list[int | float]] = Field(min_length=1)
     constraints: list[str] = Field(default_factory=list)
     method: Method = "grid"
     objective: Objective = "sharpe"
@@ -103,6 +101,13 @@ class OptimizeRequest(BaseModel):
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
     walk_forward: WalkForwardSpec | None = None
     chunk_size: int = Field(default=100, ge=1, le=100_000)
+
+
+class OptimizeRequest(SearchSpec):
+    """A parameter search over one strategy's parameters."""
+
+    optimization_id: str
+    strategy_type: str
 
 
 class Evaluation(BaseModel):

@@ -17,10 +17,8 @@ from activities.opticore_contracts import (
     BacktestRequest,
     BacktestSettings,
     DataSpec,
-    Method,
-    Objective,
     OptimizeRequest,
-    WalkForwardSpec,
+    SearchSpec,
 )
 from api.deps import ClientDep, SessionDep, SettingsDep
 from exchanges.data import bundled_series
@@ -47,24 +45,12 @@ class BacktestCreate(BaseModel):
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
 
 
-class OptimizationCreate(BaseModel):
+class OptimizationCreate(SearchSpec):
     """``POST /optimizations``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    data: DataSpec
     strategy: str = Field(min_length=1, max_length=50)
-    fixed: dict[str, Any] = Field(default_factory=dict)
-    space: dict[str, list[int | float]] = Field(min_length=1)
-    constraints: list[str] = Field(default_factory=list)
-    method: Method = "grid"
-    objective: Objective = "sharpe"
-    steps: int | None = Field(default=None, ge=2)
-    n: int = Field(default=200, ge=1, le=1_000_000)
-    seed: int = 0
-    settings: BacktestSettings = Field(default_factory=BacktestSettings)
-    walk_forward: WalkForwardSpec | None = None
-    chunk_size: int = Field(default=100, ge=1, le=100_000)
 
 
 class Started(BaseModel):
