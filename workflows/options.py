@@ -123,7 +123,7 @@ def order_workflow_id(client_order_id: str) -> str:
 
 # One backtest: CPU work on the backtest queue; bad input is not retried.
 BACKTEST_TIMEOUT = timedelta(minutes=30)
-BACKTEST_HEARTBEAT = timedelta(seconds=60)
+BACKTEST_HEARTBEAT = timedelta(seconds=20)  # activities heartbeat every 5 s while they compute
 BACKTEST_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
