@@ -36,7 +36,7 @@ from exchanges.data import bundled_series
 from store import repo
 from trading import optimize
 from trading.backtest import BacktestConfig, BacktestResult, Bars, backtest_strategy
-from trading.bars_csv import load_bars_csv
+from trading.bars_csv import detect_gaps, load_bars_csv
 from trading.errors import InvalidInput
 from trading.strategies import get_strategy
 
@@ -161,7 +161,7 @@ class OptiCoreActivities:
                 metrics=metrics,
                 trades=trades,
                 equity=equity_curve(bars, result.equity),
-                conventions=result.conventions,
+                conventions=result.conventions + gap_note(bars),
             )
         return BacktestSummary(
             backtest_id=req.backtest_id, metrics=metrics, trades=len(result.trades), bars=len(bars.close)
@@ -295,6 +295,19 @@ def _scipy(
         method = "L-BFGS-B" if req.method == "lbfgsb" else "Nelder-Mead"
         optimize.minimize(space, objective, method=method, seed=req.seed)
     return evals
+
+
+def gap_note(bars: Bars) -> str:
+    """A sentence on the gaps in the bars (reported, not fatal): how many, and the largest."""
+    gaps = detect_gaps(bars.ts)
+    if not gaps:
+        return " Data: no gaps in the bars."
+    big = max(gaps, key=lambda g: g.missing_bars)
+    after = str(np.datetime64(big.after_ts, "ns"))[:19]
+    return (
+        f" Data: {len(gaps)} gap(s) in the bars (weekends of weekday-only series excepted); the largest, "
+        f"{big.missing_bars} missing bar(s) after {after}Z."
+    )
 
 
 def equity_curve(bars: Bars, equity: Any) -> dict[str, Any]:

@@ -46,7 +46,7 @@ async def test_a_backtest_runs_as_a_workflow_and_stores_its_result(http: httpx.A
         "buy_and_hold_return",
     }
     assert len(bt["equity"]["equity"]) == len(bt["equity"]["ts"]) == len(bt["equity"]["drawdown"]) > 100
-    assert "next bar's open" in bt["conventions"] or "open" in bt["conventions"]
+    assert "fills at bar t+1's open" in bt["conventions"] and "Data: " in bt["conventions"]
     assert all(float(t["size"]) == int(float(t["size"])) for t in bt["trades"])  # whole units
 
 
