@@ -113,6 +113,10 @@ class OptimizeRequest(SearchSpec):
 class Evaluation(BaseModel):
     """One parameter set and how it scored."""
 
+    # An invalid or unscorable candidate scores -inf: keep it -Infinity in JSON (not null, which
+    # no longer validates as a float and failed the workflow task decoding every ChunkResult).
+    model_config = ConfigDict(ser_json_inf_nan="constants")
+
     params: dict[str, Any]
     score: float
     metrics: dict[str, float] = Field(default_factory=dict)

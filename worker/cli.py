@@ -227,6 +227,10 @@ def strategy_start(
             "--llm-budget", help="daily LLM allowance key=value: daily_tokens, daily_cost, on_exhausted"
         ),
     ] = None,
+    params_from: Annotated[
+        str | None,
+        typer.Option("--params-from", help="a finished optimisation's id: use its best parameters"),
+    ] = None,
     api_url: ApiOpt = None,
 ) -> None:
     """Start a strategy (types: sma_cross, rsi_reversion, agent)."""
@@ -244,6 +248,8 @@ def strategy_start(
         body["approval_notional"] = approval_notional
     if llm_budget:
         body["llm_budget"] = _pairs(llm_budget, "LLM budget")
+    if params_from:
+        body["params_from"] = params_from
     out = _call("POST", "/strategies", api_url, body)
     console.print(f"started {out['id']} (workflow {out['workflow_id']})")
 

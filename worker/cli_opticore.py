@@ -37,6 +37,14 @@ def data_spec(
     return spec
 
 
+def _number(text: str) -> int | float:
+    """``"5"`` as 5, ``"0.5"`` as 0.5 (ValueError for anything else)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def settings_of(**opts: Any) -> dict[str, Any]:
     """The engine settings given on the command line (unset ones keep the API's defaults)."""
     return {k: v for k, v in opts.items() if v is not None}
@@ -68,7 +76,7 @@ def plot(path: Path, bt: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     import matplotlib.pyplot as plt
 
@@ -81,7 +89,12 @@ def plot(path: Path, bt: dict[str, Any]) -> None:
             when = t.get(key)
             if when is None or not ts:
                 continue
-            at = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+            # Trade times are epoch nanoseconds (an ISO string is accepted too).
+            at = (
+                datetime.fromtimestamp(when / 1e9, tz=UTC)
+                if isinstance(when, int | float)
+                else datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+            )
             # The equity point nearest the trade's time.
             i = min(range(len(ts)), key=lambda j: abs((ts[j] - at).total_seconds()))
             top.scatter([ts[i]], [eq["equity"][i]], marker=marker, color=colour, s=18, zorder=3)
@@ -112,6 +125,7 @@ def add_opticore_commands(
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,
         ) as bar:
             task = bar.add_task("running", total=None)
             while True:
@@ -224,7 +238,8 @@ def add_opticore_commands(
             name, _, rng = item.partition("=")
             low, _, high = rng.partition(":")
             try:
-                bounds[name] = [float(low), float(high)]
+                # Whole numbers stay ints, so an int parameter is searched on integers.
+                bounds[name] = [_number(low), _number(high)]
             except ValueError:
                 fail(f"--space {item!r} must look like name=low:high")
         body: dict[str, Any] = {
@@ -250,16 +265,18 @@ def add_opticore_commands(
         if as_json:
             print(json.dumps(op, default=str))
             return
-        console.print(
-            f"optimisation {op['id']}: best {op['best_params']} ({objective} {op['best_score']:.4f})"
-        )
-        table = Table("params", "score", *SHOWN[:5], title="best results")
-        for e in (op["top"] or [])[:10]:
-            m = e.get("metrics", {})
-            table.add_row(
-                json.dumps(e["params"]), f"{e['score']:.4f}", *(f"{m.get(k, 0):.4f}" for k in SHOWN[:5])
+        if op["best_score"] is not None:  # a walk-forward run has no overall best
+            console.print(
+                f"optimisation {op['id']}: best {op['best_params']} ({objective} {op['best_score']:.4f})"
             )
-        console.print(table)
+            table = Table("params", "score", *SHOWN[:5], title="best results")
+            for e in (op["top"] or [])[:10]:
+                m = e.get("metrics", {})
+                table.add_row(
+                    json.dumps(e["params"]), f"{e['score']:.4f}", *(f"{m.get(k, 0):.4f}" for k in SHOWN[:5])
+                )
+            console.print(table)
+            console.print(f"trade it: asts strategy start --type {strategy} --params-from {op['id']} ...")
         if op["walk_forward"]:
             wf = Table(
                 "train",
@@ -281,6 +298,3 @@ def add_opticore_commands(
                     f"{oos.get('sharpe', 0):.4f}",
                 )
             console.print(wf)
-        console.print(
-            f'trade it: POST /strategies with "params_from": "{op["id"]}", or --params-from {op["id"]}'
-        )

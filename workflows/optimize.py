@@ -9,6 +9,7 @@ the chunks under way and records the search as cancelled.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from temporalio import workflow
@@ -116,7 +117,9 @@ class OptimizeWorkflow:
 
     def _take(self, evaluations: list[Evaluation]) -> None:
         self.done += len(evaluations)
-        ranked = sorted([*self.top, *evaluations], key=lambda e: e.score, reverse=True)
+        # A parameter set the strategy refuses scores -inf: counted as done, never among the best.
+        scored = [e for e in evaluations if math.isfinite(e.score)]
+        ranked = sorted([*self.top, *scored], key=lambda e: e.score, reverse=True)
         self.top = ranked[:TOP_KEPT]
 
     def _record(self, *, final: bool = False, error: str = "") -> OptimizeRecord:
