@@ -40,10 +40,14 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PACKAGES)
 
+# bench/backtest.py compares with backtesting.py and vectorbt: only this target installs the
+# bench extra (make test and CI never do).
 bench: install-test
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.killswitch
 	$(BIN)/python -m bench.analysis
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python -m bench.backtest
 
 clean:
 	rm -rf $(VENV) .asts .coverage .coverage.*
