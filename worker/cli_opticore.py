@@ -20,7 +20,9 @@ from rich.table import Table
 
 ApiOpt = Annotated[str | None, typer.Option("--api", help="API base URL (default http://127.0.0.1:8000)")]
 POLL_S = 0.5
-SHOWN = ("total_return", "annual_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades", "win_rate")
+# The figures an optimisation keeps per evaluation (activities.opticore.KEY_METRICS), as columns.
+SHOWN = ("total_return", "sharpe", "sortino", "calmar", "max_drawdown")
+COUNTS = ("trades", "max_drawdown_duration")
 
 
 def data_spec(
@@ -54,7 +56,14 @@ def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
     """The headline metrics as a table."""
     table = Table("metric", "value", title=title)
     for k, v in metrics.items():
-        table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+        text = (
+            str(int(v))
+            if k in COUNTS and isinstance(v, int | float)
+            else f"{v:.4f}"
+            if isinstance(v, float)
+            else str(v)
+        )
+        table.add_row(k, text)
     return table
 
 
@@ -269,11 +278,11 @@ def add_opticore_commands(
             console.print(
                 f"optimisation {op['id']}: best {op['best_params']} ({objective} {op['best_score']:.4f})"
             )
-            table = Table("params", "score", *SHOWN[:5], title="best results")
+            table = Table("params", "score", *SHOWN, title="best results")
             for e in (op["top"] or [])[:10]:
                 m = e.get("metrics", {})
                 table.add_row(
-                    json.dumps(e["params"]), f"{e['score']:.4f}", *(f"{m.get(k, 0):.4f}" for k in SHOWN[:5])
+                    json.dumps(e["params"]), f"{e['score']:.4f}", *(f"{m.get(k, 0):.4f}" for k in SHOWN)
                 )
             console.print(table)
             console.print(f"trade it: asts strategy start --type {strategy} --params-from {op['id']} ...")
