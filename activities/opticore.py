@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from temporalio import activity
 
 from activities.deps import Deps, translate_errors, utcnow
 from activities.opticore_contracts import (
+    MAX_CANDIDATES,
     BacktestFailure,
     BacktestRequest,
     BacktestSettings,
@@ -42,6 +44,8 @@ from trading.strategies import get_strategy
 
 T = TypeVar("T")
 HEARTBEAT_EVERY_S = 5.0
+# Evaluations a scipy search returns to its workflow (the best ones; the count is returned too).
+TOP_RETURNED = 20
 # Points of the stored equity curve (the full curve stays with the engine's result).
 EQUITY_POINTS = 2000
 KEY_METRICS = ("total_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades", "win_rate")
@@ -102,14 +106,25 @@ def score_of(result: BacktestResult, objective: str) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
-async def _cpu(fn: Callable[[], T], progress: Callable[[], Any] | None = None) -> T:
-    """Run ``fn`` in a thread; heartbeat while it runs (with ``progress()`` as details)."""
+async def _cpu(
+    fn: Callable[[], T], progress: Callable[[], Any] | None = None, *, stop: threading.Event | None = None
+) -> T:
+    """Run ``fn`` in a thread; heartbeat while it runs (with ``progress()`` as details).
+
+    A thread cannot be killed: when the activity is cancelled (or times out), ``stop`` is set
+    and ``fn``'s loop is expected to end at its next check.
+    """
     task = asyncio.ensure_future(asyncio.to_thread(fn))
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
-        if done:
-            return task.result()
-        activity.heartbeat(progress() if progress is not None else None)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
+            if done:
+                return task.result()
+            activity.heartbeat(progress() if progress is not None else None)
+    except asyncio.CancelledError:
+        if stop is not None:
+            stop.set()
+        raise
 
 
 def _evaluator(
@@ -183,7 +198,9 @@ class OptiCoreActivities:
         space = _space(req)
         candidates: list[dict[str, Any]] = []
         if req.walk_forward is None and req.method == "grid":
-            candidates = optimize.grid_candidates(space, points_per_param=req.steps)
+            candidates = optimize.grid_candidates(
+                space, points_per_param=req.steps, max_candidates=MAX_CANDIDATES
+            )
         elif req.walk_forward is None and req.method == "random":
             candidates = optimize.random_candidates(space, req.n, seed=req.seed)
         windows = []
@@ -202,13 +219,16 @@ class OptiCoreActivities:
         details = activity.info().heartbeat_details
         done: list[Evaluation] = [Evaluation.model_validate(e) for e in (details[0] if details else [])]
         evaluate = _evaluator(inp.request, load_bars(inp.request.data))
+        stop = threading.Event()
 
         def rest() -> None:
             for candidate in inp.candidates[len(done) :]:
+                if stop.is_set():
+                    return
                 score, metrics = evaluate(candidate)
                 done.append(Evaluation(params=candidate, score=score, metrics=metrics))
 
-        await _cpu(rest, lambda: [e.model_dump() for e in list(done)])
+        await _cpu(rest, lambda: [e.model_dump() for e in list(done)], stop=stop)
         return ChunkResult(chunk=inp.chunk, evaluations=done)
 
     @activity.defn(name="search_optimization")
@@ -216,8 +236,10 @@ class OptiCoreActivities:
     async def search_optimization(self, req: OptimizeRequest) -> SearchResult:
         """A scipy search (differential evolution, L-BFGS-B, Nelder-Mead), whole, with heartbeats."""
         evaluate = _evaluator(req, load_bars(req.data))
-        found = await _cpu(lambda: _scipy(req, evaluate))
-        return SearchResult(evaluations=found)
+        stop = threading.Event()
+        found = await _cpu(lambda: _scipy(req, evaluate, stop), stop=stop)
+        best = sorted((e for e in found if math.isfinite(e.score)), key=lambda e: e.score, reverse=True)
+        return SearchResult(evaluations=best[:TOP_RETURNED], count=len(found))
 
     @activity.defn(name="walk_forward_window")
     @translate_errors
@@ -238,6 +260,10 @@ class OptiCoreActivities:
             else:
                 evals = _scipy(req, evaluate)
             best = max(evals, key=lambda e: e.score)
+            if not math.isfinite(best.score):  # the strategy refused every set: nothing to test
+                return WalkForwardRow(
+                    train=inp.train, test=inp.test, best_params={}, in_sample_score=0.0, out_of_sample={}
+                )
             cfg = engine_config(req.settings, test)
             out = backtest_strategy(test, req.strategy_type, {**req.fixed, **best.params}, cfg)
             return WalkForwardRow(
@@ -275,11 +301,15 @@ class OptiCoreActivities:
 
 
 def _scipy(
-    req: OptimizeRequest, evaluate: Callable[[dict[str, Any]], tuple[float, dict[str, float]]]
+    req: OptimizeRequest,
+    evaluate: Callable[[dict[str, Any]], tuple[float, dict[str, float]]],
+    stop: threading.Event | None = None,
 ) -> list[Evaluation]:
     evals: list[Evaluation] = []
 
     def objective(params: dict[str, Any]) -> float:
+        if stop is not None and stop.is_set():
+            raise InvalidInput("search cancelled")
         score, metrics = evaluate(params)
         evals.append(Evaluation(params=params, score=score, metrics=metrics))
         return score

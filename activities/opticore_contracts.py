@@ -9,6 +9,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Candidates of one search at most: the plan and every chunk's results go through its history.
+MAX_CANDIDATES = 20_000
+# Chunks of one search at most (each is a few history events); larger searches get larger chunks.
+MAX_CHUNKS = 500
+
 Method = Literal["grid", "random", "differential_evolution", "lbfgsb", "nelder_mead"]
 Objective = Literal["sharpe", "sortino", "calmar", "return", "return_over_drawdown"]
 
@@ -96,7 +101,7 @@ class SearchSpec(BaseModel):
     objective: Objective = "sharpe"
     # grid: points per parameter (ints: every integer when None); random / evolution: evaluations.
     steps: int | None = Field(default=None, ge=2)
-    n: int = Field(default=200, ge=1, le=1_000_000)
+    n: int = Field(default=200, ge=1, le=MAX_CANDIDATES)
     seed: int = 0
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
     walk_forward: WalkForwardSpec | None = None
@@ -147,9 +152,10 @@ class ChunkResult(BaseModel):
 
 
 class SearchResult(BaseModel):
-    """A scipy search (run whole in one activity): every evaluation and the best."""
+    """A scipy search (run whole in one activity): its best evaluations and how many it made."""
 
     evaluations: list[Evaluation]
+    count: int = 0
 
 
 class WalkForwardRow(BaseModel):

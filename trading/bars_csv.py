@@ -112,7 +112,7 @@ def _parse(name: str, text: str) -> tuple[Bars, list[int]]:
     cols = [h.strip().lower() for h in header]
     missing = [c for c in HEADER if c not in cols]
     if missing:
-        raise BarsCsvError(name, 1, f"missing column(s) {', '.join(missing)} in header {','.join(header)!r}")
+        raise BarsCsvError(name, 1, f"missing column(s) {', '.join(missing)} in the header")
     repeated = sorted({c for c in HEADER if cols.count(c) > 1})
     if repeated:
         raise BarsCsvError(name, 1, f"column(s) {', '.join(repeated)} appear more than once")

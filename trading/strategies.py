@@ -29,6 +29,9 @@ from trading.models import Target
 # Largest position size accepted (base units): beyond it, amounts leave NUMERIC(38, 18).
 MAX_SIZE = Decimal("1e12")
 
+# Bars a backtest may evaluate bar by bar (a strategy without a vectorised rule: O(n²)).
+MAX_PREFIX_BARS = 20_000
+
 # A relative gap between the SMAs of this size (2%) or more gives full strength.
 FULL_STRENGTH_GAP = 0.02
 
@@ -181,6 +184,11 @@ class StrategySpec(ABC):
         strategies with a vectorised rule override it.
         """
         x = self._price_array(closes)
+        if x.size > MAX_PREFIX_BARS:
+            raise InvalidInput(
+                f"{self.type} has no vectorised rule: its backtest evaluates the live rule bar by bar, "
+                f"which is limited to {MAX_PREFIX_BARS} bars (got {x.size}); use the last N bars"
+            )
         prices = [Decimal(v) for v in x.tolist()]  # exact: Decimal(float) keeps every bit
         codes = [TARGET_CODES[self.evaluate(prices[: t + 1], params).target] for t in range(x.size)]
         return np.array(codes, dtype=np.int8)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.opticore_contracts import BacktestFailure, BacktestRequest, BacktestSummary
@@ -27,12 +29,14 @@ class BacktestWorkflow:
                 heartbeat_timeout=options.BACKTEST_HEARTBEAT,
                 retry_policy=options.BACKTEST_RETRY,
             )
-        except ActivityError as e:
-            reason = str(e.cause or e)
+        except (asyncio.CancelledError, ActivityError) as e:
+            reason = "cancelled" if is_cancelled_exception(e) else str(getattr(e, "cause", None) or e)
             await workflow.execute_activity(
                 "fail_backtest",
                 BacktestFailure(backtest_id=req.backtest_id, error=reason),
                 start_to_close_timeout=options.STORE_TIMEOUT,
                 retry_policy=options.STORE_RETRY,
             )
+            if is_cancelled_exception(e):
+                raise asyncio.CancelledError() from e
             raise ApplicationError(f"backtest failed: {reason}", non_retryable=True) from e

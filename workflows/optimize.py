@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from activities.opticore_contracts import (
+        MAX_CHUNKS,
         ChunkInput,
         ChunkResult,
         Evaluation,
@@ -58,7 +59,7 @@ class OptimizeWorkflow:
             else:
                 self.total = req.n
                 found = await self._cpu("search_optimization", req, SearchResult)
-                self._take(found.evaluations)
+                self._take(found.evaluations, count=found.count or None)
             self.status = "done"
         except (asyncio.CancelledError, ActivityError) as e:
             if not is_cancelled_exception(e):
@@ -75,7 +76,7 @@ class OptimizeWorkflow:
         raise ApplicationError(f"optimisation failed: {reason}", non_retryable=True) from e
 
     async def _chunks(self, candidates: list[dict[str, Any]]) -> None:
-        size = self.req.chunk_size
+        size = max(self.req.chunk_size, -(-len(candidates) // MAX_CHUNKS))
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         self.total = len(candidates)
         for first in range(0, len(chunks), options.PARALLEL_CHUNKS):
@@ -115,8 +116,8 @@ class OptimizeWorkflow:
             retry_policy=options.BACKTEST_RETRY,
         )
 
-    def _take(self, evaluations: list[Evaluation]) -> None:
-        self.done += len(evaluations)
+    def _take(self, evaluations: list[Evaluation], count: int | None = None) -> None:
+        self.done += len(evaluations) if count is None else count
         # A parameter set the strategy refuses scores -inf: counted as done, never among the best.
         scored = [e for e in evaluations if math.isfinite(e.score)]
         ranked = sorted([*self.top, *scored], key=lambda e: e.score, reverse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from temporalio.service import RPCError
 
 from activities.deps import utcnow
 from activities.opticore_contracts import (
+    MAX_CANDIDATES,
     BacktestRequest,
     BacktestSettings,
     DataSpec,
@@ -173,8 +175,10 @@ async def start_optimization(
     try:
         space = Space.from_mapping(body.space, body.constraints)
         if body.method == "grid" and body.walk_forward is None:
-            total = len(grid_candidates(space, points_per_param=body.steps))
-            if total == 0:
+            grid = await asyncio.to_thread(
+                grid_candidates, space, points_per_param=body.steps, max_candidates=MAX_CANDIDATES
+            )
+            if not grid:
                 raise InvalidInput("no parameter set satisfies the constraints")
     except (TradingError, ValueError) as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None

@@ -36,10 +36,10 @@ async def finish_backtest(
     conventions: str = "",
     error: str = "",
 ) -> None:
-    """Store a backtest's result (or its error)."""
+    """Store a backtest's result (or its error), once: a finished record is never overwritten."""
     await session.execute(
         update(BacktestRow)
-        .where(BacktestRow.id == id)
+        .where(BacktestRow.id == id, BacktestRow.status == "running")
         .values(
             status=status,
             metrics=metrics,

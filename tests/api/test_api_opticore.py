@@ -166,3 +166,22 @@ async def test_an_optimisation_can_be_cancelled(http: httpx.AsyncClient) -> None
     assert (await http.delete("/optimizations/nope")).status_code == 404
     assert (await http.get("/optimizations/nope")).status_code == 404
     assert (await http.get("/backtests/nope")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"method": "random", "n": 50_000}, "less than or equal to 20000"),
+        ({"space": {"fast": [1, 1000], "slow": [1, 1000]}}, "20000"),
+        ({"space": {"nope": [1, 5]}}, "unknown sma_cross parameters"),
+        ({"space": {"fast": [2, 5], "slow": [10, 20]}, "constraints": ["fast > slow"]}, "no parameter set"),
+        ({"constraints": ["fast < __import__"]}, "constraint"),
+    ],
+)
+async def test_bad_optimisations_get_a_reason(
+    http: httpx.AsyncClient, body: dict[str, Any], reason: str
+) -> None:
+    base = {"data": MSFT, "strategy": "sma_cross", "space": {"fast": [2, 5], "slow": [10, 20]}}
+    r = await http.post("/optimizations", json=base | body)
+    assert r.status_code == 422, r.text
+    assert reason in str(r.json()["detail"])

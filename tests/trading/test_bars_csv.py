@@ -117,7 +117,7 @@ def test_bad_row_is_refused_with_its_line_and_reason(row: str, reason: str) -> N
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ("ts,open,low,close", "missing column(s) high, volume in header 'ts,open,low,close'"),
+        ("ts,open,low,close", "missing column(s) high, volume in the header"),
         ("time,open,high,low,close,volume", "missing column(s) ts"),
         ("ts,open,high,low,close,volume,open", "column(s) open appear more than once"),
     ],
