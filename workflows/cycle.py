@@ -8,8 +8,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -33,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ScanResult,
     )
     from workflows import options
-    from workflows.order import OrderWorkflow
+    from workflows.order import follow_order
     from workflows.steps import run_step
 
 
@@ -149,10 +147,10 @@ class CycleWorkflow:
         """Place the plan, after a human's approval when its notional is above the threshold."""
         threshold, notional = inp.config.approval_notional, plan.qty * plan.ref_price
         if threshold is None or notional <= threshold:
-            return await self._execute(plan)
+            return await follow_order(plan)
         outcome = await self._await_approval(inp, plan, notional)
         if outcome.status == "approved":
-            return await self._execute(plan)
+            return await follow_order(plan)
         why = f"approval {outcome.approval_id} {outcome.status} by {outcome.decided_by}"
         return RiskRejection(
             symbol=plan.symbol,
@@ -215,24 +213,3 @@ class CycleWorkflow:
             timeout=options.STORE_TIMEOUT,
             retry=options.STORE_RETRY,
         )
-
-    async def _execute(self, plan: OrderPlan) -> OrderOutcome:
-        try:
-            return await workflow.execute_child_workflow(
-                OrderWorkflow.run,
-                plan,
-                id=options.order_workflow_id(plan.client_order_id),
-                task_queue=workflow.info().task_queue,
-                # An order outlives a cycle that times out: it is followed to the end, never cut off.
-                parent_close_policy=ParentClosePolicy.ABANDON,
-            )
-        except ChildWorkflowError as e:
-            # Its retries ran out: the venue may or may not hold the order. Reconcile compares
-            # the books with the venue, and risk skips a symbol with an unfinished order.
-            workflow.logger.warning("order workflow failed", extra={"client_order_id": plan.client_order_id})
-            return OrderOutcome(
-                client_order_id=plan.client_order_id,
-                symbol=plan.symbol,
-                status="unknown",
-                reason=str(e.cause or e),
-            )

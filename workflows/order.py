@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import CancelInput, OrderOutcome, OrderPlan
@@ -77,3 +79,29 @@ class OrderWorkflow:
     def status(self) -> OrderOutcome | None:
         """The order's latest known state."""
         return self._outcome
+
+
+async def follow_order(plan: OrderPlan) -> OrderOutcome:
+    """Run the plan's OrderWorkflow as a child (from a cycle or a halt's flattening) and return
+    its outcome.
+
+    The order outlives its parent (ABANDON): it is followed to the end, never cut off. If its
+    retries ran out, the venue may or may not hold the order: the outcome is "unknown";
+    reconcile compares the books with the venue, and risk skips a symbol with an unfinished order.
+    """
+    try:
+        return await workflow.execute_child_workflow(
+            OrderWorkflow.run,
+            plan,
+            id=options.order_workflow_id(plan.client_order_id),
+            task_queue=workflow.info().task_queue,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+    except ChildWorkflowError as e:
+        workflow.logger.warning("order workflow failed", extra={"client_order_id": plan.client_order_id})
+        return OrderOutcome(
+            client_order_id=plan.client_order_id,
+            symbol=plan.symbol,
+            status="unknown",
+            reason=str(e.cause or e),
+        )

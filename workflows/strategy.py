@@ -9,7 +9,6 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -21,8 +20,6 @@ with workflow.unsafe.imports_passed_through():
         CycleResult,
         HaltRequest,
         LlmSpend,
-        OrderOutcome,
-        OrderPlan,
         SignalInput,
         StatusChange,
         StatusChanged,
@@ -35,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import options
     from workflows.cycle import CycleWorkflow
-    from workflows.order import OrderWorkflow
+    from workflows.order import follow_order
     from workflows.steps import STEP_FAILED, Background
 
 LATENCIES_KEPT = 50
@@ -273,7 +270,7 @@ class StrategyWorkflow:
                     start_to_close_timeout=options.ORDER_TIMEOUT,
                     retry_policy=options.ORDER_RETRY,
                 )
-            outcomes = await asyncio.gather(*(self._flatten(plan) for plan in actions.to_flatten))
+            outcomes = await asyncio.gather(*(follow_order(plan) for plan in actions.to_flatten))
             ack.state = "acked"
             ack.cancelled = len(actions.cancelled)
             ack.flattened = [f"{o.client_order_id}: {o.status}" for o in outcomes]
@@ -286,23 +283,6 @@ class StrategyWorkflow:
         ack.at = workflow.now()
         st.acks = [*st.acks, ack][-ACKS_KEPT:]
         return ack
-
-    async def _flatten(self, plan: OrderPlan) -> OrderOutcome:
-        try:
-            return await workflow.execute_child_workflow(
-                OrderWorkflow.run,
-                plan,
-                id=options.order_workflow_id(plan.client_order_id),
-                task_queue=workflow.info().task_queue,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-            )
-        except ChildWorkflowError as e:
-            return OrderOutcome(
-                client_order_id=plan.client_order_id,
-                symbol=plan.symbol,
-                status="unknown",
-                reason=str(e.cause or e),
-            )
 
     async def _signalled(self, status: str, req: HaltRequest) -> None:
         try:
