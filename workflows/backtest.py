@@ -10,6 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from activities.opticore_contracts import BacktestFailure, BacktestRequest, BacktestSummary
     from workflows import options
+    from workflows.steps import run_cpu_step
 
 
 @workflow.defn
@@ -20,15 +21,7 @@ class BacktestWorkflow:
     async def run(self, req: BacktestRequest) -> BacktestSummary:
         """The summary; a failure is stored with its reason, then raised."""
         try:
-            return await workflow.execute_activity(
-                "run_backtest",
-                req,
-                result_type=BacktestSummary,
-                task_queue=options.backtest_queue(workflow.info().task_queue),
-                start_to_close_timeout=options.BACKTEST_TIMEOUT,
-                heartbeat_timeout=options.BACKTEST_HEARTBEAT,
-                retry_policy=options.BACKTEST_RETRY,
-            )
+            return await run_cpu_step("run_backtest", req, result_type=BacktestSummary)
         except (asyncio.CancelledError, ActivityError) as e:
             reason = "cancelled" if is_cancelled_exception(e) else str(getattr(e, "cause", None) or e)
             await workflow.execute_activity(

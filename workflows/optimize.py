@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         WindowInput,
     )
     from workflows import options
+    from workflows.steps import run_cpu_step
 
 TOP_KEPT = 20
 
@@ -51,14 +52,14 @@ class OptimizeWorkflow:
     async def run(self, req: OptimizeRequest) -> OptimizeRecord:
         """Search, record progress as it goes, and return (and store) the final record."""
         try:
-            plan = await self._cpu("plan_optimization", req, OptimizePlan)
+            plan = await run_cpu_step("plan_optimization", req, result_type=OptimizePlan)
             if req.walk_forward is not None:
                 await self._walk_forward(plan)
             elif req.method in ("grid", "random"):
                 await self._chunks(plan.candidates)
             else:
                 self.total = req.n
-                found = await self._cpu("search_optimization", req, SearchResult)
+                found = await run_cpu_step("search_optimization", req, result_type=SearchResult)
                 self._take(found.evaluations, count=found.count or None)
             self.status = "done"
         except (asyncio.CancelledError, ActivityError) as e:
@@ -83,10 +84,10 @@ class OptimizeWorkflow:
             batch = range(first, min(first + options.PARALLEL_CHUNKS, len(chunks)))
             results = await asyncio.gather(
                 *(
-                    self._cpu(
+                    run_cpu_step(
                         "evaluate_chunk",
                         ChunkInput(request=self.req, chunk=i, candidates=chunks[i]),
-                        ChunkResult,
+                        result_type=ChunkResult,
                     )
                     for i in batch
                 )
@@ -98,23 +99,11 @@ class OptimizeWorkflow:
     async def _walk_forward(self, plan: OptimizePlan) -> None:
         self.total = len(plan.windows)
         for train, test in plan.windows:
-            row = await self._cpu(
-                "walk_forward_window", WindowInput(request=self.req, train=train, test=test), WalkForwardRow
-            )
+            window = WindowInput(request=self.req, train=train, test=test)
+            row = await run_cpu_step("walk_forward_window", window, result_type=WalkForwardRow)
             self.walk_forward.append(row)
             self.done += 1
             await self._store()
-
-    async def _cpu(self, activity: str, arg: Any, result_type: type[Any]) -> Any:
-        return await workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            task_queue=options.backtest_queue(workflow.info().task_queue),
-            start_to_close_timeout=options.BACKTEST_TIMEOUT,
-            heartbeat_timeout=options.BACKTEST_HEARTBEAT,
-            retry_policy=options.BACKTEST_RETRY,
-        )
 
     def _take(self, evaluations: list[Evaluation], count: int | None = None) -> None:
         self.done += len(evaluations) if count is None else count

@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.contracts import StepMode
+from workflows import options
 
 T = TypeVar("T")
 
@@ -51,6 +52,20 @@ async def run_step(
         result_type=result_type,
         start_to_close_timeout=timeout,
         retry_policy=retry,
+    )
+
+
+async def run_cpu_step(activity: str, arg: Any, *, result_type: type[T]) -> T:
+    """A CPU-bound step (backtests, searches): on the backtest queue of this workflow's queue,
+    heartbeating, retried under the backtest policy."""
+    return await workflow.execute_activity(
+        activity,
+        arg,
+        result_type=result_type,
+        task_queue=options.backtest_queue(workflow.info().task_queue),
+        start_to_close_timeout=options.BACKTEST_TIMEOUT,
+        heartbeat_timeout=options.BACKTEST_HEARTBEAT,
+        retry_policy=options.BACKTEST_RETRY,
     )
 
 
