@@ -7,11 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from worker.launcher import free_port
+
+T = TypeVar("T")
 
 __all__ = ["free_port", "kill_group", "spawn", "wait_http"]
 
@@ -64,3 +68,14 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
             pass
         time.sleep(0.3)
     raise AssertionError(f"{url} not ready in {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def poll(fn: Callable[[], T], what: str, timeout: float = 90.0) -> T:
+    """Call ``fn`` until it returns something truthy and return that; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = fn()
+        if out:
+            return out
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -9,18 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.live import poll
+
 MSFT = {"symbol": "MSFT/USD", "last": 600}
 
 
 async def finished(http: httpx.AsyncClient, path: str, timeout: float = 120) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
+    """The record at ``path`` once it is no longer running."""
+
+    async def done() -> dict[str, Any] | None:
         out: dict[str, Any] = (await http.get(path)).json()
-        if out["status"] != "running":
-            return out
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{path} still running after {timeout:g}s")
+        return out if out["status"] != "running" else None
+
+    return await poll(done, f"{path} to finish", timeout)
 
 
 async def test_a_backtest_runs_as_a_workflow_and_stores_its_result(http: httpx.AsyncClient) -> None:

@@ -7,30 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 from temporalio.client import Client
 
-from tests.procs import free_port, kill_group, spawn, wait_http
+from tests.procs import free_port, kill_group, poll, spawn, wait_http
 from workflows.options import NEWS_SCHEDULE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
-
-
-def poll(fn: Callable[[], T], what: str, timeout: float = 60.0) -> T:
-    """Call ``fn`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = fn()
-        if out:
-            return out
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def asts(*args: str) -> subprocess.CompletedProcess[str]:
@@ -54,11 +39,15 @@ def test_asts_up_ingests_the_sample_news_on_a_schedule(tmp_path: Path) -> None:
     try:
         wait_http(f"{api}/health", proc, home / "up.log")
         with httpx.Client(base_url=api, timeout=30) as http:
-            poll(lambda: http.get("/news", params={"limit": 1000}).json()["count"] == 24, "the sample news")
+            poll(
+                lambda: http.get("/news", params={"limit": 1000}).json()["count"] == 24,
+                "the sample news",
+                timeout=60,
+            )
             euro = http.get("/news", params={"symbol": "EUR/USD", "until": "2017-12-31T00:00:00Z"}).json()
             assert euro["count"] == 5 and all("EUR/USD" in n["symbols"] for n in euro["data"])
         # The first run at creation, then one every 2 s; nothing is stored twice.
-        poll(lambda: asyncio.run(schedule_runs(address)) >= 3, "three scheduled runs")
+        poll(lambda: asyncio.run(schedule_runs(address)) >= 3, "three scheduled runs", timeout=60)
         listed = asts("news", "--symbol", "MSFT/USD", "--api", api)
         assert listed.returncode == 0, listed.stderr
         assert "Microsoft shares tumble after cloud outage hits customers" in listed.stdout

@@ -12,17 +12,7 @@ from pathlib import Path
 import httpx
 
 from exchanges.factory import open_exchange
-from tests.procs import free_port, kill_group, spawn, wait_http
-
-
-def _poll(fn, what: str, timeout: float = 90.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = fn()
-        if out:
-            return out
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.procs import free_port, kill_group, poll, spawn, wait_http
 
 
 def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
@@ -62,14 +52,14 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
             sid = r.json()["id"]
             assert r.json()["workflow_id"] == f"strategy-{sid}"
 
-            _poll(lambda: http.get("/orders", params={"strategy_id": sid}).json()["count"] >= 2, "orders")
-            _poll(
+            poll(lambda: http.get("/orders", params={"strategy_id": sid}).json()["count"] >= 2, "orders")
+            poll(
                 lambda: http.get("/positions", params={"strategy_id": sid}).json()["count"] >= 1, "positions"
             )
-            _poll(
+            poll(
                 lambda: http.get("/decisions", params={"strategy_id": sid}).json()["count"] >= 2, "decisions"
             )
-            _poll(lambda: http.get("/pnl", params={"strategy_id": sid}).json()["count"] >= 1, "pnl")
+            poll(lambda: http.get("/pnl", params={"strategy_id": sid}).json()["count"] >= 1, "pnl")
             live = http.get(f"/strategies/{sid}").json()["live"]
             assert live["cycles_done"] >= 1
 
@@ -115,7 +105,7 @@ def test_children_stop_even_when_the_launcher_is_killed(tmp_path: Path) -> None:
         assert len(running) == 3, running  # server, worker, API
         proc.kill()  # SIGKILL: the launcher gets no chance to clean up
         proc.wait(timeout=10)
-        _poll(
+        poll(
             lambda: not subprocess.run(["pgrep", "-f", str(home)], capture_output=True).stdout,
             "the children to exit",
             timeout=30,
