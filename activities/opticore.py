@@ -149,6 +149,17 @@ def _space(req: OptimizeRequest) -> optimize.Space:
     return optimize.Space.from_mapping(req.space, req.constraints)
 
 
+def _candidates(req: OptimizeRequest) -> list[dict[str, Any]]:
+    """The parameter sets of a grid or random search (empty for the scipy searches)."""
+    if req.method == "grid":
+        return optimize.grid_candidates(
+            _space(req), points_per_param=req.steps, max_candidates=MAX_CANDIDATES
+        )
+    if req.method == "random":
+        return optimize.random_candidates(_space(req), req.n, seed=req.seed)
+    return []
+
+
 class OptiCoreActivities:
     """Backtest and optimisation activities (registered on the backtest queue's worker)."""
 
@@ -195,14 +206,8 @@ class OptiCoreActivities:
         """The candidates of a grid or random search, and the walk-forward windows."""
         bars = load_bars(req.data)
         get_strategy(req.strategy_type)
-        space = _space(req)
-        candidates: list[dict[str, Any]] = []
-        if req.walk_forward is None and req.method == "grid":
-            candidates = optimize.grid_candidates(
-                space, points_per_param=req.steps, max_candidates=MAX_CANDIDATES
-            )
-        elif req.walk_forward is None and req.method == "random":
-            candidates = optimize.random_candidates(space, req.n, seed=req.seed)
+        _space(req)  # a bad space or constraint fails here, before any chunk runs
+        candidates = _candidates(req) if req.walk_forward is None else []
         windows = []
         if req.walk_forward is not None:
             wf = req.walk_forward
@@ -251,12 +256,12 @@ class OptiCoreActivities:
 
         def run() -> WalkForwardRow:
             evaluate = _evaluator(req, train)
-            if req.method == "grid":
-                cands = optimize.grid_candidates(_space(req), points_per_param=req.steps)
-                evals = [Evaluation(params=c, score=s, metrics=m) for c in cands for s, m in [evaluate(c)]]
-            elif req.method == "random":
-                cands = optimize.random_candidates(_space(req), req.n, seed=req.seed)
-                evals = [Evaluation(params=c, score=s, metrics=m) for c in cands for s, m in [evaluate(c)]]
+            if req.method in ("grid", "random"):
+                evals = [
+                    Evaluation(params=c, score=s, metrics=m)
+                    for c in _candidates(req)
+                    for s, m in [evaluate(c)]
+                ]
             else:
                 evals = _scipy(req, evaluate)
             best = max(evals, key=lambda e: e.score)
