@@ -26,6 +26,7 @@ from agents.llm import LlmInvalidAnswer, LlmRejected, LlmUnavailable, answer_sch
 from agents.prompts import DebatePoint, LlmVerdict, debate_messages, verdict_messages
 from trading.analysts import (
     NewsRef,
+    NewsReport,
     TechnicalReport,
     Verdict,
     candles_report,
@@ -206,11 +207,14 @@ def _tech_report(state: AnalysisState) -> TechnicalReport:
     )
 
 
-def _news_refs(state: AnalysisState) -> list[NewsRef]:
-    return [
+def _news(state: AnalysisState) -> NewsReport:
+    """The news analyst's report as the news node left it in the state."""
+    news = state.get("news") or {}
+    items = tuple(
         NewsRef(n["id"], datetime.fromisoformat(n["published_at"]), n["title"], n["sentiment"], n["source"])
-        for n in (state.get("news") or {}).get("items", [])
-    ]
+        for n in news.get("items", [])
+    )
+    return NewsReport(items, news.get("score", 0.0), news.get("summary", "no news"))
 
 
 def _verdict_dict(v: Verdict, mode: Mode, **extra: Any) -> dict[str, Any]:
@@ -247,7 +251,7 @@ def decide_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
                 "mode": "analysts",
             }
         }
-    news = news_report(_news_refs(state), as_of=state["as_of"], half_life=timedelta(hours=p.news_half_life_h))
+    news = _news(state)
     analysts = gate_confidence(
         combine(_tech_report(state), news, news_weight=p.news_weight, threshold=p.threshold), p.min_confidence
     )
