@@ -46,6 +46,7 @@ bench: install-test
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.killswitch
 	$(BIN)/python -m bench.analysis
+	$(BIN)/python -m bench.exchange
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python -m bench.backtest
 

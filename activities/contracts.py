@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from trading.scanner import ScanCriteria
+
 StepMode = Literal["activity", "local"]
 
 
@@ -47,6 +49,8 @@ class StrategyConfig(BaseModel):
     approval_timeout_s: float = 300.0
     # The LLM's daily allowance for this strategy (None: no limit).
     llm_budget: LlmBudget | None = None
+    # Scan this universe each cycle and trade its top N (plus what it holds) instead of ``symbols``.
+    universe: ScanCriteria | None = None
 
 
 class LlmSpend(BaseModel):
@@ -101,6 +105,10 @@ class ScanResult(BaseModel):
     """Output of the scan step."""
 
     snapshots: list[SymbolSnapshot]
+    # With a universe: symbols looked at, those that passed the filters, venue requests made.
+    scanned: int = 0
+    eligible: int = 0
+    requests: int = 0
 
 
 class AnalyseInput(BaseModel):
@@ -708,3 +716,21 @@ class ApprovalRecorded(BaseModel):
     expires_at: datetime
     # Set when the approval was decided before (a re-run of the same cycle): nothing to wait for.
     outcome: ApprovalOutcome | None = None
+
+
+class VenueReconcileInput(BaseModel):
+    """Rebuild our view of one venue's orders from the venue (after a restart, or on request)."""
+
+    exchange: str
+    run_id: str
+
+
+class VenueReconcileResult(BaseModel):
+    """What a venue reconciliation found and recorded."""
+
+    exchange: str
+    orders_checked: int = 0
+    orders_updated: int = 0
+    fills_added: int = 0
+    venue_open_orders: int = 0
+    mismatches: list[str] = Field(default_factory=list)

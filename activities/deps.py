@@ -8,7 +8,7 @@ import heapq
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -17,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.store_series import stored_paper_series
 from agents.llm import LlmClient, LlmConfig
 from exchanges.base import Exchange
+from exchanges.ccxt_exchange import VenueConfig
+from exchanges.data import SeriesSpec, bundled_series
 from exchanges.factory import open_exchange
 from trading.errors import TemporaryError, TradingError
 
@@ -81,10 +84,14 @@ class Deps:
     home: Path
     bars_per_second: float = 2.0
     exchange_options: dict[str, Any] = field(default_factory=dict)
+    # ccxt venues by name (ASTS_EXCHANGES); any other ccxt id opens with defaults.
+    venues: dict[str, VenueConfig] = field(default_factory=dict)
     # Temporal, for the activities that signal workflows (set by the worker that runs them).
     client: Client | None = None
     # The language model the agents may ask (None: the analysts decide alone).
     llm: LlmConfig | None = None
+    # The paper venue's series once load_store_series ran (None: bundled, or exchange_options').
+    paper_series: dict[str, SeriesSpec] | None = None
     _llm_client: LlmClient | None = None
     _exchanges: dict[str, Exchange] = field(default_factory=dict)
     _writers: PriorityLock | None = None
@@ -115,10 +122,31 @@ class Deps:
     def exchange(self, name: str) -> Exchange:
         """The connection to venue ``name``, opened on first use."""
         if name not in self._exchanges:
+            options = dict(self.exchange_options)
+            if name == "paper" and self.paper_series is not None:
+                options["series"] = self.paper_series
             self._exchanges[name] = open_exchange(
-                name, home=self.home, bars_per_second=self.bars_per_second, **self.exchange_options
+                name,
+                home=self.home,
+                bars_per_second=self.bars_per_second,
+                venues=self.venues,
+                **options,
             )
         return self._exchanges[name]
+
+    async def load_store_series(self) -> list[str]:
+        """Make the paper venue replay the series stored under exchange "paper" too; return their symbols.
+
+        Called by the worker and the API before serving (see activities.store_series): bars
+        stored afterwards are replayed after a restart. A paper venue already open is reopened.
+        """
+        base = self.exchange_options.get("series") or bundled_series()
+        stored = await stored_paper_series(self.sessions, exclude=set(base))
+        self.paper_series = {**base, **stored}
+        opened = self._exchanges.pop("paper", None)
+        if opened is not None:
+            await opened.close()
+        return sorted(stored)
 
     def llm_client(self) -> LlmClient | None:
         """The client of the configured model, created on first use (None when there is none)."""
@@ -167,7 +195,13 @@ def translate_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         try:
             return await fn(*args, **kwargs)
         except TradingError as e:
-            raise ApplicationError(str(e), type=e.kind, non_retryable=not e.retryable) from e
+            delay = getattr(e, "retry_after", None)
+            raise ApplicationError(
+                str(e),
+                type=e.kind,
+                non_retryable=not e.retryable,
+                next_retry_delay=timedelta(seconds=delay) if delay else None,
+            ) from e
         except ValidationError as e:
             raise ApplicationError(str(e), type="InvalidInput", non_retryable=True) from e
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
 
 from activities.contracts import Bar, CycleInput, ScanResult, SymbolSnapshot
 from activities.deps import Deps, translate_errors
+from activities.scan import scan_strategy_universe
 from trading import scanner
 from trading.strategies import get_strategy
 
@@ -26,9 +29,12 @@ class MarketActivities:
         spec = get_strategy(cfg.type)
         params = spec.parse_params(cfg.params)
         bars = max(MIN_BARS, spec.warmup(params) + 2, 4 * getattr(params, "slow", 0))
+        if cfg.universe is not None:  # ScanPulse: the universe's top N and the symbols held
+            return await scan_strategy_universe(self.deps, inp, bars=bars, with_bars=spec.needs_candles)
         ex = self.deps.exchange(cfg.exchange)
-        with self.deps.venue_call(cfg.strategy_id):
-            universe = {sym: await ex.ohlcv(sym, limit=bars) for sym in cfg.symbols}
+        with self.deps.venue_call(cfg.strategy_id):  # at once: a remote venue bounds its own concurrency
+            found = await asyncio.gather(*(ex.ohlcv(sym, limit=bars) for sym in cfg.symbols))
+        universe = dict(zip(cfg.symbols, found, strict=True))
         ranked = scanner.rank(universe)
         by_symbol = {s.symbol: s for s in ranked}
         snapshots = []

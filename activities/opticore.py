@@ -17,6 +17,7 @@ import numpy as np
 from temporalio import activity
 
 from activities.deps import Deps, translate_errors, utcnow
+from activities.marketdata import store_bars
 from activities.opticore_contracts import (
     MAX_CANDIDATES,
     BacktestFailure,
@@ -166,11 +167,18 @@ class OptiCoreActivities:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
+    async def _bars(self, data: DataSpec) -> Bars:
+        """The bars a request names; a market-data store series is read from the database."""
+        if data.store is None:
+            return load_bars(data)
+        bars = await store_bars(self.deps, data.store)
+        return bars if data.last is None else bars.tail(data.last)
+
     @activity.defn(name="run_backtest")
     @translate_errors
     async def run_backtest(self, req: BacktestRequest) -> BacktestSummary:
         """Run one backtest and store its metrics, trades and equity curve."""
-        bars = load_bars(req.data)
+        bars = await self._bars(req.data)
         cfg = engine_config(req.settings, bars)
         result = await _cpu(lambda: backtest_strategy(bars, req.strategy_type, req.params, cfg))
         metrics = {k: _finite(v) for k, v in vars(result.metrics).items()}
@@ -204,7 +212,7 @@ class OptiCoreActivities:
     @translate_errors
     async def plan_optimization(self, req: OptimizeRequest) -> OptimizePlan:
         """The candidates of a grid or random search, and the walk-forward windows."""
-        bars = load_bars(req.data)
+        bars = await self._bars(req.data)
         get_strategy(req.strategy_type)
         _space(req)  # a bad space or constraint fails here, before any chunk runs
         candidates = _candidates(req) if req.walk_forward is None else []
@@ -223,7 +231,7 @@ class OptiCoreActivities:
         """Backtest each candidate of a chunk; a retry resumes after the last heartbeat."""
         details = activity.info().heartbeat_details
         done: list[Evaluation] = [Evaluation.model_validate(e) for e in (details[0] if details else [])]
-        evaluate = _evaluator(inp.request, load_bars(inp.request.data))
+        evaluate = _evaluator(inp.request, await self._bars(inp.request.data))
         stop = threading.Event()
 
         def rest() -> None:
@@ -240,7 +248,7 @@ class OptiCoreActivities:
     @translate_errors
     async def search_optimization(self, req: OptimizeRequest) -> SearchResult:
         """A scipy search (differential evolution, L-BFGS-B, Nelder-Mead), whole, with heartbeats."""
-        evaluate = _evaluator(req, load_bars(req.data))
+        evaluate = _evaluator(req, await self._bars(req.data))
         stop = threading.Event()
         found = await _cpu(lambda: _scipy(req, evaluate, stop), stop=stop)
         best = sorted((e for e in found if math.isfinite(e.score)), key=lambda e: e.score, reverse=True)
@@ -251,7 +259,7 @@ class OptiCoreActivities:
     async def walk_forward_window(self, inp: WindowInput) -> WalkForwardRow:
         """Optimise on the window's training bars, then backtest the best on its test bars."""
         req = inp.request
-        bars = load_bars(req.data)
+        bars = await self._bars(req.data)
         train, test = bars.slice(*inp.train), bars.slice(*inp.test)
 
         def run() -> WalkForwardRow:

@@ -5,9 +5,10 @@ Plain pydantic, no I/O: workflows import this module. New fields must have defau
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Candidates of one search at most: the plan and every chunk's results go through its history.
 MAX_CANDIDATES = 20_000
@@ -18,8 +19,28 @@ Method = Literal["grid", "random", "differential_evolution", "lbfgsb", "nelder_m
 Objective = Literal["sharpe", "sortino", "calmar", "return", "return_over_drawdown"]
 
 
+class StoreSeries(BaseModel):
+    """A series in the market-data store: the bars opening in [start, end] (None: unbounded)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exchange: str = Field(min_length=1, max_length=64)
+    symbol: str = Field(min_length=1, max_length=64)
+    timeframe: str = Field(min_length=2, max_length=8)
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)  # a time without a zone is UTC
+
+
 class DataSpec(BaseModel):
-    """Where the bars come from: a bundled series by symbol, or a CSV file the worker can read."""
+    """Where the bars come from: a bundled series by symbol, a CSV file the worker can read, or
+    a series in the market-data store."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -27,11 +48,12 @@ class DataSpec(BaseModel):
     csv_path: str | None = Field(default=None, max_length=4000)
     # Keep only the last N bars (None: all).
     last: int | None = Field(default=None, ge=10)
+    store: StoreSeries | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
-        if (self.symbol is None) == (self.csv_path is None):
-            raise ValueError("data needs exactly one of symbol (bundled series) or csv_path")
+        if sum(x is not None for x in (self.symbol, self.csv_path, self.store)) != 1:
+            raise ValueError("data needs exactly one of symbol (bundled series), csv_path or store")
         return self
 
 

@@ -10,6 +10,7 @@ placement committed, and no placement can start after it).
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -183,8 +184,39 @@ class OrderActivities:
         with self.deps.venue_call(plan.strategy_id):
             return await asyncio.shield(self._place(plan))
 
+    async def _settle(self, plan: OrderPlan, horizon: float) -> datetime:
+        """Wait until no earlier request for this order can still be executed, then record that
+        a new one may go out now (returned, and sent with the request).
+
+        A request that got no answer may still reach the venue later; the venue refuses it once
+        its horizon has passed (a receive window). Only then does "not found" mean "never
+        placed": so the lookup before placing waits out the horizon of the last recorded send,
+        which survives a worker's crash because it is committed before the request goes out.
+        """
+        async with self.deps.transaction() as s:
+            last = await repo.last_order_send(s, client_order_id=plan.client_order_id)
+        if last is not None:
+            wait = (last - utcnow()).total_seconds() + horizon
+            if wait > 0:
+                activity.logger.info(
+                    "waiting out an earlier request", extra={"coid": plan.client_order_id, "wait_s": wait}
+                )
+                await asyncio.sleep(wait)
+        now = utcnow()
+        async with self.deps.transaction() as s:
+            await repo.record_order_send(
+                s,
+                client_order_id=plan.client_order_id,
+                strategy_id=plan.strategy_id,
+                symbol=plan.symbol,
+                now=now,
+            )
+        return now
+
     async def _place(self, plan: OrderPlan) -> OrderOutcome:
         ex = self.deps.exchange(plan.exchange)
+        horizon = float(getattr(ex, "settle_horizon_s", 0.0))
+        sent_at = await self._settle(plan, horizon) if horizon > 0 else None
         async with self.deps.transaction() as s:
             venue = await self._lookup(plan)
             if venue is None:
@@ -208,6 +240,8 @@ class OrderActivities:
                     type=OrderType(plan.type),
                     qty=plan.qty,
                     price=plan.price,
+                    ref_price=plan.ref_price,
+                    sent_at=sent_at,
                 )
                 try:
                     venue = await ex.create_order(request)

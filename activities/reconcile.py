@@ -1,7 +1,9 @@
-"""The reconcile step (TradeGuard accounting): compare the venue with our books, then mark PnL.
+"""The reconcile step (TradeGuard accounting): compare the venue with our books, then mark PnL;
+and the venue reconciliation run after a restart.
 
 A difference is flagged as a ``reconcile_mismatch`` event with both numbers; our books
-are never silently overwritten with the venue's.
+are never silently overwritten with the venue's. Fills are only ever the venue's own
+executions (by their trade ids), never made up from totals.
 """
 
 from __future__ import annotations
@@ -13,10 +15,18 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.contracts import ReconcileInput, ReconcileResult
+from activities.contracts import (
+    OrderPlan,
+    ReconcileInput,
+    ReconcileResult,
+    VenueReconcileInput,
+    VenueReconcileResult,
+)
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import MISMATCHES
+from activities.orders import record_venue_order
 from store import repo
+from store.models import OrderRow
 from trading.breakers import closed_trade_results, consecutive_losses
 from trading.errors import OrderNotFound
 from trading.portfolio import Position, pnl_of
@@ -123,3 +133,85 @@ class ReconcileActivities:
             for asset, qty in sorted(ours.items())
             if venue.get(asset, Decimal(0)) != qty
         ]
+
+    @activity.defn(name="reconcile_venue")
+    @translate_errors
+    async def reconcile_venue(self, inp: VenueReconcileInput) -> VenueReconcileResult:
+        """Bring every unfinished order of this venue up to the venue's state, record the fills it
+        reports, and flag what does not agree: orders the venue does not know, open orders at the
+        venue we have no record of, and balances that differ from our positions."""
+        ex = self.deps.exchange(inp.exchange)
+        now = utcnow()
+        result = VenueReconcileResult(exchange=inp.exchange)
+        async with self.deps.transaction() as s:
+            strategies = [r.id for r in await repo.list_strategies(s) if r.exchange == inp.exchange]
+            ours = await repo.unfinished_orders(s, strategy_ids=strategies) if strategies else []
+            known = await repo.client_order_ids(s, strategy_ids=strategies)
+        for row in ours:
+            activity.heartbeat(result.orders_checked)
+            result.orders_checked += 1
+            async with self.deps.transaction() as s:
+                try:
+                    venue = await ex.fetch_order(row.client_order_id, row.symbol)
+                except OrderNotFound:
+                    if row.venue_order_id:
+                        result.mismatches.append(
+                            f"order {row.client_order_id}: we hold it as {row.status}, "
+                            "the venue does not know it"
+                        )
+                    continue
+                before = len(await repo.list_fills(s, strategy_id=row.strategy_id))
+                await record_venue_order(s, _plan_of(row, inp.exchange), venue)
+                added = len(await repo.list_fills(s, strategy_id=row.strategy_id)) - before
+                result.fills_added += added
+                if added or venue.status.value != row.status:
+                    result.orders_updated += 1
+        venue_open = await ex.open_orders()
+        result.venue_open_orders = len(venue_open)
+        to_ours = getattr(ex, "venue_client_id", None)
+        ids = {to_ours(c) if to_ours else c: c for c in known}
+        for o in venue_open:
+            if o.client_order_id not in known and o.client_order_id not in ids:
+                result.mismatches.append(
+                    f"open order {o.venue_order_id} ({o.symbol} {o.side.value} {o.qty}, client id "
+                    f"{o.client_order_id or '-'}) is at the venue, we have no record of it"
+                )
+        async with self.deps.transaction() as s:
+            result.mismatches += await self._check_balances(s, ex, inp.exchange)
+            for text in result.mismatches:
+                MISMATCHES.inc()
+                await repo.record_event(
+                    s,
+                    event_key=f"venue-reconcile-{inp.run_id}-{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+                    kind="reconcile_mismatch",
+                    reason=text,
+                    now=now,
+                    data={"exchange": inp.exchange},
+                )
+        activity.logger.info(
+            "venue reconciled",
+            extra={
+                "exchange": inp.exchange,
+                "checked": result.orders_checked,
+                "updated": result.orders_updated,
+                "mismatches": len(result.mismatches),
+            },
+        )
+        return result
+
+
+def _plan_of(row: OrderRow, exchange: str) -> OrderPlan:
+    """The plan an order row was placed from (what record_venue_order needs to write it)."""
+    return OrderPlan(
+        strategy_id=row.strategy_id,
+        exchange=exchange,
+        cycle=row.cycle,
+        leg=row.leg,
+        client_order_id=row.client_order_id,
+        symbol=row.symbol,
+        side=row.side,  # type: ignore[arg-type]
+        type=row.type,  # type: ignore[arg-type]
+        qty=row.qty,
+        price=row.price,
+        ref_price=row.price or row.avg_price or Decimal(0),
+    )

@@ -11,6 +11,7 @@ from activities.control import ControlActivities
 from activities.deps import Deps
 from activities.ingest import IngestActivities
 from activities.market import MarketActivities
+from activities.marketdata import MarketDataActivities
 from activities.opticore import OptiCoreActivities
 from activities.orders import OrderActivities
 from activities.reconcile import ReconcileActivities
@@ -25,6 +26,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     control, approvals = ControlActivities(deps), ApprovalActivities(deps)
     opti = OptiCoreActivities(deps)
     ingest = IngestActivities(deps)
+    marketdata = MarketDataActivities(deps)
     return [
         market.scan,
         analysis.analyse,
@@ -34,6 +36,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         orders.sync_order,
         orders.cancel_order,
         rec.reconcile,
+        rec.reconcile_venue,
         status.set_strategy_status,
         control.hub_load,
         control.set_hub_gate,
@@ -51,4 +54,6 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         opti.walk_forward_window,
         opti.record_optimization,
         ingest.ingest_feed,
+        marketdata.backfill_candles,
+        marketdata.data_status,
     ]

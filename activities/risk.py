@@ -8,7 +8,14 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.contracts import OrderPlan, RiskInput, RiskRejection, RiskResult
+from activities.contracts import (
+    OrderPlan,
+    RiskInput,
+    RiskRejection,
+    RiskResult,
+    StrategyConfig,
+    SymbolSnapshot,
+)
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import RISK_REJECTIONS
 from store import repo
@@ -40,6 +47,13 @@ async def risk_context(
     return ctx, positions, gate
 
 
+def order_legs(cfg: StrategyConfig, snapshots: list[SymbolSnapshot]) -> dict[str, int]:
+    """Each symbol's leg in a cycle (part of its client order ids): its place in the strategy's
+    symbols, or, for a strategy scanning a universe, in this cycle's scan (recorded in history)."""
+    names = cfg.symbols if cfg.universe is None else [snap.symbol for snap in snapshots]
+    return {sym: i for i, sym in enumerate(names)}
+
+
 class RiskActivities:
     """Pre-trade risk activities."""
 
@@ -56,6 +70,7 @@ class RiskActivities:
         limits = RiskLimits.from_mapping(cfg.risk)
         ex = self.deps.exchange(cfg.exchange)
         last = {snap.symbol: snap.last for snap in inp.snapshots}
+        legs = order_legs(cfg, inp.snapshots)
         now = utcnow()
         approved: list[OrderPlan] = []
         rejected: list[RiskRejection] = []
@@ -66,7 +81,7 @@ class RiskActivities:
             pending = {o.symbol for o in await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)}
             hub_gate = repo.hub_gate_of(await repo.get_hub_gate(s, hub_id=cfg.hub_id))
             for d in inp.decisions:
-                leg = cfg.symbols.index(d.symbol)
+                leg = legs[d.symbol]
                 if d.symbol in pending:  # an earlier order may still fill: size nothing on top of it
                     continue
                 market = await ex.market(d.symbol)

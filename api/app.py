@@ -16,7 +16,18 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from activities.deps import Deps
 from api.deps import ClientDep, SessionDep
-from api.routes import analysis, approvals, control, news, opticore, records, strategies
+from api.routes import (
+    analysis,
+    approvals,
+    control,
+    marketdata,
+    news,
+    opticore,
+    records,
+    scan,
+    strategies,
+    venues,
+)
 from store.db import make_engine, make_sessionmaker, migrate, ping
 from trading.errors import TradingError
 from worker.runtime import connect
@@ -53,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=app.state.sessions,
             home=settings.home,
             bars_per_second=settings.paper_bars_per_second,
+            venues=dict(settings.exchanges),
         )
+        await app.state.venues.load_store_series()  # the paper venue lists the stored paper series
         app.state.client = await connect(settings)
         try:
             yield
@@ -115,8 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategies.router)
     app.include_router(records.router)
     app.include_router(control.router)
+    app.include_router(venues.router)
     app.include_router(approvals.router)
     app.include_router(news.router)
     app.include_router(analysis.router)
     app.include_router(opticore.router)
+    app.include_router(marketdata.router)
+    app.include_router(scan.router)
     return app

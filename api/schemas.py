@@ -7,9 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from activities.contracts import ApprovalOutcome, ControlResult, LlmBudget, StrategyAck, StrategyStatus
+from trading.scanner import ScanCriteria
 
 T = TypeVar("T")
 
@@ -33,6 +35,10 @@ def parse_interval(value: float | int | str) -> float:
     return seconds
 
 
+# A strategy trades at most this many scanned symbols per cycle (as many as fixed symbols).
+MAX_UNIVERSE_TOP = 50
+
+
 class StrategyCreate(BaseModel):
     """Body of ``POST /strategies``."""
 
@@ -41,7 +47,9 @@ class StrategyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     type: str = Field(min_length=1, max_length=50)
     exchange: str = "paper"
-    symbols: list[str] = Field(min_length=1, max_length=50)
+    # Scan this universe every cycle and trade its top N (at most 50) instead of fixed symbols.
+    universe: ScanCriteria | None = None
+    symbols: list[str] = Field(default_factory=list, max_length=50, validate_default=True)
     interval: float | str = "10s"
     params: dict[str, Any] = Field(default_factory=dict)
     risk: dict[str, Any] = Field(default_factory=dict)
@@ -72,6 +80,25 @@ class StrategyCreate(BaseModel):
     def _unique(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
             raise ValueError("symbols must not repeat")
+        return v
+
+    @field_validator("universe")
+    @classmethod
+    def _universe_top(cls, v: ScanCriteria | None) -> ScanCriteria | None:
+        if v is not None and v.top > MAX_UNIVERSE_TOP:
+            raise ValueError(f"top must be at most {MAX_UNIVERSE_TOP} for a strategy, got {v.top}")
+        return v
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_or_universe(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if "universe" not in info.data:  # the universe was refused: its reason is enough
+            return v
+        scans = info.data["universe"] is not None
+        if not v and not scans:
+            raise PydanticCustomError("too_short", "List should have at least 1 item, or give a universe")
+        if v and scans:
+            raise ValueError("give symbols or a universe, not both (list fixed ones in universe.symbols)")
         return v
 
 
@@ -384,3 +411,40 @@ class NewsItemPublic(BaseModel):
     sentiment: float
     sentiment_method: str
     content_hash: str
+
+
+class ScanRowPublic(BaseModel):
+    """One symbol of a scan's ranking; ``bar_*`` are set when the refinement re-scored it from bars."""
+
+    rank: int
+    symbol: str
+    score: float
+    momentum: float | None
+    volatility: float | None
+    quote_volume: Decimal
+    spread_bps: float | None
+    last: Decimal
+    bar_momentum: float | None = None
+    bar_volatility: float | None = None
+
+
+class ScanFilteredPublic(BaseModel):
+    """A symbol the scan left out, and why."""
+
+    symbol: str
+    reason: str
+    detail: str
+
+
+class ScanPublic(BaseModel):
+    """Answer of ``GET /scan``: the ranking, what was filtered out, and what it cost."""
+
+    exchange: str
+    criteria: ScanCriteria
+    universe: int
+    data: list[ScanRowPublic]
+    count: int
+    filtered: list[ScanFilteredPublic]
+    requests: int
+    requests_by_method: dict[str, int]
+    elapsed_ms: float

@@ -1,6 +1,6 @@
-"""Venue adapters behind one `Exchange` protocol: the paper exchange (and later ccxt)."""
+"""Venue adapters behind one `Exchange` protocol: the paper exchange and any ccxt exchange."""
 
 from exchanges.base import Exchange
-from exchanges.factory import KNOWN_EXCHANGES, open_exchange
+from exchanges.factory import open_exchange
 
-__all__ = ["KNOWN_EXCHANGES", "Exchange", "open_exchange"]
+__all__ = ["Exchange", "open_exchange"]

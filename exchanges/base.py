@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -27,8 +28,23 @@ class Exchange(Protocol):
         """Latest price, bid and ask of a symbol."""
         ...
 
-    async def ohlcv(self, symbol: str, limit: int = 100) -> list[Candle]:
-        """The last ``limit`` bars up to and including the current one, oldest first."""
+    async def tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
+        """Tickers of several symbols (every listed one when None), in as few requests as the venue allows."""
+        ...
+
+    async def ohlcv(
+        self,
+        symbol: str,
+        limit: int = 100,
+        *,
+        timeframe: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Candle]:
+        """Bars of ``timeframe`` (None: the venue's default for the symbol), oldest first.
+
+        Without ``since``: the last ``limit`` bars up to and including the current one.
+        With ``since``: at most ``limit`` bars opening at or after ``since``, never past the present.
+        """
         ...
 
     async def balance(self) -> dict[str, Decimal]:

@@ -21,10 +21,14 @@ _SYMBOL_RE = re.compile(r"^([A-Z0-9]{1,20})/([A-Z0-9]{1,20})$")
 
 @dataclass(frozen=True, slots=True)
 class SeriesSpec:
-    """A price series the paper exchange replays, with the size rules of its market."""
+    """A price series the paper exchange replays, with the size rules of its market.
+
+    The bars come from the CSV file at ``path``, or are given in memory as ``bars`` (series read
+    from the market-data store; ``path`` is then None).
+    """
 
     symbol: str
-    path: Path
+    path: Path | None
     base: str
     quote: str
     min_qty: Decimal
@@ -32,6 +36,7 @@ class SeriesSpec:
     price_step: Decimal
     min_notional: Decimal = Decimal(0)
     timeframe: str = ""
+    bars: tuple[Candle, ...] | None = None
 
     def market(self) -> Market:
         """The market this series is traded as."""
@@ -46,7 +51,11 @@ class SeriesSpec:
         )
 
     def candles(self) -> list[Candle]:
-        """Load the series' bars (cached per file version)."""
+        """The series' bars: the in-memory ones, or the file's (cached per file version)."""
+        if self.bars is not None:
+            return list(self.bars)
+        if self.path is None:
+            raise InvalidInput(f"series {self.symbol} has neither a file nor bars")
         return load_candles(self.path)
 
 

@@ -13,12 +13,13 @@ every call that reads or changes account state. Several processes may share one 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -55,6 +56,7 @@ T = TypeVar("T")
 _HALF_SPREAD = Decimal("0.00005")  # half of a 1 bp spread
 _BP = Decimal("0.0001")
 _ZERO = Decimal(0)
+_DAY = timedelta(days=1)
 
 
 class PaperExchange:
@@ -106,25 +108,75 @@ class PaperExchange:
         return self._spec(symbol).market()
 
     async def ticker(self, symbol: str) -> Ticker:
-        """Current close as ``last``, with a 1 bp spread around it; ``ts`` is the wall-clock time."""
+        """Current close as ``last``, with a 1 bp spread around it; ``ts`` is the wall-clock time.
+
+        The 24-hour figures come from the replayed bars that opened in the 24 hours up to the current one.
+        """
         spec = self._spec(symbol)
         await self._ready()
         now = self._now()
-        last = self._current(symbol, self._replay().tick(now)).close
+        bars = self._candles[symbol]
+        idx = self._replay().index(len(bars), self._replay().tick(now))
+        cur = bars[idx]
+        day = [c for c in bars[max(0, idx - 24 * 60) : idx + 1] if c.ts > cur.ts - _DAY]
+        last = cur.close
         step = spec.price_step
         bid = to_step(last * (1 - _HALF_SPREAD), step, ROUND_FLOOR)
         ask = to_step(last * (1 + _HALF_SPREAD), step, ROUND_CEILING)
-        return Ticker(symbol=symbol, ts=now, last=last, bid=bid, ask=ask)
+        volume = sum((c.volume for c in day), _ZERO)
+        return Ticker(
+            symbol=symbol,
+            ts=now,
+            last=last,
+            bid=bid,
+            ask=ask,
+            open=day[0].open,
+            high=max(c.high for c in day),
+            low=min(c.low for c in day),
+            base_volume=volume,
+            quote_volume=sum((c.volume * c.close for c in day), _ZERO),
+        )
 
-    async def ohlcv(self, symbol: str, limit: int = 100) -> list[Candle]:
-        """The last ``limit`` bars up to and including the current one, oldest first."""
-        self._spec(symbol)
+    async def tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
+        """Tickers of the given symbols (every listed one when None); raises UnknownSymbol."""
+        wanted = sorted(self._series) if symbols is None else list(symbols)
+        for sym in wanted:
+            self._spec(sym)
+        return {sym: await self.ticker(sym) for sym in wanted}
+
+    async def ohlcv(
+        self,
+        symbol: str,
+        limit: int = 100,
+        *,
+        timeframe: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Candle]:
+        """Bars of the series' own timeframe, oldest first, never past the replay's current bar.
+
+        Without ``since``: the last ``limit`` of them. With ``since``: at most ``limit`` opening at
+        or after it. Another ``timeframe`` than the series' raises InvalidInput.
+        """
+        spec = self._spec(symbol)
         if limit < 1:
             raise InvalidInput(f"limit must be at least 1, got {limit}")
+        if timeframe is not None and spec.timeframe and timeframe != spec.timeframe:
+            raise InvalidInput(
+                f"the paper exchange replays {symbol} in {spec.timeframe} bars only, not {timeframe}"
+            )
+        if since is not None and since.tzinfo is None:
+            raise InvalidInput("since must be timezone-aware")
         await self._ready()
         bars = self._candles[symbol]
         idx = self._replay().index(len(bars), self._replay().tick(self._now()))
-        return self._candles[symbol][max(0, idx - limit + 1) : idx + 1]
+        if since is None:
+            return bars[max(0, idx - limit + 1) : idx + 1]
+        first = bisect.bisect_left(bars, since, hi=idx + 1, key=lambda c: c.ts)
+        return bars[first : min(idx + 1, first + limit)]
+
+    def timeframe(self, symbol: str) -> str:
+        """The timeframe a symbol's series is replayed in ("" when not declared)."""
+        return self._spec(symbol).timeframe
 
     async def history(self, symbol: str, *, until: datetime, limit: int = 100) -> list[Candle]:
         """The last ``limit`` bars of the whole recorded series that opened at or before ``until``

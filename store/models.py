@@ -342,3 +342,26 @@ class OptimizationRow(Base):
     error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CandleRow(Base):
+    """One closed OHLCV bar of a series, stored once by venue, symbol, timeframe and open time (UTC).
+
+    ``exchange`` is where the bars came from ("paper", a ccxt venue name, or "csv" for user files
+    imported without a venue); ``source`` says how each bar arrived ("ccxt:binance", "paper",
+    "csv:btc.csv").
+    """
+
+    __tablename__ = "candles"
+
+    exchange: Mapped[str] = mapped_column(String(64), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(SHORT, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    open: Mapped[Decimal] = mapped_column(Money)
+    high: Mapped[Decimal] = mapped_column(Money)
+    low: Mapped[Decimal] = mapped_column(Money)
+    close: Mapped[Decimal] = mapped_column(Money)
+    volume: Mapped[Decimal] = mapped_column(Money)
+    source: Mapped[str] = mapped_column(NAME)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -230,11 +230,13 @@ def detect_gaps(
     weekdays: bool | None = None,
     min_missing: int = 1,
     max_gap_ratio: float | None = None,
+    interval_ns: int | None = None,
 ) -> list[Gap]:
     """Intervals that skip at least ``min_missing`` bars of the median interval (see the module doc).
 
     ``missing_bars`` is the interval over the median, rounded, minus one. With ``max_gap_ratio``,
-    an interval longer than that many medians raises ``InvalidInput`` instead.
+    an interval longer than that many medians raises ``InvalidInput`` instead. ``interval_ns``
+    gives the bar interval to measure against instead of the median (a known timeframe).
     """
     t, d, med = _intervals(ts, weekdays)
     if max_gap_ratio is not None:
@@ -247,7 +249,7 @@ def detect_gaps(
             )
     if not d.size:
         return []
-    missing = np.rint(d / med).astype(np.int64) - 1
+    missing = np.rint(d / (med if interval_ns is None else float(interval_ns))).astype(np.int64) - 1
     return [
         Gap(int(t[i]), int(t[i + 1]), int(missing[i])) for i in np.flatnonzero(missing >= max(min_missing, 1))
     ]

@@ -25,9 +25,17 @@ class DomainError(TradingError):
 
 
 class TemporaryError(TradingError):
-    """A failure that may pass; the caller should retry with backoff."""
+    """A failure that may pass; the caller should retry with backoff.
+
+    ``retry_after`` (seconds), when the source said how long to wait (a venue's rate
+    limit), sets the delay before the next attempt.
+    """
 
     retryable = True
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidInput(DomainError):
@@ -64,6 +72,19 @@ class TradingHalted(DomainError):
 
 class ExchangeUnavailable(TemporaryError):
     """The venue could not be reached or answered with a transient error."""
+
+
+class OrderStatusUnknown(ExchangeUnavailable):
+    """An order request got no clear answer (timeout, dropped connection, 5xx): the venue may or
+    may not have accepted it. The next attempt looks the order up before placing it again."""
+
+
+class AuthenticationFailed(DomainError):
+    """The venue refused the API key, its signature or its permissions."""
+
+
+class VenueRejected(DomainError):
+    """The venue refused a request for a reason of its own that retrying will not change."""
 
 
 class DuplicateClientOrderId(DomainError):

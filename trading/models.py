@@ -143,13 +143,18 @@ class Candle:
 
 @dataclass(frozen=True, slots=True)
 class Ticker:
-    """Latest price of a symbol."""
+    """Latest price of a symbol, with the last 24 hours' range and volume where the venue gives them."""
 
     symbol: str
     ts: datetime
     last: Decimal
     bid: Decimal
     ask: Decimal
+    open: Decimal | None = None  # price 24 hours ago
+    high: Decimal | None = None
+    low: Decimal | None = None
+    base_volume: Decimal = Decimal(0)  # traded in the last 24 hours, in the base asset
+    quote_volume: Decimal = Decimal(0)  # the same in the quote asset
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +181,11 @@ class OrderRequest:
     type: OrderType
     qty: Decimal
     price: Decimal | None = None  # limit price; None for market orders
+    # The price the order was sized at (a market order's minimum value is checked against it).
+    ref_price: Decimal | None = None
+    # When this request was first allowed to go out; venues that expire requests (a receive
+    # window) refuse it after that window, so a lost request cannot be executed later.
+    sent_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.qty <= 0:

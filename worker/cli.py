@@ -15,10 +15,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from exchanges.emulator.cli import app as emulator_app
 from worker.cli_agents import add_agent_commands
+from worker.cli_data import make_data_app
 from worker.cli_llm import check_llm_choice, make_llm_app
 from worker.cli_news import make_news_app
 from worker.cli_opticore import add_opticore_commands
+from worker.cli_scan import add_scan_command, universe_option
 
 app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
 strategy_app = typer.Typer(help="Start, list, inspect, halt and resume strategies (through the API).")
@@ -206,7 +209,9 @@ def _pairs(items: list[str], what: str) -> dict[str, Any]:
 @strategy_app.command("start")
 def strategy_start(
     type: Annotated[str, typer.Option("--type", help="sma_cross or rsi_reversion")],
-    symbols: Annotated[str, typer.Option(help="comma-separated, e.g. MSFT/USD,GOOGL/USD")],
+    symbols: Annotated[
+        str, typer.Option(help="comma-separated, e.g. MSFT/USD,GOOGL/USD (or --universe)")
+    ] = "",
     name: Annotated[str, typer.Option(help="display name")] = "",
     interval: Annotated[str, typer.Option(help="cycle interval, e.g. 5s, 1m")] = "10s",
     exchange: Annotated[str, typer.Option(help="venue")] = "paper",
@@ -231,6 +236,12 @@ def strategy_start(
         str | None,
         typer.Option("--params-from", help="a finished optimisation's id: use its best parameters"),
     ] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            "--universe", help='trade the top N of a scan each cycle, JSON: \'{"quote": "USD", "top": 5}\''
+        ),
+    ] = None,
     api_url: ApiOpt = None,
 ) -> None:
     """Start a strategy (types: sma_cross, rsi_reversion, agent)."""
@@ -250,6 +261,8 @@ def strategy_start(
         body["llm_budget"] = _pairs(llm_budget, "LLM budget")
     if params_from:
         body["params_from"] = params_from
+    if universe is not None:
+        body["universe"] = universe_option(universe, fail)
     out = _call("POST", "/strategies", api_url, body)
     console.print(f"started {out['id']} (workflow {out['workflow_id']})")
 
@@ -494,10 +507,29 @@ def reject(
     _decide(approval_id, "reject", reason, api_url)
 
 
+@app.command()
+def reconcile(
+    exchange: Annotated[str, typer.Option(help="venue name, as strategies use it")],
+    api_url: ApiOpt = None,
+) -> None:
+    """Rebuild a venue's orders from the venue now (workers do it as they start); show differences."""
+    out = _call("POST", "/reconcile", api_url, {"exchange": exchange}, timeout=330)
+    console.print(
+        f"{escape(out['exchange'])}: {out['orders_checked']} unfinished orders checked, "
+        f"{out['orders_updated']} updated, {out['fills_added']} fills recorded, "
+        f"{out['venue_open_orders']} open at the venue"
+    )
+    for text in out["mismatches"]:
+        console.print(f"[yellow]mismatch:[/yellow] {escape(text)}")
+
+
 app.add_typer(make_news_app(call=_call, fail=fail, console=console), name="news")
+app.add_typer(make_data_app(call=_call, fail=fail, console=console), name="data")
 app.add_typer(make_llm_app(fail=fail, console=console), name="llm")
 add_agent_commands(app, call=_call, pairs=_pairs, console=console)
 add_opticore_commands(app, call=_call, pairs=_pairs, fail=fail, console=console)
+add_scan_command(app, call=_call, fail=fail, console=console)
+app.add_typer(emulator_app, name="emulator")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,26 @@ COUNTS = ("trades", "max_drawdown_duration")
 
 
 def data_spec(
-    data: Path | None, symbol: str | None, last: int | None, fail: Callable[..., NoReturn]
+    data: Path | None,
+    symbol: str | None,
+    last: int | None,
+    fail: Callable[..., NoReturn],
+    from_store: str | None = None,
 ) -> dict[str, Any]:
-    """The request's data: a CSV file (sent as an absolute path) or a bundled symbol."""
-    if (data is None) == (symbol is None):
-        fail("give exactly one of --data FILE.csv or --symbol SYMBOL (a bundled series)")
+    """The request's data: a CSV file (sent as an absolute path), a bundled symbol, or a series in
+    the market-data store given as EXCHANGE:SYMBOL:TIMEFRAME."""
+    if sum(x is not None for x in (data, symbol, from_store)) != 1:
+        fail(
+            "give exactly one of --data FILE.csv or --symbol SYMBOL (a bundled series)"
+            " or --from-store EXCHANGE:SYMBOL:TIMEFRAME"
+        )
+    if from_store is not None:
+        exchange, _, rest = from_store.partition(":")
+        pair, _, timeframe = rest.rpartition(":")
+        if not (exchange and pair and timeframe):
+            fail(f"--from-store {from_store!r} must look like EXCHANGE:SYMBOL:TIMEFRAME, e.g. csv:X/USD:1d")
+        store = {"exchange": exchange, "symbol": pair, "timeframe": timeframe}
+        return {"store": store} | ({"last": last} if last is not None else {})
     spec: dict[str, Any] = {"symbol": symbol} if symbol else {"csv_path": str(Path(str(data)).resolve())}
     if data is not None and not Path(data).is_file():
         fail(f"no such file: {data}")
@@ -150,6 +165,9 @@ def add_opticore_commands(
         strategy: Annotated[str, typer.Option("--strategy", help="sma_cross, rsi_reversion or agent")],
         data: Annotated[Path | None, typer.Option(help="a ts,open,high,low,close,volume CSV file")] = None,
         symbol: Annotated[str | None, typer.Option(help="a bundled series, e.g. MSFT/USD")] = None,
+        from_store: Annotated[
+            str | None, typer.Option("--from-store", help="a stored series, EXCHANGE:SYMBOL:TIMEFRAME")
+        ] = None,
         last: Annotated[int | None, typer.Option(help="only the last N bars")] = None,
         param: Annotated[list[str] | None, typer.Option("--param", "-p", help="parameter key=value")] = None,
         cash: Annotated[float | None, typer.Option(help="starting cash")] = None,
@@ -172,7 +190,7 @@ def add_opticore_commands(
     ) -> None:
         """Backtest a strategy with the live strategy code and stated, conservative fill rules."""
         body = {
-            "data": data_spec(data, symbol, last, fail),
+            "data": data_spec(data, symbol, last, fail, from_store),
             "strategy": strategy,
             "params": pairs(param or [], "parameter"),
             "settings": settings_of(
@@ -216,6 +234,9 @@ def add_opticore_commands(
         space: Annotated[list[str], typer.Option("--space", "-s", help="searched parameter name=low:high")],
         data: Annotated[Path | None, typer.Option(help="a ts,open,high,low,close,volume CSV file")] = None,
         symbol: Annotated[str | None, typer.Option(help="a bundled series, e.g. MSFT/USD")] = None,
+        from_store: Annotated[
+            str | None, typer.Option("--from-store", help="a stored series, EXCHANGE:SYMBOL:TIMEFRAME")
+        ] = None,
         last: Annotated[int | None, typer.Option(help="only the last N bars")] = None,
         param: Annotated[
             list[str] | None, typer.Option("--param", "-p", help="fixed parameter key=value")
@@ -252,7 +273,7 @@ def add_opticore_commands(
             except ValueError:
                 fail(f"--space {item!r} must look like name=low:high")
         body: dict[str, Any] = {
-            "data": data_spec(data, symbol, last, fail),
+            "data": data_spec(data, symbol, last, fail, from_store),
             "strategy": strategy,
             "fixed": pairs(param or [], "parameter"),
             "space": bounds,

@@ -39,16 +39,19 @@ from activities.registry import build_activities
 from activities.status import record_strategy
 from store.db import make_engine, make_sessionmaker, migrate
 from trading.breakers import BreakerLimits
+from worker.marketdata_schedule import ensure_marketdata_schedule
 from worker.settings import Settings
 from workflows.analyze import AnalyzeWorkflow
 from workflows.backtest import BacktestWorkflow
 from workflows.cycle import CycleWorkflow
 from workflows.ingest import IngestWorkflow
+from workflows.marketdata import MarketDataWorkflow
 from workflows.neurohub import NeuroHubWorkflow, parse_reset
 from workflows.optimize import OptimizeWorkflow
 from workflows.options import INGEST_RUN_TIMEOUT, NEWS_SCHEDULE_ID, backtest_queue, strategy_workflow_id
 from workflows.order import OrderWorkflow
 from workflows.strategy import StrategyWorkflow
+from workflows.venue_reconcile import VenueReconcileWorkflow, venue_reconcile_id
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ WORKFLOWS: Sequence[type] = (
     AnalyzeWorkflow,
     BacktestWorkflow,
     OptimizeWorkflow,
+    VenueReconcileWorkflow,
+    MarketDataWorkflow,
 )
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 BACKTEST_SLOTS = 2
@@ -140,6 +145,23 @@ async def ensure_news_schedule(
     return handle
 
 
+async def start_venue_reconciliations(client: Client, settings: Settings) -> None:
+    """Rebuild every configured venue's orders from the venue, as a worker starts: what filled or
+    changed while no worker ran is recorded with the venue's own fills, and differences flagged.
+    A run left over from before (its worker may have died in it) is replaced by a fresh one."""
+    for name in sorted(settings.exchanges):
+        try:
+            await client.start_workflow(
+                VenueReconcileWorkflow.run,
+                name,
+                id=venue_reconcile_id(name),
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+            )
+        except RPCError as e:
+            log.warning("venue reconciliation not started: %s", e, extra={"exchange": name})
+
+
 async def launch_strategy(
     client: Client, sessions: async_sessionmaker[AsyncSession], config: StrategyConfig, *, task_queue: str
 ) -> WorkflowHandle[Any, Any]:
@@ -216,8 +238,10 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
         sessions=make_sessionmaker(engine),
         home=settings.home,
         bars_per_second=settings.paper_bars_per_second,
+        venues=dict(settings.exchanges),
         llm=settings.llm_config(),
     )
+    await deps.load_store_series()  # the paper venue replays the stored paper series too
     client = await connect(settings)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
@@ -236,10 +260,15 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
             await ensure_hub(
                 client, hub_id=settings.hub_id, task_queue=settings.task_queue, config=hub_config(settings)
             )
+            await start_venue_reconciliations(client, settings)
             try:
                 await ensure_news_schedule(client, settings)
             except RPCError as e:  # news is not worth stopping a trading worker for
                 log.warning("news schedule not ensured: %s", e, extra={"schedule_id": NEWS_SCHEDULE_ID})
+            try:
+                await ensure_marketdata_schedule(client, settings)
+            except RPCError as e:  # nor is market data
+                log.warning("market-data schedule not ensured: %s", e, extra={"schedule_id": "marketdata"})
             if ready is not None:
                 ready.set()
             await stop.wait()

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.llm import LlmConfig, Price
+from exchanges.ccxt_exchange import VenueConfig
 
 # The bundled sample feeds (data/news/), ingested when ASTS_NEWS_FEEDS is not set.
 SAMPLE_FEEDS: tuple[dict[str, Any], ...] = (
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_url: str | None = None
     paper_bars_per_second: float = 2.0
+    # ccxt venues by the name strategies use, as JSON: {"binance": {"ccxt_id": "binance",
+    # "testnet": true}}; see exchanges.ccxt_exchange.VenueConfig. Keys are never set here: they
+    # come from ASTS_EXCHANGE_<NAME>_API_KEY / _SECRET or ASTS_EXCHANGE_SECRETS_FILE.
+    exchanges: dict[str, VenueConfig] = Field(default_factory=dict)
     worker_metrics_port: int | None = None
     # NeuroHub: its workflow id, global circuit breakers (JSON mapping) and the daily reset (UTC).
     hub_id: str = "neurohub"
@@ -46,6 +51,11 @@ class Settings(BaseSettings):
     # {"name", "url" | "path", "format", "aliases"}; relative paths are read from the checkout).
     news_feeds: list[dict[str, Any]] = Field(default_factory=lambda: [dict(f) for f in SAMPLE_FEEDS])
     news_interval_s: float = Field(default=300.0, gt=0)
+    # Market data: the series kept up to date in the store every ``market_data_interval_s``
+    # (ASTS_MARKET_DATA as a JSON list of {"exchange", "symbol", "timeframe", "since"}; empty: no
+    # schedule, and an existing one is deleted).
+    market_data: list[dict[str, Any]] = Field(default_factory=list)
+    market_data_interval_s: float = Field(default=3600.0, gt=0)
 
     # The language model of the agents: any OpenAI-compatible endpoint (unset: no LLM; the
     # analysts decide alone). The key comes from ASTS_LLM_API_KEY (or OPENAI_API_KEY).

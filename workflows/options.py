@@ -20,6 +20,8 @@ NON_RETRYABLE = [
     "IllegalTransition",
     "TradingHalted",
     "DuplicateClientOrderId",
+    "AuthenticationFailed",
+    "VenueRejected",
 ]
 
 # Reading market data: quick, retried a few times, then the cycle gives up.
@@ -75,6 +77,11 @@ DEFAULT_TIME_IN_FORCE = timedelta(minutes=5)
 # A cycle has no timeout of its own: every step's retries are bounded, and its orders
 # end by their time in force. Cutting a cycle short could leave an order in flight while
 # the next cycle, seeing no position yet, sized a second one.
+# Rebuilding a venue's orders after a restart: one call per unfinished order, then open orders.
+VENUE_RECONCILE_TIMEOUT = timedelta(minutes=5)
+# It heartbeats per order: a run whose worker died is retried elsewhere within this.
+VENUE_RECONCILE_HEARTBEAT = timedelta(seconds=20)
+
 # After a cancel, the order is read again until the venue reports it terminal.
 CANCEL_CONFIRM_POLLS = 10
 
@@ -147,3 +154,27 @@ def backtest_workflow_id(backtest_id: str) -> str:
 def optimization_workflow_id(optimization_id: str) -> str:
     """Workflow id of one optimisation."""
     return f"optimization-{optimization_id}"
+
+
+# --- Market data: backfilling OHLCV into the store ------------------------------------------
+
+# One series' backfill: pages stored one by one, so a retry resumes where the store ends. It
+# heartbeats after every page; a venue request that hangs longer than the heartbeat is retried.
+BACKFILL_TIMEOUT = timedelta(hours=2)
+BACKFILL_HEARTBEAT = timedelta(seconds=120)
+BACKFILL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=6,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+# The schedule that runs MarketDataWorkflow every ``market_data_interval_s``; its runs are named after it.
+MARKETDATA_SCHEDULE_ID = "marketdata"
+# A scheduled or manual run gives up after this long.
+MARKETDATA_RUN_TIMEOUT = timedelta(hours=6)
+
+
+def marketdata_workflow_id(run: str) -> str:
+    """Workflow id of a manual (unscheduled) market-data run."""
+    return f"marketdata-{run}"

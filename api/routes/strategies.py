@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 
 from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, StrategyState, StrategyStatus
 from activities.deps import utcnow
+from activities.scan import check_universe
 from activities.status import record_strategy
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.schemas import (
@@ -87,6 +88,8 @@ async def start_strategy(
         venue = venues.exchange(body.exchange)
         for symbol in body.symbols:
             await venue.market(symbol)
+        if body.universe is not None:
+            await check_universe(venue, body.universe)
     except TradingError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
     strategy_id = "s" + secrets.token_hex(4)
@@ -107,6 +110,7 @@ async def start_strategy(
         approval_notional=body.approval_notional,
         approval_timeout_s=float(body.approval_timeout),
         llm_budget=body.llm_budget,
+        universe=body.universe,
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():

@@ -8,6 +8,17 @@ return values made stale by an ``UPDATE`` or upsert statement.
 Money columns are text on SQLite: never compare, sort or aggregate them in SQL.
 """
 
+from store.repo.candles import (
+    CandleSeries,
+    CandleWrites,
+    add_candles,
+    candle_gaps,
+    candle_times,
+    count_candles,
+    last_candle_ts,
+    list_candle_series,
+    list_candles,
+)
 from store.repo.control import (
     admit_placement,
     create_approval,
@@ -24,6 +35,7 @@ from store.repo.journal import (
     cycle_decisions,
     daily_pnl_base,
     get_decision,
+    last_order_send,
     latest_pnl,
     list_decisions,
     list_events,
@@ -33,6 +45,7 @@ from store.repo.journal import (
     record_decision,
     record_event,
     record_llm_calls,
+    record_order_send,
     record_pnl,
 )
 from store.repo.news import add_news_items, get_news_items, list_news, news_as_of, stored_hashes
@@ -53,6 +66,7 @@ from store.repo.strategies import (
     set_strategy_status,
 )
 from store.repo.trades import (
+    client_order_ids,
     get_order,
     get_positions,
     list_fills,
@@ -65,8 +79,15 @@ from store.repo.trades import (
 )
 
 __all__ = [
+    "CandleSeries",
+    "CandleWrites",
+    "add_candles",
     "add_news_items",
     "admit_placement",
+    "candle_gaps",
+    "candle_times",
+    "client_order_ids",
+    "count_candles",
     "create_approval",
     "create_backtest",
     "create_optimization",
@@ -86,8 +107,12 @@ __all__ = [
     "get_positions",
     "get_strategy",
     "hub_gate_of",
+    "last_candle_ts",
+    "last_order_send",
     "latest_pnl",
     "list_approvals",
+    "list_candle_series",
+    "list_candles",
     "list_decisions",
     "list_events",
     "list_fills",
@@ -104,6 +129,7 @@ __all__ = [
     "record_event",
     "record_fill",
     "record_llm_calls",
+    "record_order_send",
     "record_pnl",
     "set_hub_gate",
     "set_strategy_params",

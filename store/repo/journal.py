@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -144,6 +144,37 @@ async def list_decisions(
     if strategy_id is not None:
         stmt = stmt.where(DecisionRow.strategy_id == strategy_id)
     return await fetch_all(session, stmt)
+
+
+SENT = "order_sent"
+
+
+async def last_order_send(session: AsyncSession, *, client_order_id: str) -> datetime | None:
+    """When a request to place this order last went out (None: never), from its ``order_sent`` events."""
+    stmt = select(func.max(RiskEventRow.created_at)).where(
+        RiskEventRow.kind == SENT,
+        RiskEventRow.event_key.startswith(f"{SENT}:{client_order_id}:", autoescape=True),
+    )
+    found: datetime | None = (await session.execute(stmt)).scalar_one_or_none()
+    if found is not None and found.tzinfo is None:  # SQLite returns naive UTC
+        found = found.replace(tzinfo=UTC)
+    return found
+
+
+async def record_order_send(
+    session: AsyncSession, *, client_order_id: str, strategy_id: str, symbol: str, now: datetime
+) -> None:
+    """Record that a request to place this order may go out from ``now`` on."""
+    await record_event(
+        session,
+        event_key=f"{SENT}:{client_order_id}:{now.isoformat()}",
+        kind=SENT,
+        reason=f"order {client_order_id} sent to the venue",
+        now=now,
+        strategy_id=strategy_id,
+        symbol=symbol,
+        data={"client_order_id": client_order_id},
+    )
 
 
 async def record_event(

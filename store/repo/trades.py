@@ -98,6 +98,12 @@ async def list_orders(
     return await fetch_all(session, stmt)
 
 
+async def client_order_ids(session: AsyncSession, *, strategy_ids: list[str]) -> set[str]:
+    """Every client order id we have recorded for these strategies."""
+    stmt = select(OrderRow.client_order_id).where(OrderRow.strategy_id.in_(strategy_ids))
+    return set((await session.execute(stmt)).scalars())
+
+
 async def unfinished_orders(
     session: AsyncSession, *, strategy_id: str | None = None, strategy_ids: list[str] | None = None
 ) -> list[OrderRow]:

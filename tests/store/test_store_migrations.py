@@ -33,6 +33,7 @@ TABLES = {
     "approvals",
     "backtests",
     "optimizations",
+    "candles",
 }
 
 
@@ -143,4 +144,4 @@ def test_migrations_ship_inside_the_store_package() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "store" / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head() == "0004"
+    assert head() == "0005"

@@ -1,0 +1,257 @@
+"""Market data over HTTP: what is stored, its bars and gaps; start a backfill; import a CSV."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.marketdata import data_status, import_csv
+from activities.marketdata_contracts import (
+    CalendarName,
+    DataStatusInput,
+    GapInfo,
+    ImportResult,
+    MarketDataInput,
+    MarketDataResult,
+    SeriesStatus,
+)
+from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
+from store import repo
+from trading.bars_csv import BarsCsvError
+from trading.errors import InvalidInput
+from trading.timeframes import parse_timeframe
+from workflows.marketdata import MarketDataWorkflow
+from workflows.options import MARKETDATA_RUN_TIMEOUT, MARKETDATA_SCHEDULE_ID, marketdata_workflow_id
+
+router = APIRouter(tags=["market data"])
+RPC_TIMEOUT = timedelta(seconds=10)
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+Exchange = Query(min_length=1, max_length=64, description="e.g. paper, binance, csv")
+Symbol = Query(min_length=1, max_length=64, description="e.g. MSFT/USD")
+TimeframeQ = Query(min_length=2, max_length=8, description="e.g. 1m, 1h, 1d")
+
+
+class SeriesPage(BaseModel):
+    """``GET /data``: every stored series."""
+
+    data: list[SeriesStatus]
+    count: int
+
+
+class CandlePublic(BaseModel):
+    """One stored bar (prices as exact decimal strings)."""
+
+    ts: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+class CandlePage(BaseModel):
+    """``GET /data/candles``."""
+
+    data: list[CandlePublic]
+    count: int
+
+
+class GapPage(BaseModel):
+    """``GET /data/gaps``: gaps oldest first (``count`` and ``missing`` cover all of them)."""
+
+    data: list[GapInfo]
+    count: int
+    missing: int
+
+
+class BackfillStarted(BaseModel):
+    """``POST /data/backfill``: the run's workflow (follow it with ``GET /data/backfill/{id}``)."""
+
+    workflow_id: str
+    series: int
+
+
+class BackfillRun(BaseModel):
+    """A market-data run: its workflow status, and its result once completed."""
+
+    workflow_id: str
+    status: str
+    result: MarketDataResult | None = None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A query time in UTC; one given without a zone is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _timeframe(text: str) -> str:
+    try:
+        return parse_timeframe(text).text
+    except InvalidInput as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+
+
+@router.get("/data", response_model=SeriesPage)
+async def stored_series(
+    session: SessionDep,
+    exchange: str | None = Query(default=None, max_length=64),
+    symbol: str | None = Query(default=None, max_length=64),
+    timeframe: str | None = Query(default=None, max_length=8),
+) -> SeriesPage:
+    """Every stored series: first and last bar, count, gaps (the first few listed)."""
+    inp = DataStatusInput(
+        exchange=exchange, symbol=symbol, timeframe=_timeframe(timeframe) if timeframe else None
+    )
+    found = await data_status(session, inp)
+    return SeriesPage(data=found.series, count=len(found.series))
+
+
+@router.get("/data/candles", response_model=CandlePage)
+async def candles(
+    session: SessionDep,
+    exchange: str = Exchange,
+    symbol: str = Symbol,
+    timeframe: str = TimeframeQ,
+    since: datetime | None = Query(default=None, description="opening at or after (ISO 8601, UTC)"),
+    until: datetime | None = Query(default=None, description="opening at or before (ISO 8601, UTC)"),
+    limit: int = Query(default=500, ge=1, le=10_000),
+) -> CandlePage:
+    """Stored bars oldest first: the first ``limit`` from ``since``, or else the last ``limit``."""
+    since, until = _utc(since), _utc(until)
+    if since is not None and until is not None and since > until:
+        detail = f"since ({since.isoformat()}) is after until ({until.isoformat()})"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+    rows = await repo.list_candles(
+        session,
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=_timeframe(timeframe),
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    data = [
+        CandlePublic(ts=c.ts, open=c.open, high=c.high, low=c.low, close=c.close, volume=c.volume)
+        for c in rows
+    ]
+    return CandlePage(data=data, count=len(data))
+
+
+@router.get("/data/gaps", response_model=GapPage)
+async def gaps(
+    session: SessionDep,
+    exchange: str = Exchange,
+    symbol: str = Symbol,
+    timeframe: str = TimeframeQ,
+    calendar: CalendarName = Query(default="auto", description="auto, continuous or weekdays"),
+    limit: int = Query(default=1000, ge=1, le=100_000),
+) -> GapPage:
+    """Bars missing between the first and last stored bar of a series."""
+    found = await repo.candle_gaps(
+        session, exchange=exchange, symbol=symbol, timeframe=_timeframe(timeframe), calendar=calendar
+    )
+    data = [GapInfo(after=g.after, before=g.before, missing=g.missing) for g in found[:limit]]
+    return GapPage(data=data, count=len(found), missing=sum(g.missing for g in found))
+
+
+@router.post("/data/backfill", status_code=status.HTTP_202_ACCEPTED, response_model=BackfillStarted)
+async def start_backfill(
+    body: MarketDataInput, client: ClientDep, venues: VenuesDep, settings: SettingsDep
+) -> BackfillStarted:
+    """Start MarketDataWorkflow on these series; each venue must list its symbol (422 otherwise)."""
+    if not body.series:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="series: give at least one")
+    for s in body.series:
+        await venues.exchange(s.exchange).market(s.symbol)  # unknown venue or symbol: 422
+    wid = marketdata_workflow_id(secrets.token_hex(6))
+    try:
+        await client.start_workflow(
+            MarketDataWorkflow.run,
+            body,
+            id=wid,
+            task_queue=settings.task_queue,
+            execution_timeout=MARKETDATA_RUN_TIMEOUT,
+            rpc_timeout=RPC_TIMEOUT,
+        )
+    except RPCError as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    return BackfillStarted(workflow_id=wid, series=len(body.series))
+
+
+@router.get("/data/backfill/{workflow_id}", response_model=BackfillRun)
+async def backfill_run(workflow_id: str, client: ClientDep) -> BackfillRun:
+    """A market-data run (manual or scheduled): its status, and its result once completed."""
+    if not workflow_id.startswith(MARKETDATA_SCHEDULE_ID):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no market-data run {workflow_id}")
+    handle = client.get_workflow_handle_for(MarketDataWorkflow.run, workflow_id)
+    try:
+        desc = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        run_status = desc.status or WorkflowExecutionStatus.RUNNING
+        result = None
+        if run_status == WorkflowExecutionStatus.COMPLETED:
+            result = await handle.result(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, detail=f"no market-data run {workflow_id}"
+            ) from None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
+    return BackfillRun(workflow_id=workflow_id, status=run_status.name.lower(), result=result)
+
+
+@router.post("/data/import", status_code=status.HTTP_201_CREATED, response_model=ImportResult)
+async def import_bars(
+    request: Request,
+    venues: VenuesDep,
+    symbol: str = Symbol,
+    timeframe: str = TimeframeQ,
+    exchange: str = Query(default="csv", min_length=1, max_length=64),
+    name: str = Query(default="upload.csv", min_length=1, max_length=190, description="recorded as csv:NAME"),
+    replace: bool = Query(default=False, description="overwrite stored bars whose values differ"),
+) -> ImportResult | JSONResponse:
+    """Import a ``ts,open,high,low,close,volume`` CSV sent as the request body (``text/csv``).
+
+    The whole file is validated first: one bad row and nothing is stored (422 naming the line).
+    Importing the same bars again stores nothing twice. Bars imported under exchange "paper" are
+    replayed by the paper venue once the worker and the API restart.
+    """
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail="send the CSV itself as the request body (Content-Type: text/csv), not as a form",
+        )
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the CSV is over {MAX_IMPORT_BYTES} bytes"
+        )
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{name} is not UTF-8 text"
+        ) from None
+    try:
+        return await import_csv(
+            venues,
+            text=text,
+            name=name,
+            exchange=exchange,
+            symbol=symbol,
+            timeframe=_timeframe(timeframe),
+            replace=replace,
+        )
+    except BarsCsvError as e:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": str(e), "type": e.kind, "line": e.line},
+        )
