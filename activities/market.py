@@ -6,9 +6,9 @@ import asyncio
 
 from temporalio import activity
 
-from activities.contracts import Bar, CycleInput, ScanResult, SymbolSnapshot
+from activities.contracts import CycleInput, ScanResult
 from activities.deps import Deps, translate_errors
-from activities.scan import scan_strategy_universe
+from activities.scan import scan_strategy_universe, snapshot_of
 from trading import scanner
 from trading.strategies import get_strategy
 
@@ -37,23 +37,8 @@ class MarketActivities:
         universe = dict(zip(cfg.symbols, found, strict=True))
         ranked = scanner.rank(universe)
         by_symbol = {s.symbol: s for s in ranked}
-        snapshots = []
-        for sym in cfg.symbols:
-            s = by_symbol[sym]
-            candles = universe[sym]
-            snapshots.append(
-                SymbolSnapshot(
-                    symbol=sym,
-                    ts=candles[-1].ts,
-                    last=s.last,
-                    closes=[c.close for c in candles],
-                    momentum=s.momentum,
-                    volatility=s.volatility,
-                    volume=s.volume,
-                    rank=s.rank,
-                    bars=[Bar.model_validate(c, from_attributes=True) for c in candles]
-                    if spec.needs_candles
-                    else [],
-                )
-            )
+        snapshots = [
+            snapshot_of(by_symbol[sym], universe[sym], by_symbol[sym].rank, spec.needs_candles)
+            for sym in cfg.symbols
+        ]
         return ScanResult(snapshots=snapshots)

@@ -16,17 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.contracts import (
-    OrderPlan,
     ReconcileInput,
     ReconcileResult,
     VenueReconcileInput,
     VenueReconcileResult,
 )
+from activities.control import plan_of
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import MISMATCHES
 from activities.orders import record_venue_order
 from store import repo
-from store.models import OrderRow
 from trading.breakers import closed_trade_results, consecutive_losses
 from trading.errors import OrderNotFound
 from trading.portfolio import Position, pnl_of
@@ -161,7 +160,8 @@ class ReconcileActivities:
                         )
                     continue
                 before = len(await repo.list_fills(s, strategy_id=row.strategy_id))
-                await record_venue_order(s, _plan_of(row, inp.exchange), venue)
+                plan = plan_of(row, exchange=inp.exchange, hub_id="")  # only recorded: no gate to pass
+                await record_venue_order(s, plan, venue)
                 added = len(await repo.list_fills(s, strategy_id=row.strategy_id)) - before
                 result.fills_added += added
                 if added or venue.status.value != row.status:
@@ -198,20 +198,3 @@ class ReconcileActivities:
             },
         )
         return result
-
-
-def _plan_of(row: OrderRow, exchange: str) -> OrderPlan:
-    """The plan an order row was placed from (what record_venue_order needs to write it)."""
-    return OrderPlan(
-        strategy_id=row.strategy_id,
-        exchange=exchange,
-        cycle=row.cycle,
-        leg=row.leg,
-        client_order_id=row.client_order_id,
-        symbol=row.symbol,
-        side=row.side,  # type: ignore[arg-type]
-        type=row.type,  # type: ignore[arg-type]
-        qty=row.qty,
-        price=row.price,
-        ref_price=row.price or row.avg_price or Decimal(0),
-    )

@@ -29,6 +29,23 @@ T = TypeVar("T")
 OHLCV_CONCURRENCY = 8
 
 
+def snapshot_of(
+    score: scanner.ScanScore, candles: list[Candle], rank: int, with_bars: bool
+) -> SymbolSnapshot:
+    """What the scan hands to the analysis for one symbol (its whole bars only when asked)."""
+    return SymbolSnapshot(
+        symbol=score.symbol,
+        ts=candles[-1].ts,
+        last=score.last,
+        closes=[c.close for c in candles],
+        momentum=score.momentum,
+        volatility=score.volatility,
+        volume=score.volume,
+        rank=rank,
+        bars=[Bar.model_validate(c, from_attributes=True) for c in candles] if with_bars else [],
+    )
+
+
 @dataclass
 class VenueCalls:
     """Requests a scan made to the venue, by method."""
@@ -167,20 +184,7 @@ async def scan_strategy_universe(deps: Deps, inp: CycleInput, *, bars: int, with
         candles = universe.get(sym)
         if not candles:  # unlisted now, or no bars: nothing to decide on (a held one is marked by reconcile)
             continue
-        s = scanner.score(sym, candles)
-        snapshots.append(
-            SymbolSnapshot(
-                symbol=sym,
-                ts=candles[-1].ts,
-                last=s.last,
-                closes=[c.close for c in candles],
-                momentum=s.momentum,
-                volatility=s.volatility,
-                volume=s.volume,
-                rank=ranks.get(sym, 0),
-                bars=[Bar.model_validate(c, from_attributes=True) for c in candles] if with_bars else [],
-            )
-        )
+        snapshots.append(snapshot_of(scanner.score(sym, candles), candles, ranks.get(sym, 0), with_bars))
     return ScanResult(
         snapshots=snapshots,
         scanned=found.universe,

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +27,7 @@ from agents.analysis import AnalysisState, run_analysis
 from agents.context import AgentContext, AsOfData
 from agents.llm import LlmClient, LlmConfig, answer_schema
 from agents.prompts import LlmVerdict, verdict_messages
-from bench.report import machine_line, percentile, write_section
+from bench.report import machine_line, percentile, timed, write_section
 from trading.analysts import NewsRef, candles_report, closed_bars, combine, gate_confidence, news_report
 from trading.models import Candle
 
@@ -56,18 +54,6 @@ def headlines() -> list[NewsRef]:
 
 
 STATE: AnalysisState = {"symbol": "MSFT/USD", "strategy_type": "agent", "params": {}, "as_of": AS_OF}
-
-
-async def timed(fn: Callable[[], Awaitable[Any]], runs: int, warmup: int = 3) -> list[float]:
-    """Milliseconds per call, after a warm-up."""
-    for _ in range(warmup):
-        await fn()
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def row(name: str, ms: list[float], base: list[float] | None) -> str:

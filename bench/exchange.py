@@ -24,7 +24,6 @@ import hmac
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +37,7 @@ from activities.contracts import OrderPlan, StrategyConfig
 from activities.deps import utcnow
 from activities.scan import scan_universe
 from activities.status import record_strategy
-from bench.report import machine_line, percentile, write_section
+from bench.report import machine_line, percentile, timed, write_section
 from bench.stack import Stack, embedded_stack
 from exchanges.ccxt_exchange import CcxtExchange, VenueConfig
 from exchanges.credentials import Credentials
@@ -51,18 +50,6 @@ from workflows.order import OrderWorkflow
 
 STILL = 0.01  # bars per second: prices stand still while we measure
 OPTIONS = {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False, "fetchCurrencies": False}
-
-
-async def timed(fn: Callable[[], Awaitable[Any]], runs: int, warmup: int = 3) -> list[float]:
-    """Milliseconds per call, after a warm-up."""
-    for _ in range(warmup):
-        await fn()
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def row(name: str, ms: list[float], base: list[float] | None, note: str = "") -> str:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import platform
 import re
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 HEADER = "# Benchmarks\n"
 
@@ -38,3 +41,15 @@ def write_section(path: Path, title: str, body: str) -> str:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text)
     return section
+
+
+async def timed(fn: Callable[[], Awaitable[Any]], runs: int, warmup: int = 3) -> list[float]:
+    """Milliseconds per call of ``fn``, after ``warmup`` calls that are not counted."""
+    for _ in range(warmup):
+        await fn()
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        await fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out

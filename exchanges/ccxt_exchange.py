@@ -475,7 +475,9 @@ class CcxtExchange:
         if self.binance_family:
             params = {"newClientOrderId": params["clientOrderId"], "recvWindow": self.config.recv_window_ms}
             if req.sent_at is not None:
-                params["timestamp"] = _ms(req.sent_at)
+                # ccxt's own clock correction (options adjustForTimeDifference) applies to ours too.
+                offset = int(self._ex.options.get("timeDifference") or 0)
+                params["timestamp"] = _ms(req.sent_at) - offset
         self._symbols_used.add(req.symbol)
         raw = await self._call(
             lambda: self._ex.create_order(
@@ -545,8 +547,15 @@ class CcxtExchange:
             price, amount = _dec(t.get("price")), _dec(t.get("amount"))
             fee = t.get("fee") or {}
             cost, asset = _dec(fee.get("cost")), fee.get("currency")
-            if cost and asset and asset != symbol.split("/")[1]:
+            base, quote = symbol.split("/")[0], symbol.split("/")[1].split(":")[0]
+            if cost and asset == base:
                 cost = cost * price  # a fee in the base asset, valued in the quote asset
+            elif cost and asset and asset != quote:
+                logger.warning(
+                    "fee in a third asset left out of the order's fees",
+                    extra={"venue": self.name, "asset": asset, "fee": str(cost), "trade": t.get("id")},
+                )
+                cost = _ZERO
             fills.append(
                 Fill(
                     client_order_id=client_order_id,

@@ -11,18 +11,19 @@ Built by ``make_data_app`` with the CLI's own helpers, so this module never impo
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from worker.cli_common import Call, Fail, run_workflow_once
 
 if TYPE_CHECKING:
     from activities.deps import Deps
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
         SeriesStatus,
     )
 
-Call = Callable[..., Any]
-Fail = Callable[..., NoReturn]
 ApiOpt = Annotated[str | None, typer.Option("--api", help="API base URL (default http://127.0.0.1:8000)")]
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="state directory (default .asts or ASTS_HOME)")]
 ExchangeOpt = Annotated[str, typer.Option(help="the venue: paper, or a ccxt exchange id")]
@@ -85,8 +84,8 @@ def result_table(results: list[BackfillResult]) -> Table:
 @asynccontextmanager
 async def store_deps(home: Path | None, fail: Fail) -> AsyncIterator[Deps]:
     """The store of the settings (migrated) and venue access, as the worker has them."""
-    from activities.deps import Deps
-    from store.db import make_engine, make_sessionmaker, migrate
+    from store.db import make_engine, migrate
+    from worker.runtime import settings_deps
     from worker.settings import Settings
 
     settings = Settings(home=home) if home is not None else Settings()
@@ -96,12 +95,7 @@ async def store_deps(home: Path | None, fail: Fail) -> AsyncIterator[Deps]:
     except Exception as e:  # any failure here means the database cannot be used
         fail(f"cannot open the database {settings.db_url}: {e}", code=1)
     engine = make_engine(settings.db_url)
-    deps = Deps(
-        sessions=make_sessionmaker(engine),
-        home=settings.home,
-        bars_per_second=settings.paper_bars_per_second,
-        venues=dict(settings.exchanges),
-    )
+    deps = settings_deps(settings, engine)
     try:
         yield deps
     finally:
@@ -113,33 +107,19 @@ async def run_marketdata(
     inp: MarketDataInput, *, temporal: str | None, task_queue: str | None, timeout_s: float, fail: Fail
 ) -> MarketDataResult:
     """Run MarketDataWorkflow once and wait for its result."""
-    from temporalio.client import WorkflowFailureError
-
-    from worker.runtime import connect
-    from worker.settings import Settings
     from workflows.marketdata import MarketDataWorkflow
     from workflows.options import marketdata_workflow_id
 
-    settings = Settings()
-    settings.temporal_address = temporal or settings.temporal_address
-    settings.task_queue = task_queue or settings.task_queue
-    try:
-        client = await connect(settings)
-    except Exception as e:  # any failure to connect means "not reachable"
-        fail(f"cannot reach Temporal at {settings.address}: {e}", code=1)
-    try:
-        return await client.execute_workflow(
-            MarketDataWorkflow.run,
-            inp,
-            id=marketdata_workflow_id(uuid.uuid4().hex[:12]),
-            task_queue=settings.task_queue,
-            execution_timeout=timedelta(seconds=timeout_s),
-        )
-    except WorkflowFailureError as e:
-        fail(
-            f"market-data run failed: {e.cause}; is a worker running on task queue {settings.task_queue!r}?",
-            code=1,
-        )
+    return await run_workflow_once(
+        MarketDataWorkflow.run,
+        inp,
+        make_id=marketdata_workflow_id,
+        what="market-data",
+        temporal=temporal,
+        task_queue=task_queue,
+        timeout_s=timeout_s,
+        fail=fail,
+    )
 
 
 def make_data_app(*, call: Call, fail: Fail, console: Console) -> typer.Typer:

@@ -7,11 +7,8 @@ so this module never imports ``worker.cli`` (which runs as ``__main__``).
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 from urllib.parse import urlencode
 
 import typer
@@ -20,9 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from activities.ingest_contracts import FeedSource, IngestInput, IngestResult
+from worker.cli_common import Call, Fail, run_workflow_once
 
-Call = Callable[..., Any]
-Fail = Callable[..., NoReturn]
 ApiOpt = Annotated[str | None, typer.Option("--api", help="API base URL (default http://127.0.0.1:8000)")]
 
 
@@ -42,33 +38,19 @@ async def run_ingest(
     inp: IngestInput, *, temporal: str | None, task_queue: str | None, timeout_s: float, fail: Fail
 ) -> IngestResult:
     """Run IngestWorkflow once and wait for its result."""
-    from temporalio.client import WorkflowFailureError
-
-    from worker.runtime import connect
-    from worker.settings import Settings
     from workflows.ingest import IngestWorkflow
     from workflows.options import ingest_workflow_id
 
-    settings = Settings()
-    settings.temporal_address = temporal or settings.temporal_address
-    settings.task_queue = task_queue or settings.task_queue
-    try:
-        client = await connect(settings)
-    except Exception as e:  # any failure to connect means "not reachable"
-        fail(f"cannot reach Temporal at {settings.address}: {e}", code=1)
-    try:
-        return await client.execute_workflow(
-            IngestWorkflow.run,
-            inp,
-            id=ingest_workflow_id(uuid.uuid4().hex[:12]),
-            task_queue=settings.task_queue,
-            execution_timeout=timedelta(seconds=timeout_s),
-        )
-    except WorkflowFailureError as e:
-        fail(
-            f"ingest run failed: {e.cause}; is a worker running on task queue {settings.task_queue!r}?",
-            code=1,
-        )
+    return await run_workflow_once(
+        IngestWorkflow.run,
+        inp,
+        make_id=ingest_workflow_id,
+        what="ingest",
+        temporal=temporal,
+        task_queue=task_queue,
+        timeout_s=timeout_s,
+        fail=fail,
+    )
 
 
 def make_news_app(*, call: Call, fail: Fail, console: Console) -> typer.Typer:

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import timedelta
-
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleHandle,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
-)
+from temporalio.client import Client, ScheduleHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.marketdata_contracts import BackfillInput, MarketDataInput
+from worker.schedules import ensure_schedule, interval_schedule
 from worker.settings import Settings
 from workflows.marketdata import MarketDataWorkflow
 from workflows.options import MARKETDATA_RUN_TIMEOUT, MARKETDATA_SCHEDULE_ID
@@ -50,27 +36,12 @@ async def ensure_marketdata_schedule(
             if e.status != RPCStatusCode.NOT_FOUND:
                 raise
         return None
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            MarketDataWorkflow.run,
-            inp,
-            id=schedule_id,
-            task_queue=settings.task_queue,
-            execution_timeout=MARKETDATA_RUN_TIMEOUT,
-        ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.market_data_interval_s))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    schedule = interval_schedule(
+        MarketDataWorkflow.run,
+        inp,
+        schedule_id=schedule_id,
+        task_queue=settings.task_queue,
+        execution_timeout=MARKETDATA_RUN_TIMEOUT,
+        every_s=settings.market_data_interval_s,
     )
-    try:
-        return await client.create_schedule(schedule_id, schedule, trigger_immediately=True)
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        state = current.description.schedule.state
-        return ScheduleUpdate(schedule=dataclasses.replace(schedule, state=state))
-
-    await handle.update(keep_state)
-    return handle
+    return await ensure_schedule(client, schedule_id, schedule)

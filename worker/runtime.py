@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -12,19 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 from prometheus_client import start_http_server
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleHandle,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy
@@ -37,9 +27,11 @@ from activities.deps import Deps, utcnow
 from activities.ingest_contracts import FeedSource, IngestInput
 from activities.registry import build_activities
 from activities.status import record_strategy
+from agents.llm import LlmConfig
 from store.db import make_engine, make_sessionmaker, migrate
 from trading.breakers import BreakerLimits
 from worker.marketdata_schedule import ensure_marketdata_schedule
+from worker.schedules import ensure_schedule, interval_schedule
 from worker.settings import Settings
 from workflows.analyze import AnalyzeWorkflow
 from workflows.backtest import BacktestWorkflow
@@ -75,6 +67,17 @@ async def connect(settings: Settings) -> Client:
     """A Temporal client with the pydantic data converter."""
     return await Client.connect(
         settings.address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )
+
+
+def settings_deps(settings: Settings, engine: AsyncEngine, *, llm: LlmConfig | None = None) -> Deps:
+    """The activities' dependencies: the store on ``engine``, and the home and venues of the settings."""
+    return Deps(
+        sessions=make_sessionmaker(engine),
+        home=settings.home,
+        bars_per_second=settings.paper_bars_per_second,
+        venues=dict(settings.exchanges),
+        llm=llm,
     )
 
 
@@ -118,31 +121,15 @@ async def ensure_news_schedule(
     workers may call this at once: one creates it, the others update it to the same
     definition (a paused schedule stays paused).
     """
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            IngestWorkflow.run,
-            news_input(settings),
-            id=schedule_id,
-            task_queue=settings.task_queue,
-            execution_timeout=INGEST_RUN_TIMEOUT,
-        ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.news_interval_s))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    schedule = interval_schedule(
+        IngestWorkflow.run,
+        news_input(settings),
+        schedule_id=schedule_id,
+        task_queue=settings.task_queue,
+        execution_timeout=INGEST_RUN_TIMEOUT,
+        every_s=settings.news_interval_s,
     )
-    try:
-        return await client.create_schedule(schedule_id, schedule, trigger_immediately=True)
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        state = current.description.schedule.state
-        return ScheduleUpdate(schedule=dataclasses.replace(schedule, state=state))
-
-    handle = client.get_schedule_handle(schedule_id)
-    await handle.update(keep_state)
-    return handle
+    return await ensure_schedule(client, schedule_id, schedule)
 
 
 async def start_venue_reconciliations(client: Client, settings: Settings) -> None:
@@ -234,13 +221,7 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
     settings.home.mkdir(parents=True, exist_ok=True)
     await migrate(settings.db_url)
     engine = make_engine(settings.db_url)
-    deps = Deps(
-        sessions=make_sessionmaker(engine),
-        home=settings.home,
-        bars_per_second=settings.paper_bars_per_second,
-        venues=dict(settings.exchanges),
-        llm=settings.llm_config(),
-    )
+    deps = settings_deps(settings, engine, llm=settings.llm_config())
     await deps.load_store_series()  # the paper venue replays the stored paper series too
     client = await connect(settings)
     if settings.worker_metrics_port:

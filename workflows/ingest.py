@@ -5,20 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ingest_contracts import FeedResult, FeedSource, IngestInput, IngestResult
     from workflows import options
-    from workflows.steps import STEP_FAILED, run_step
-
-
-def _reason(err: BaseException) -> str:
-    """The failure's type and message, from the activity error's cause when there is one."""
-    cause = err.cause if isinstance(err, ActivityError) and err.cause is not None else err
-    if isinstance(cause, ApplicationError) and cause.type:
-        return f"{cause.type}: {cause.message}"
-    return f"{type(cause).__name__}: {cause}"
+    from workflows.steps import STEP_FAILED, failure_reason, run_step
 
 
 @workflow.defn
@@ -50,4 +41,4 @@ class IngestWorkflow:
                 retry=options.INGEST_RETRY,
             )
         except STEP_FAILED as e:
-            return FeedResult(source=feed.name, errors=[_reason(e)], failed=True)
+            return FeedResult(source=feed.name, errors=[failure_reason(e)], failed=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.marketdata_contracts import (
@@ -15,14 +15,7 @@ with workflow.unsafe.imports_passed_through():
         MarketDataResult,
     )
     from workflows import options
-
-
-def _reason(err: BaseException) -> str:
-    """The failure's type and message, from the activity error's cause when there is one."""
-    cause = err.cause if isinstance(err, ActivityError) and err.cause is not None else err
-    if isinstance(cause, ApplicationError) and cause.type:
-        return f"{cause.type}: {cause.message}"
-    return f"{type(cause).__name__}: {cause}"
+    from workflows.steps import failure_reason
 
 
 @workflow.defn
@@ -74,6 +67,6 @@ class MarketDataWorkflow:
                     exchange=series.exchange,
                     symbol=series.symbol,
                     timeframe=series.timeframe,
-                    errors=[_reason(e)],
+                    errors=[failure_reason(e)],
                     failed=True,
                 )

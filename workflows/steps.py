@@ -55,6 +55,14 @@ async def run_step(
     )
 
 
+def failure_reason(err: BaseException) -> str:
+    """The failure's type and message, from the activity error's cause when there is one."""
+    cause = err.cause if isinstance(err, ActivityError) and err.cause is not None else err
+    if isinstance(cause, ApplicationError) and cause.type:
+        return f"{cause.type}: {cause.message}"
+    return f"{type(cause).__name__}: {cause}"
+
+
 async def run_cpu_step(activity: str, arg: Any, *, result_type: type[T]) -> T:
     """A CPU-bound step (backtests, searches): on the backtest queue of this workflow's queue,
     heartbeating, retried under the backtest policy."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
+from activities.contracts import OrderPlan
 from exchanges.ccxt_exchange import CcxtExchange, VenueConfig
 from exchanges.credentials import Credentials
 from exchanges.emulator import BinanceEmulator, serve_binance_emulator
+from trading.models import ClientOrderId
 
 SLOW = 0.01  # bars per second: the replay stands still unless a test moves it
 
@@ -54,3 +57,19 @@ async def binance_venue(
             yield emu, ex
         finally:
             await ex.close()
+
+
+def binance_plan(strategy_id: str, **overrides: Any) -> OrderPlan:
+    """A market buy of MSFT/USD on "binance", leg 0 of cycle 1 of the strategy."""
+    fields: dict[str, Any] = {
+        "strategy_id": strategy_id,
+        "exchange": "binance",
+        "cycle": 1,
+        "leg": 0,
+        "client_order_id": ClientOrderId.derive(strategy_id, 1, 0).value,
+        "symbol": "MSFT/USD",
+        "side": "buy",
+        "qty": Decimal(5),
+        "ref_price": Decimal(20),
+    }
+    return OrderPlan(**(fields | overrides))

@@ -17,9 +17,8 @@ from activities.deps import Deps
 from exchanges.emulator import BinanceEmulator, serve_binance_emulator
 from store import repo
 from tests.conftest import running_worker
-from tests.exchanges.binance_venue import SLOW, venue_config
+from tests.exchanges.binance_venue import SLOW, binance_plan, venue_config
 from tests.factories import insert_strategy, make_config
-from trading.models import ClientOrderId
 from workflows.options import order_workflow_id
 from workflows.order import OrderWorkflow
 
@@ -46,19 +45,7 @@ async def place(env: WorkflowEnvironment, deps: Deps, **plan: Any) -> tuple[Orde
     """Run one OrderWorkflow for a fresh strategy on binance and return its plan and outcome."""
     cfg = make_config(exchange="binance")
     await insert_strategy(deps, cfg)
-    fields: dict[str, Any] = {
-        "strategy_id": cfg.strategy_id,
-        "exchange": "binance",
-        "cycle": 1,
-        "leg": 0,
-        "client_order_id": ClientOrderId.derive(cfg.strategy_id, 1, 0).value,
-        "symbol": "MSFT/USD",
-        "side": "buy",
-        "qty": Decimal(5),
-        "ref_price": Decimal(20),
-        "step_mode": "activity",
-    } | plan
-    order = OrderPlan(**fields)
+    order = binance_plan(cfg.strategy_id, **({"step_mode": "activity"} | plan))
     async with running_worker(env.client, deps) as tq:
         out = await env.client.execute_workflow(
             OrderWorkflow.run, order, id=order_workflow_id(order.client_order_id), task_queue=tq

@@ -21,10 +21,11 @@ from activities.deps import Deps
 from exchanges.ccxt_exchange import CcxtExchange
 from exchanges.emulator import BinanceEmulator, serve_binance_emulator
 from store import repo
-from tests.exchanges.binance_venue import SLOW, credentials, venue_config, venue_env
+from store.db import sqlite_url
+from tests.exchanges.binance_venue import SLOW, binance_plan, credentials, venue_config, venue_env
 from tests.factories import insert_strategy, make_config
 from tests.procs import kill_group, spawn
-from trading.models import ClientOrderId, OrderRequest, OrderType, Side
+from trading.models import OrderRequest, OrderType, Side
 from workflows.options import order_workflow_id
 from workflows.order import OrderWorkflow
 from workflows.venue_reconcile import venue_reconcile_id
@@ -59,18 +60,7 @@ async def start_order(
 ) -> tuple[OrderPlan, WorkflowHandle[Any, Any]]:
     cfg = make_config(exchange="binance")
     await insert_strategy(deps, cfg)
-    fields: dict[str, Any] = {
-        "strategy_id": cfg.strategy_id,
-        "exchange": "binance",
-        "cycle": 1,
-        "leg": 0,
-        "client_order_id": ClientOrderId.derive(cfg.strategy_id, 1, 0).value,
-        "symbol": "MSFT/USD",
-        "side": "buy",
-        "qty": Decimal(4),
-        "ref_price": Decimal(20),
-    } | plan
-    order = OrderPlan(**fields)
+    order = binance_plan(cfg.strategy_id, **({"qty": Decimal(4)} | plan))
     handle = await client.start_workflow(
         OrderWorkflow.run, order, id=order_workflow_id(order.client_order_id), task_queue=tq
     )
@@ -79,11 +69,12 @@ async def start_order(
 
 @pytest.mark.parametrize("fault", ["delay_after_accept", "delay_before"])
 async def test_sigkill_mid_placement_leaves_exactly_one_order(
-    dev_env: WorkflowEnvironment, backend: tuple[Deps, str], tmp_path: Path, fault: str
+    dev_env: WorkflowEnvironment, deps: Deps, tmp_path: Path, fault: str
 ) -> None:
     """The worker dies while its order request is at the venue: accepted with the answer still
-    pending, or not yet processed (the venue executes it after the worker is gone)."""
-    deps, db_url = backend
+    pending, or not yet processed (the venue executes it after the worker is gone). On SQLite
+    only: the restart test below runs on both databases."""
+    db_url = sqlite_url(tmp_path / "asts.db")
     client = dev_env.client
     tq = f"kill-{uuid.uuid4().hex[:8]}"
     async with serve_binance_emulator(bars_per_second=SLOW) as emu:
