@@ -718,6 +718,12 @@ class ApprovalRecorded(BaseModel):
     outcome: ApprovalOutcome | None = None
 
 
+class VenueReconcileRequest(BaseModel):
+    """Start a venue reconciliation (the workflow's input)."""
+
+    exchange: str
+
+
 class VenueReconcileInput(BaseModel):
     """Rebuild our view of one venue's orders from the venue (after a restart, or on request)."""
 

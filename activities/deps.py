@@ -97,6 +97,8 @@ class Deps:
     _writers: PriorityLock | None = None
     # Per strategy: venue calls and the ones that failed with a temporary error, since last taken.
     _venue_counts: dict[str, list[int]] = field(default_factory=dict)
+    # Per client order id: a lock and how many attempts hold or wait for it.
+    _placing: dict[str, tuple[asyncio.Lock, list[int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bind = self.sessions.kw.get("bind")
@@ -166,6 +168,20 @@ class Deps:
         except TemporaryError:
             counts[1] += 1
             raise
+
+    @asynccontextmanager
+    async def placing(self, client_order_id: str) -> AsyncIterator[None]:
+        """One placement attempt of an order at a time in this worker: an attempt that timed out
+        runs on (shielded) and the next one waits for it, instead of both reaching the venue."""
+        lock, users = self._placing.setdefault(client_order_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._placing.pop(client_order_id, None)
 
     def take_venue_counts(self, strategy_id: str) -> tuple[int, int]:
         """Venue calls and failures of a strategy since the last take (for its breakers)."""

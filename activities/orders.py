@@ -26,6 +26,7 @@ from trading.errors import (
     InsufficientBalance,
     InvalidOrder,
     OrderNotFound,
+    VenueRejected,
 )
 from trading.models import OrderRequest, OrderStatus, OrderType, Side, VenueOrder
 from trading.orders import check_transition
@@ -101,8 +102,8 @@ async def _upsert(
     )
 
 
-async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder, reason: str = "") -> None:
-    """Write the venue's view of the order, its fills, and the resulting position.
+async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder, reason: str = "") -> bool:
+    """Write the venue's view of the order, its fills, and the resulting position; False if dropped.
 
     A view older than the one recorded (read before a later one was written) never moves
     the order backwards: the transition table decides, and a stale view is dropped.
@@ -113,9 +114,9 @@ async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder
             check_transition(OrderStatus(known.status), venue.status)
         except IllegalTransition:
             activity.logger.info("stale venue view ignored", extra={"coid": plan.client_order_id})
-            return
+            return False
         if venue.filled_qty < known.filled_qty:
-            return
+            return False
     await _upsert(
         s,
         plan,
@@ -142,6 +143,7 @@ async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder
         )
     if new_fill:
         await rebuild_position(s, strategy_id=plan.strategy_id, symbol=plan.symbol)
+    return True
 
 
 async def record_rejection(s: AsyncSession, plan: OrderPlan, reason: str) -> OrderOutcome:
@@ -182,7 +184,11 @@ class OrderActivities:
         gate stays claimed until the placement is recorded, and a halt waits for it.
         """
         with self.deps.venue_call(plan.strategy_id):
-            return await asyncio.shield(self._place(plan))
+            return await asyncio.shield(self._place_alone(plan))
+
+    async def _place_alone(self, plan: OrderPlan) -> OrderOutcome:
+        async with self.deps.placing(plan.client_order_id):
+            return await self._place(plan)
 
     async def _settle(self, plan: OrderPlan, horizon: float) -> datetime:
         """Wait until no earlier request for this order can still be executed, then record that
@@ -193,25 +199,27 @@ class OrderActivities:
         placed": so the lookup before placing waits out the horizon of the last recorded send,
         which survives a worker's crash because it is committed before the request goes out.
         """
-        async with self.deps.transaction() as s:
+        async with self.deps.transaction() as s:  # the first attempt: one transaction, no wait
             last = await repo.last_order_send(s, client_order_id=plan.client_order_id)
-        if last is not None:
-            wait = (last - utcnow()).total_seconds() + horizon
-            if wait > 0:
-                activity.logger.info(
-                    "waiting out an earlier request", extra={"coid": plan.client_order_id, "wait_s": wait}
-                )
-                await asyncio.sleep(wait)
+            now = utcnow()
+            wait = 0.0 if last is None else (last - now).total_seconds() + horizon
+            if wait <= 0:
+                await self._record_send(s, plan, now)
+                return now
+        activity.logger.info(
+            "waiting out an earlier request", extra={"coid": plan.client_order_id, "wait_s": wait}
+        )
+        await asyncio.sleep(wait)
         now = utcnow()
         async with self.deps.transaction() as s:
-            await repo.record_order_send(
-                s,
-                client_order_id=plan.client_order_id,
-                strategy_id=plan.strategy_id,
-                symbol=plan.symbol,
-                now=now,
-            )
+            await self._record_send(s, plan, now)
         return now
+
+    @staticmethod
+    async def _record_send(s: AsyncSession, plan: OrderPlan, now: datetime) -> None:
+        await repo.record_order_send(
+            s, client_order_id=plan.client_order_id, strategy_id=plan.strategy_id, symbol=plan.symbol, now=now
+        )
 
     async def _place(self, plan: OrderPlan) -> OrderOutcome:
         ex = self.deps.exchange(plan.exchange)
@@ -247,7 +255,7 @@ class OrderActivities:
                     venue = await ex.create_order(request)
                 except DuplicateClientOrderId:
                     venue = await ex.fetch_order(plan.client_order_id, plan.symbol)
-                except (InvalidOrder, InsufficientBalance) as e:
+                except (InvalidOrder, InsufficientBalance, VenueRejected) as e:
                     ORDERS.labels("venue_rejected").inc()
                     return await record_rejection(s, plan, f"venue rejected: {e}")
                 ORDERS.labels("placed").inc()

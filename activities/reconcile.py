@@ -153,15 +153,20 @@ class ReconcileActivities:
                 try:
                     venue = await ex.fetch_order(row.client_order_id, row.symbol)
                 except OrderNotFound:
-                    if row.venue_order_id:
-                        result.mismatches.append(
-                            f"order {row.client_order_id}: we hold it as {row.status}, "
-                            "the venue does not know it"
-                        )
+                    acknowledged = "acknowledged" if row.venue_order_id else "never acknowledged"
+                    result.mismatches.append(
+                        f"order {row.client_order_id}: we hold it as {row.status} ({acknowledged}), "
+                        "the venue does not know it"
+                    )
                     continue
                 before = len(await repo.list_fills(s, strategy_id=row.strategy_id))
                 plan = plan_of(row, exchange=inp.exchange, hub_id="")  # only recorded: no gate to pass
-                await record_venue_order(s, plan, venue)
+                if not await record_venue_order(s, plan, venue):
+                    result.mismatches.append(
+                        f"order {row.client_order_id}: ours {row.status} filled {row.filled_qty}, "
+                        f"venue {venue.status.value} filled {venue.filled_qty} (behind ours; not applied)"
+                    )
+                    continue
                 added = len(await repo.list_fills(s, strategy_id=row.strategy_id)) - before
                 result.fills_added += added
                 if added or venue.status.value != row.status:

@@ -202,11 +202,13 @@ async def orders_section(runs: int) -> list[str]:
         rows.append(row("our adapter (rules, client id, fills)", await adapter_orders(emu, runs * 2), base))
         async with embedded_stack({}) as stack:
             stack.deps.venues["binance"] = venue(emu)
+            paper = await workflow_orders(stack, "local", runs, exchange="paper")
             for mode, label in (("local", "local activity"), ("activity", "regular activity")):
                 ms = await workflow_orders(stack, mode, runs)
                 rows.append(row(f"OrderWorkflow, place as a {label}", ms, base, "workflow to filled record"))
-            paper = await workflow_orders(stack, "local", runs, exchange="paper")
-            rows.append(row("the same on the paper venue, local activity", paper, base, "no HTTP at all"))
+            rows.append(
+                row("OrderWorkflow on the paper venue, local activity", paper, base, "no HTTP at all")
+            )
         placed = emu.request_count("POST", "/api/v3/order")
     return [*rows, "", f"{placed} orders reached the emulator."]
 

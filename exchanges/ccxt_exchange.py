@@ -108,6 +108,17 @@ class _Redact(logging.Filter):
 
 
 _REDACT = _Redact()
+_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")
+
+
+def _redact(text: str) -> str:
+    """An error text without query strings (signatures, some venues' keys) and without our keys."""
+    text = _QUERY.sub(r"\1?…", text)
+    for secret in _REDACT.secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
 for _name in ("ccxt.base.exchange", "ccxt.async_support.base.exchange"):
     logging.getLogger(_name).addFilter(_REDACT)
 
@@ -133,9 +144,10 @@ class VenueConfig(BaseModel):
     # Our client order ids are sent as they are when they fit; otherwise hashed to this length.
     client_order_id_max: int | None = Field(default=None, ge=8, le=64)
     # Binance family: the receive window of signed requests (the venue refuses later arrivals).
-    recv_window_ms: int = Field(default=5_000, ge=1_000, le=60_000)
+    # With settle_s, it bounds how long a retry waits; both stay well under an order attempt's 30 s.
+    recv_window_ms: int = Field(default=5_000, ge=1_000, le=20_000)
     # Other venues: how long an unanswered order request may still be executed.
-    settle_s: float = Field(default=15.0, ge=0)
+    settle_s: float = Field(default=15.0, ge=0, le=20)
     # Tickers asked for in one request at most.
     tickers_batch: int = Field(default=1_000, ge=1)
 
@@ -216,7 +228,10 @@ class CcxtExchange:
             args |= keys
         self._ex: Any = cls(args)
         if config.testnet:
-            self._ex.set_sandbox_mode(True)
+            try:
+                self._ex.set_sandbox_mode(True)
+            except cx.NotSupported:
+                raise InvalidInput(f"ccxt's {config.ccxt_id} has no test network") from None
         if config.api_url:
             self._ex.urls["api"] = _rebase_all(self._ex.urls["api"], config.api_url)
         self._markets: dict[str, Market] | None = None
@@ -265,7 +280,7 @@ class CcxtExchange:
 
     def _translate(self, e: cx.BaseError, *, ambiguous: bool) -> TradingError:
         """ccxt's error as ours. The venue's message is kept; it never holds our keys."""
-        msg = f"{self.name}: {e}"
+        msg = f"{self.name}: {_redact(str(e))}"
         if isinstance(e, cx.DDoSProtection):  # 429/418 and rate-limit codes: refused, not executed
             delay = self._retry_after(1.0)
             self._cooldown_until = max(self._cooldown_until, time.monotonic() + delay)
@@ -478,6 +493,12 @@ class CcxtExchange:
                 # ccxt's own clock correction (options adjustForTimeDifference) applies to ours too.
                 offset = int(self._ex.options.get("timeDifference") or 0)
                 params["timestamp"] = _ms(req.sent_at) - offset
+                age = (datetime.now(UTC) - req.sent_at).total_seconds()
+                if age > self.config.recv_window_ms / 2000:  # it would arrive too late: do not send
+                    raise ExchangeUnavailable(
+                        f"{self.name}: order {req.client_order_id} not sent, its request window is "
+                        f"half gone after {age:.1f} s of waiting; the next attempt starts a new one"
+                    )
         self._symbols_used.add(req.symbol)
         raw = await self._call(
             lambda: self._ex.create_order(
@@ -511,7 +532,7 @@ class CcxtExchange:
                 except OrderNotFound:
                     continue
             for found in await self._scan_orders(sym):
-                if found.get("clientOrderId") == venue_id:
+                if str(found.get("clientOrderId") or "").endswith(venue_id):  # some venues add a prefix
                     return found
         raise OrderNotFound(f"{self.name} has no order with client order id {client_order_id!r}")
 
@@ -525,6 +546,14 @@ class CcxtExchange:
         elif self._ex.has.get("fetchOrders"):
             found += await self._call(lambda: self._ex.fetch_orders(symbol))
         return found
+
+    def _fill_id(self, symbol: str, trade: dict[str, Any], order: dict[str, Any], index: int) -> str:
+        """A fill's id, unique across the account: venues number trades per symbol, and a trade
+        without an id is named by its order and its place in that order's trades."""
+        trade_id = trade.get("id")
+        if trade_id is None:
+            return f"{self.name}:{symbol}:order-{order.get('id')}:{index}"
+        return f"{self.name}:{symbol}:{trade_id}"
 
     async def _fills_of(self, raw: dict[str, Any], symbol: str, client_order_id: str) -> tuple[Fill, ...]:
         """The executions of an order, from the venue's trades (never made up from totals)."""
@@ -543,7 +572,7 @@ class CcxtExchange:
                     if str(t.get("order")) == order_id
                 ]
         fills = []
-        for t in trades:
+        for index, t in enumerate(trades):
             price, amount = _dec(t.get("price")), _dec(t.get("amount"))
             fee = t.get("fee") or {}
             cost, asset = _dec(fee.get("cost")), fee.get("currency")
@@ -565,7 +594,7 @@ class CcxtExchange:
                     price=price,
                     fee=cost,
                     ts=_from_ms(t.get("timestamp") or raw.get("lastTradeTimestamp") or raw.get("timestamp")),
-                    fill_id=f"{self.name}-{t.get('id')}",
+                    fill_id=self._fill_id(symbol, t, raw, index),
                 )
             )
         fills.sort(key=lambda f: (f.ts, f.fill_id))

@@ -22,7 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.contracts import HubConfig, HubSnapshot, StrategyConfig, StrategyState
+from activities.contracts import HubConfig, HubSnapshot, StrategyConfig, StrategyState, VenueReconcileRequest
 from activities.deps import Deps, utcnow
 from activities.ingest_contracts import FeedSource, IngestInput
 from activities.registry import build_activities
@@ -140,7 +140,7 @@ async def start_venue_reconciliations(client: Client, settings: Settings) -> Non
         try:
             await client.start_workflow(
                 VenueReconcileWorkflow.run,
-                name,
+                VenueReconcileRequest(exchange=name),
                 id=venue_reconcile_id(name),
                 task_queue=settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import VenueReconcileInput, VenueReconcileResult
+    from activities.contracts import VenueReconcileInput, VenueReconcileRequest, VenueReconcileResult
     from workflows import options
 
 
@@ -20,11 +20,11 @@ class VenueReconcileWorkflow:
     with the venue's own fills, and every difference recorded as a ``reconcile_mismatch`` event."""
 
     @workflow.run
-    async def run(self, exchange: str) -> VenueReconcileResult:
-        """Reconcile ``exchange``; the run id keys the events this run records."""
+    async def run(self, req: VenueReconcileRequest) -> VenueReconcileResult:
+        """Reconcile ``req.exchange``; the run id keys the events this run records."""
         return await workflow.execute_activity(
             "reconcile_venue",
-            VenueReconcileInput(exchange=exchange, run_id=workflow.info().run_id),
+            VenueReconcileInput(exchange=req.exchange, run_id=workflow.info().run_id),
             result_type=VenueReconcileResult,
             start_to_close_timeout=options.VENUE_RECONCILE_TIMEOUT,
             heartbeat_timeout=options.VENUE_RECONCILE_HEARTBEAT,

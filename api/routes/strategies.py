@@ -90,8 +90,9 @@ async def start_strategy(
             await venue.market(symbol)
         if body.universe is not None:
             await check_universe(venue, body.universe)
-    except TradingError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    except TradingError as e:  # a venue that is down is not the caller's mistake
+        code = status.HTTP_503_SERVICE_UNAVAILABLE if e.retryable else status.HTTP_422_UNPROCESSABLE_CONTENT
+        raise HTTPException(code, detail=str(e)) from None
     strategy_id = "s" + secrets.token_hex(4)
     workflow_id = strategy_workflow_id(strategy_id)
     config = StrategyConfig(

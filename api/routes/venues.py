@@ -11,7 +11,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from activities.contracts import VenueReconcileResult
+from activities.contracts import VenueReconcileRequest, VenueReconcileResult
 from api.deps import ClientDep, SettingsDep, VenuesDep
 from trading.errors import TradingError
 from workflows.venue_reconcile import VenueReconcileWorkflow, venue_reconcile_id
@@ -41,7 +41,7 @@ async def reconcile(
     try:
         handle = await client.start_workflow(
             VenueReconcileWorkflow.run,
-            body.exchange,
+            VenueReconcileRequest(exchange=body.exchange),
             id=venue_reconcile_id(body.exchange),
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

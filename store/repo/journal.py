@@ -217,6 +217,8 @@ async def list_events(
         stmt = stmt.where(RiskEventRow.strategy_id == strategy_id)
     if kind is not None:
         stmt = stmt.where(RiskEventRow.kind == as_text(kind))
+    else:  # the send records of order placements are bookkeeping, asked for by kind only
+        stmt = stmt.where(RiskEventRow.kind != SENT)
     return await fetch_all(session, stmt)
 
 

@@ -64,7 +64,9 @@ async def assert_one_order(deps: Deps, emu: BinanceEmulator, plan: OrderPlan, ou
         fills = await repo.list_fills(s, strategy_id=plan.strategy_id)
         positions = await repo.get_positions(s, strategy_id=plan.strategy_id)
     assert row is not None and row.status == "filled" and row.venue_order_id == str(venue[0]["orderId"])
-    assert sorted(f.fill_id for f in fills) == sorted(f"binance-{t['id']}" for t in venue[0]["fills"])
+    assert sorted(f.fill_id for f in fills) == sorted(
+        f"binance:MSFT/USD:{t['id']}" for t in venue[0]["fills"]
+    )
     assert positions[0].qty == plan.qty
 
 
@@ -132,6 +134,10 @@ async def test_venue_refusals_are_final_and_recorded_with_the_reason(
         small, out2 = await place(dev_env, deps, qty=Decimal("0.5"))
         assert out2.status == "rejected" and "below the minimum" in out2.reason
         assert emu.request_count("POST", ORDER) == 1  # refused here, never sent
+        emu.faults.add("reject", method="POST", path=ORDER, code=-1013, msg="Filter failure: NOTIONAL")
+        _, out3 = await place(dev_env, deps, qty=Decimal(1))
+        assert out3.status == "rejected" and "NOTIONAL" in out3.reason  # the venue's own refusal
+        assert emu.request_count("POST", ORDER) == 2
     async with deps.sessions() as s:
         row = await repo.get_order(s, client_order_id=small.client_order_id)
     assert row is not None and row.status == "rejected"

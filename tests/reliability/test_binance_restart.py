@@ -102,7 +102,7 @@ async def test_sigkill_mid_placement_leaves_exactly_one_order(
         row = await repo.get_order(s, client_order_id=plan.client_order_id)
         fills = await repo.list_fills(s, strategy_id=plan.strategy_id)
     assert row is not None and row.status == "filled" and row.filled_qty == plan.qty
-    assert [f.fill_id for f in fills] == [f"binance-{t['id']}" for t in venue[0]["fills"]]
+    assert [f.fill_id for f in fills] == [f"binance:MSFT/USD:{t['id']}" for t in venue[0]["fills"]]
 
 
 async def test_an_order_filled_while_no_worker_ran_is_rebuilt_from_the_venue_at_restart(
@@ -175,6 +175,8 @@ async def test_an_order_filled_while_no_worker_ran_is_rebuilt_from_the_venue_at_
         events = await repo.list_events(s, kind="reconcile_mismatch")
     assert row is not None and row.status == "filled" and row.avg_price == Decimal("5.00")
     # Only the venue's own trade, never one made up from the order's totals.
-    assert [f.fill_id for f in fills] == [f"binance-{t['id']}" for t in venue[plan.client_order_id]["fills"]]
+    assert [f.fill_id for f in fills] == [
+        f"binance:MSFT/USD:{t['id']}" for t in venue[plan.client_order_id]["fills"]
+    ]
     assert positions[0].qty == plan.qty
     assert any("manual-1" in e.reason for e in events)
