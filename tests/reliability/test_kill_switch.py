@@ -208,5 +208,7 @@ async def test_neurohub_continues_as_new_under_a_stream_of_signals_losing_none(
         assert view.signals_received == sent
         assert view.reports_received == len(reports)
         assert len(view.strategies) == strategies
-        assert view.runs >= 3, "the hub continued as new several times meanwhile"
+        # 450 signals against a 200-event limit: at least one continue-as-new. How many depends
+        # on how the server batches a burst into workflow tasks (2 or 3 runs seen on 2 cores).
+        assert view.runs >= 2, "the hub continued as new meanwhile"
         assert all(e.last_report is not None and e.last_report.cycle == 2 for e in view.strategies)
