@@ -62,8 +62,7 @@ def _load(kind: str, where: str, stamp: int) -> Bars:
             known = ", ".join(sorted(series))
             raise InvalidInput(f"no bundled series {where!r}; known: {known}")
         return Bars.from_candles(series[where].candles())
-    ts, o, h, lo, c, v = load_bars_csv(Path(where))
-    return Bars(ts=ts, open=o, high=h, low=lo, close=c, volume=v)
+    return load_bars_csv(Path(where))
 
 
 def load_bars(data: DataSpec) -> Bars:

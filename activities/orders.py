@@ -102,8 +102,11 @@ async def _upsert(
     )
 
 
-async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder, reason: str = "") -> bool:
-    """Write the venue's view of the order, its fills, and the resulting position; False if dropped.
+async def record_venue_order(
+    s: AsyncSession, plan: OrderPlan, venue: VenueOrder, reason: str = ""
+) -> int | None:
+    """Write the venue's view of the order, its fills, and the resulting position; return how many
+    fills were new (None: the view was dropped).
 
     A view older than the one recorded (read before a later one was written) never moves
     the order backwards: the transition table decides, and a stale view is dropped.
@@ -114,9 +117,9 @@ async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder
             check_transition(OrderStatus(known.status), venue.status)
         except IllegalTransition:
             activity.logger.info("stale venue view ignored", extra={"coid": plan.client_order_id})
-            return False
+            return None
         if venue.filled_qty < known.filled_qty:
-            return False
+            return None
     await _upsert(
         s,
         plan,
@@ -127,9 +130,9 @@ async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder
         venue_order_id=venue.venue_order_id,
         reason=reason or venue.reason,
     )
-    new_fill = False
+    new_fills = 0
     for f in venue.fills:
-        new_fill |= await repo.record_fill(
+        new_fills += await repo.record_fill(
             s,
             fill_id=f.fill_id,
             client_order_id=plan.client_order_id,
@@ -141,9 +144,9 @@ async def record_venue_order(s: AsyncSession, plan: OrderPlan, venue: VenueOrder
             fee=f.fee,
             ts=f.ts,
         )
-    if new_fill:
+    if new_fills:
         await rebuild_position(s, strategy_id=plan.strategy_id, symbol=plan.symbol)
-    return True
+    return new_fills
 
 
 async def record_rejection(s: AsyncSession, plan: OrderPlan, reason: str) -> OrderOutcome:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -51,17 +53,8 @@ class ReconcileActivities:
             for out in inp.outcomes:
                 mismatches += await self._check_order(s, ex, out.client_order_id, out.symbol)
             mismatches += await self._check_balances(s, ex, cfg.exchange)
-            for text in mismatches:
-                MISMATCHES.inc()
-                await repo.record_event(
-                    s,
-                    event_key=f"reconcile-{cfg.strategy_id}-{inp.cycle}-{hashlib.sha256(text.encode()).hexdigest()[:16]}",
-                    kind="reconcile_mismatch",
-                    reason=text,
-                    now=now,
-                    strategy_id=cfg.strategy_id,
-                    cycle=inp.cycle,
-                )
+            key = f"reconcile-{cfg.strategy_id}-{inp.cycle}"
+            await _flag(s, mismatches, key=key, now=now, strategy_id=cfg.strategy_id, cycle=inp.cycle)
             rows = await repo.get_positions(s, strategy_id=cfg.strategy_id)
             positions = [Position(r.symbol, r.qty, r.avg_price, r.realised_pnl, r.fees) for r in rows]
             marks = {snap.symbol: snap.last for snap in inp.snapshots}
@@ -159,15 +152,14 @@ class ReconcileActivities:
                         "the venue does not know it"
                     )
                     continue
-                before = len(await repo.list_fills(s, strategy_id=row.strategy_id))
                 plan = plan_of(row, exchange=inp.exchange, hub_id="")  # only recorded: no gate to pass
-                if not await record_venue_order(s, plan, venue):
+                added = await record_venue_order(s, plan, venue)
+                if added is None:
                     result.mismatches.append(
                         f"order {row.client_order_id}: ours {row.status} filled {row.filled_qty}, "
                         f"venue {venue.status.value} filled {venue.filled_qty} (behind ours; not applied)"
                     )
                     continue
-                added = len(await repo.list_fills(s, strategy_id=row.strategy_id)) - before
                 result.fills_added += added
                 if added or venue.status.value != row.status:
                     result.orders_updated += 1
@@ -183,16 +175,13 @@ class ReconcileActivities:
                 )
         async with self.deps.transaction() as s:
             result.mismatches += await self._check_balances(s, ex, inp.exchange)
-            for text in result.mismatches:
-                MISMATCHES.inc()
-                await repo.record_event(
-                    s,
-                    event_key=f"venue-reconcile-{inp.run_id}-{hashlib.sha256(text.encode()).hexdigest()[:16]}",
-                    kind="reconcile_mismatch",
-                    reason=text,
-                    now=now,
-                    data={"exchange": inp.exchange},
-                )
+            await _flag(
+                s,
+                result.mismatches,
+                key=f"venue-reconcile-{inp.run_id}",
+                now=now,
+                data={"exchange": inp.exchange},
+            )
         activity.logger.info(
             "venue reconciled",
             extra={
@@ -203,3 +192,17 @@ class ReconcileActivities:
             },
         )
         return result
+
+
+async def _flag(s: AsyncSession, mismatches: list[str], *, key: str, now: datetime, **where: Any) -> None:
+    """Record each difference once as a ``reconcile_mismatch`` event (keyed by ``key`` and its text)."""
+    for text in mismatches:
+        MISMATCHES.inc()
+        await repo.record_event(
+            s,
+            event_key=f"{key}-{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+            kind="reconcile_mismatch",
+            reason=text,
+            now=now,
+            **where,
+        )

@@ -607,9 +607,7 @@ class CcxtExchange:
         venue_client = raw.get("clientOrderId") or ""
         coid = client_order_id or self._ours.get(venue_client, venue_client)
         fills = await self._fills_of(raw, symbol, coid)
-        filled = _dec(raw.get("filled"))
-        if fills and sum((f.qty for f in fills), _ZERO) > filled:
-            filled = sum((f.qty for f in fills), _ZERO)
+        filled = max(_dec(raw.get("filled")), sum((f.qty for f in fills), _ZERO))
         status = _STATUS.get(str(raw.get("status")))
         if status is None:  # open (or not yet reported)
             status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN

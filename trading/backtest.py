@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -177,6 +177,10 @@ class Bars:
         bad = (self.high < np.maximum(self.open, self.close)) | (self.low > np.minimum(self.open, self.close))
         if bad.any():
             raise InvalidInput(f"bars: bar {_first(bad)} has open or close outside its low..high range")
+
+    def __iter__(self) -> Iterator[npt.NDArray[Any]]:
+        """The columns in order (``ts, open, high, low, close, volume = bars``)."""
+        return iter((self.ts, self.open, self.high, self.low, self.close, self.volume))
 
     @classmethod
     def from_candles(cls, candles: Sequence[Candle]) -> Bars:

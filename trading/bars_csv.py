@@ -26,10 +26,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from trading.backtest import Bars, IntArray
 from trading.errors import InvalidInput
-from trading.indicators import FloatArray
-
-IntArray = npt.NDArray[np.int64]
 
 HEADER = ("ts", "open", "high", "low", "close", "volume")
 _PRICES = ("open", "high", "low", "close")
@@ -50,17 +48,6 @@ class BarsCsvError(InvalidInput):
     def __init__(self, source: str, line: int | None, reason: str) -> None:
         self.source, self.line, self.reason = source, line, reason
         super().__init__(f"{source} line {line}: {reason}" if line is not None else f"{source}: {reason}")
-
-
-class Bars(NamedTuple):
-    """Bar columns, oldest first: ``ts`` in int64 nanoseconds since the epoch (UTC), the rest float64."""
-
-    ts: IntArray
-    open: FloatArray
-    high: FloatArray
-    low: FloatArray
-    close: FloatArray
-    volume: FloatArray
 
 
 class Gap(NamedTuple):
@@ -147,7 +134,7 @@ def _parse(name: str, text: str) -> tuple[Bars, list[int]]:
     if not ts:
         raise BarsCsvError(name, None, "has a header but no bars")
     arrays = [np.array(values[c], dtype=np.float64) for c in HEADER[1:]]
-    return Bars(np.array(ts, dtype=np.int64), *arrays), lines
+    return Bars(np.array(ts, dtype=np.int64), *arrays), lines  # validated again as a whole
 
 
 def _parse_number(column: str, text: str) -> float:

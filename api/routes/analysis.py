@@ -15,7 +15,6 @@ from activities.deps import utcnow
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.schemas import AnalyzeBody, DecisionDetail
 from store import repo
-from trading.errors import TradingError
 from trading.strategies import get_strategy
 from workflows.analyze import AnalyzeWorkflow
 from workflows.options import analysis_workflow_id
@@ -33,13 +32,10 @@ async def analyze(
     """Validate, run the graph as a workflow (so the decision is in a history), return the record."""
     if body.as_of is not None and body.as_of > utcnow() + CLOCK_SKEW:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="as_of is in the future")
-    try:
-        spec = get_strategy(body.strategy_type)
-        params = spec.parse_params(body.params).model_dump(mode="json")
-        await venues.exchange(body.exchange).market(body.symbol)
-    except TradingError as e:  # a venue that is down is not the caller's mistake
-        code = status.HTTP_503_SERVICE_UNAVAILABLE if e.retryable else status.HTTP_422_UNPROCESSABLE_CONTENT
-        raise HTTPException(code, detail=str(e)) from None
+    # Bad input is a 422 and a venue that is down a 503: the app's TradingError handler decides.
+    spec = get_strategy(body.strategy_type)
+    params = spec.parse_params(body.params).model_dump(mode="json")
+    await venues.exchange(body.exchange).market(body.symbol)
     analysis_id = "a" + uuid.uuid4().hex[:16]
     req = AnalyzeRequest(
         analysis_id=analysis_id,

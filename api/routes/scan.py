@@ -11,7 +11,6 @@ from pydantic import BeforeValidator, ValidationError
 from activities.scan import scan_universe
 from api.deps import VenuesDep
 from api.schemas import ScanFilteredPublic, ScanPublic, ScanRowPublic
-from trading.errors import TemporaryError, TradingError
 from trading.scanner import ScanCriteria
 
 router = APIRouter(tags=["scan"])
@@ -85,12 +84,8 @@ async def scan(
         criteria = ScanCriteria.model_validate(raw)
     except ValidationError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=_reasons(e)) from None
-    try:
-        found = await scan_universe(venues.exchange(exchange), criteria)
-    except TemporaryError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(e)) from None
-    except TradingError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    # An unknown venue is a 422 and one that is down a 503: the app's TradingError handler decides.
+    found = await scan_universe(venues.exchange(exchange), criteria)
     rows = [
         ScanRowPublic(
             rank=r.rank,

@@ -80,19 +80,16 @@ async def start_strategy(
     if body.params_from is not None:
         async with session.begin():  # a read of its own: the strategy's row is written below
             raw = await optimised_params(session, body.params_from, body.type) | raw
-    try:
-        spec = get_strategy(body.type)
-        params = spec.parse_params(raw).model_dump(mode="json")
-        risk = RiskLimits.from_mapping(body.risk).to_mapping()
-        breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
-        venue = venues.exchange(body.exchange)
-        for symbol in body.symbols:
-            await venue.market(symbol)
-        if body.universe is not None:
-            await check_universe(venue, body.universe)
-    except TradingError as e:  # a venue that is down is not the caller's mistake
-        code = status.HTTP_503_SERVICE_UNAVAILABLE if e.retryable else status.HTTP_422_UNPROCESSABLE_CONTENT
-        raise HTTPException(code, detail=str(e)) from None
+    # Bad input is a 422 and a venue that is down a 503: the app's TradingError handler decides.
+    spec = get_strategy(body.type)
+    params = spec.parse_params(raw).model_dump(mode="json")
+    risk = RiskLimits.from_mapping(body.risk).to_mapping()
+    breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
+    venue = venues.exchange(body.exchange)
+    for symbol in body.symbols:
+        await venue.market(symbol)
+    if body.universe is not None:
+        await check_universe(venue, body.universe)
     strategy_id = "s" + secrets.token_hex(4)
     workflow_id = strategy_workflow_id(strategy_id)
     config = StrategyConfig(

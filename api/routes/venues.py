@@ -13,7 +13,6 @@ from temporalio.service import RPCError
 
 from activities.contracts import VenueReconcileRequest, VenueReconcileResult
 from api.deps import ClientDep, SettingsDep, VenuesDep
-from trading.errors import TradingError
 from workflows.venue_reconcile import VenueReconcileWorkflow, venue_reconcile_id
 
 router = APIRouter(tags=["venues"])
@@ -34,10 +33,7 @@ async def reconcile(
     body: ReconcileBody, client: ClientDep, venues: VenuesDep, settings: SettingsDep
 ) -> VenueReconcileResult:
     """Run the venue's reconciliation workflow (or join the one running) and return its result."""
-    try:
-        venues.exchange(body.exchange)
-    except TradingError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    venues.exchange(body.exchange)  # an unknown venue: a 422 from the app's TradingError handler
     try:
         handle = await client.start_workflow(
             VenueReconcileWorkflow.run,
