@@ -44,12 +44,16 @@ async def test_scan_ranks_the_paper_universe_in_two_requests(http: httpx.AsyncCl
 
 
 async def test_filters_report_what_they_drop_and_why(http: httpx.AsyncClient) -> None:
-    every = {r["symbol"]: r for r in (await _scan(http))["data"]}
-    widest = max(every.values(), key=lambda r: r["spread_bps"])
-    limit = sorted(r["spread_bps"] for r in every.values())[-2]  # all but the widest pass
-    out = await _scan(
-        http, max_spread_bps=limit, min_volume="", symbols="MSFT/USD,GOOGL/USD,EUR/USD,SPX/USD,NOPE/USD"
-    )
+    # Spreads move with the replayed prices (20 bars a second): the two scans must see one bar.
+    for _ in range(20):
+        every = {r["symbol"]: r for r in (await _scan(http))["data"]}
+        widest = max(every.values(), key=lambda r: r["spread_bps"])
+        limit = sorted(r["spread_bps"] for r in every.values())[-2]  # all but the widest pass
+        out = await _scan(
+            http, max_spread_bps=limit, min_volume="", symbols="MSFT/USD,GOOGL/USD,EUR/USD,SPX/USD,NOPE/USD"
+        )
+        if all(every[r["symbol"]]["last"] == r["last"] for r in out["data"]):
+            break
     assert {r["symbol"] for r in out["data"]} == PAPER - {widest["symbol"]}
     reasons = {f["symbol"]: f["reason"] for f in out["filtered"]}
     assert reasons == {widest["symbol"]: "wide_spread", "NOPE/USD": "unlisted"}
