@@ -20,8 +20,8 @@ StepMode = Literal["activity", "local"]
 class LlmBudget(BaseModel):
     """A strategy's daily LLM allowance, and what happens once it is spent."""
 
-    daily_tokens: int | None = Field(default=None, ge=0)
-    daily_cost: Decimal | None = Field(default=None, ge=0)
+    daily_tokens: int | None = Field(default=None, ge=0, le=10**12)
+    daily_cost: Decimal | None = Field(default=None, ge=0, le=Decimal("1e9"), allow_inf_nan=False)
     # fallback: the deterministic analysts decide until the next UTC day; halt: the strategy halts.
     on_exhausted: Literal["fallback", "halt"] = "fallback"
 
@@ -51,6 +51,8 @@ class StrategyConfig(BaseModel):
     llm_budget: LlmBudget | None = None
     # Scan this universe each cycle and trade its top N (plus what it holds) instead of ``symbols``.
     universe: ScanCriteria | None = None
+    # The authenticated user (or ``key:<name>``) who started it.
+    created_by: str = ""
 
 
 class LlmSpend(BaseModel):
@@ -170,6 +172,8 @@ class AnalyzeRequest(BaseModel):
     as_of: datetime | None = None
     strategy_type: str = "agent"
     params: dict[str, Any] = Field(default_factory=dict)
+    # The allowance shared by every ad-hoc analysis of the day (None: no limit).
+    llm_budget: LlmBudget | None = None
 
 
 class RiskInput(BaseModel):

@@ -31,6 +31,7 @@ async def record_strategy(
         workflow_id=workflow_id,
         now=now,
         controls=controls_of(config),
+        created_by=config.created_by,
     )
 
 

@@ -2,37 +2,93 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from activities.bounds import FreeMapping, Name, Symbol
 from activities.contracts import ApprovalOutcome, ControlResult, LlmBudget, StrategyAck, StrategyStatus
 from trading.scanner import ScanCriteria
 
 T = TypeVar("T")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+# A duration is short: the length is checked before anything else looks at the text, and the
+# number is matched by an anchored pattern with no nested or adjacent optional repeats (the
+# whitespace is stripped first), so parsing takes time linear in at most this many characters.
+MAX_DURATION_CHARS = 32
+_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
+DURATION_PATTERN = r"^\s*[0-9]{1,12}(\.[0-9]{1,9})?\s*(ms|s|m|h)?\s*$"
+MIN_INTERVAL_S = 0.05
+MAX_INTERVAL_S = 7 * 86400.0
 
 
-def parse_interval(value: float | int | str) -> float:
-    """Seconds from a number of seconds or a duration like "500ms", "5s", "1m", "1h"."""
-    if isinstance(value, bool):
-        raise ValueError("interval must be a number of seconds or a duration like '5s'")
-    if isinstance(value, int | float):
-        seconds = float(value)
+def parse_interval(
+    value: object, *, low: float = MIN_INTERVAL_S, high: float = MAX_INTERVAL_S, what: str = "interval"
+) -> float:
+    """Seconds from a number of seconds or a duration like "500ms", "5s", "1m", "1h", in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{what} must be a number of seconds or a duration like '5s'")
+    if isinstance(value, str):
+        if len(value) > MAX_DURATION_CHARS:
+            raise ValueError(
+                f"{what} is {len(value)} characters long; a duration has at most {MAX_DURATION_CHARS}"
+            )
+        text = value.strip()
+        number = text.rstrip("mhs")
+        unit = text[len(number) :]
+        if unit not in _UNITS or not _NUMBER.fullmatch(number.rstrip()):
+            raise ValueError(f"{what} {text!r} is not a duration like '500ms', '5s', '1m' or '1h'")
+        seconds = float(number) * _UNITS[unit]
     else:
-        m = _DURATION.match(value)
-        if not m:
-            raise ValueError(f"interval {value!r} is not a duration like '500ms', '5s', '1m' or '1h'")
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if not 0.05 <= seconds <= 7 * 86400:
-        raise ValueError(f"interval must be between 50ms and 7 days, got {seconds}s")
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = float("inf")
+    if not low <= seconds <= high:  # NaN fails too
+        got = f"{seconds:g}s" if math.isfinite(seconds) else str(value)
+        raise ValueError(f"{what} must be between {_shown(low)} and {_shown(high)}, got {got}")
     return seconds
+
+
+def _shown(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("h", 3600.0), ("s", 1.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}" if unit == "days" else f"{seconds / size:g}{unit}"
+    return f"{seconds * 1000:g}ms"
+
+
+def duration(high: float = MAX_INTERVAL_S, what: str = "interval") -> Any:
+    """The type of a duration field: seconds (a number, or a string like "5s") from 50ms to ``high``."""
+    schema = {
+        "anyOf": [
+            {"type": "number", "minimum": MIN_INTERVAL_S, "maximum": high},
+            {"type": "string", "maxLength": MAX_DURATION_CHARS, "pattern": DURATION_PATTERN},
+        ],
+        "description": f"seconds, or a duration like '500ms', '5s', '1m', '1h' (50ms to {_shown(high)})",
+    }
+    return Annotated[
+        float, PlainValidator(functools.partial(parse_interval, high=high, what=what)), WithJsonSchema(schema)
+    ]
+
+
+Interval = duration()
+# How long a halt or resume waits for the strategies' acknowledgements (HubCommand.ack_timeout_s).
+AckTimeout = duration(3600.0, "ack_timeout")
 
 
 # A strategy trades at most this many scanned symbols per cycle (as many as fixed symbols).
@@ -44,36 +100,28 @@ class StrategyCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
-    type: str = Field(min_length=1, max_length=50)
-    exchange: str = "paper"
+    name: str = Field(min_length=1, max_length=100, examples=["sma on msft"])
+    type: str = Field(min_length=1, max_length=50, examples=["sma_cross"])
+    exchange: Name = Field(default="paper", examples=["paper"])
     # Scan this universe every cycle and trade its top N (at most 50) instead of fixed symbols.
     universe: ScanCriteria | None = None
-    symbols: list[str] = Field(default_factory=list, max_length=50, validate_default=True)
-    interval: float | str = "10s"
-    params: dict[str, Any] = Field(default_factory=dict)
-    risk: dict[str, Any] = Field(default_factory=dict)
-    capital: Decimal = Field(default=Decimal("100000"), gt=0, le=Decimal("1e15"))
+    symbols: list[Symbol] = Field(
+        default_factory=list, max_length=50, validate_default=True, examples=[["MSFT/USD"]]
+    )
+    interval: Interval = Field(default="10s", validate_default=True)
+    params: FreeMapping = Field(default_factory=dict, examples=[{"fast": 5, "slow": 20}])
+    risk: FreeMapping = Field(default_factory=dict)
+    capital: Decimal = Field(default=Decimal("100000"), gt=0, le=Decimal("1e15"), allow_inf_nan=False)
     step_mode: Literal["activity", "local"] = "local"
     # Circuit breakers (daily_loss, max_drawdown, max_consecutive_losses, max_rejection_rate,
     # max_error_rate, action) and the notional above which an order waits for approval.
-    breakers: dict[str, Any] = Field(default_factory=dict)
-    approval_notional: Decimal | None = Field(default=None, gt=0)
-    approval_timeout: float | str = Field(default="5m", validate_default=True)
+    breakers: FreeMapping = Field(default_factory=dict)
+    approval_notional: Decimal | None = Field(default=None, gt=0, le=Decimal("1e15"), allow_inf_nan=False)
+    approval_timeout: Interval = Field(default="5m", validate_default=True)
     # The strategy's daily LLM allowance: daily_tokens, daily_cost, on_exhausted (fallback | halt).
     llm_budget: LlmBudget | None = None
     # Take the parameters of a finished optimisation's best result (``params`` override them).
     params_from: str | None = Field(default=None, max_length=64)
-
-    @field_validator("approval_timeout")
-    @classmethod
-    def _approval_timeout(cls, v: float | str) -> float:
-        return parse_interval(v)
-
-    @field_validator("interval")
-    @classmethod
-    def _interval(cls, v: float | str) -> float:
-        return parse_interval(v)
 
     @field_validator("symbols")
     @classmethod
@@ -124,6 +172,7 @@ class StrategyPublic(BaseModel):
     status: str
     status_reason: str
     workflow_id: str
+    created_by: str = ""
     created_at: datetime
     updated_at: datetime
     live: StrategyStatus | None = None
@@ -142,7 +191,6 @@ class HaltBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(default="manual", max_length=500)
-    actor: str = Field(default="api", min_length=1, max_length=100)
     cancel_open_orders: bool = True
     flatten: bool = False
     wait: Literal["gate", "all"] = "gate"
@@ -154,19 +202,13 @@ class HubHaltBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)
-    actor: str = Field(default="api", min_length=1, max_length=100)
     cancel_open_orders: bool = True
     flatten: bool = False
     # "gate": answer once no order can be placed; "all": once every strategy acknowledged.
     wait: Literal["gate", "all"] = "gate"
-    ack_timeout: float | str = Field(default="10s", validate_default=True)
+    ack_timeout: AckTimeout = Field(default="10s", validate_default=True)
     # Only orders that reduce positions pass, instead of none.
     reduce_only: bool = False
-
-    @field_validator("ack_timeout")
-    @classmethod
-    def _ack_timeout(cls, v: float | str) -> float:
-        return parse_interval(v)
 
 
 class ResumeBody(BaseModel):
@@ -175,14 +217,8 @@ class ResumeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)
-    actor: str = Field(default="api", min_length=1, max_length=100)
     wait: Literal["gate", "all"] = "gate"
-    ack_timeout: float | str = Field(default="10s", validate_default=True)
-
-    @field_validator("ack_timeout")
-    @classmethod
-    def _ack_timeout(cls, v: float | str) -> float:
-        return parse_interval(v)
+    ack_timeout: AckTimeout = Field(default="10s", validate_default=True)
 
 
 class ControlPublic(ControlResult):
@@ -201,7 +237,6 @@ class ApprovalDecision(BaseModel):
 
     decision: Literal["approve", "reject"]
     reason: str = Field(default="", max_length=500)
-    actor: str = Field(default="api", min_length=1, max_length=100)
 
 
 class ParamsUpdate(BaseModel):
@@ -209,7 +244,7 @@ class ParamsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    params: dict[str, Any]
+    params: FreeMapping = Field(examples=[{"fast": 5, "slow": 20}])
 
 
 class StatusChangePublic(BaseModel):
@@ -316,12 +351,12 @@ class AnalyzeBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(min_length=3, max_length=64)
-    exchange: str = Field(default="paper", min_length=1, max_length=64)
+    symbol: str = Field(min_length=3, max_length=64, examples=["MSFT/USD"])
+    exchange: Name = Field(default="paper", examples=["paper"])
     # Analyse as of this time (timezone-aware, not in the future); omitted: now.
     as_of: datetime | None = None
-    strategy_type: str = Field(default="agent", min_length=1, max_length=50)
-    params: dict[str, Any] = Field(default_factory=dict)
+    strategy_type: str = Field(default="agent", min_length=1, max_length=50, examples=["sma_cross"])
+    params: FreeMapping = Field(default_factory=dict)
 
     @field_validator("as_of")
     @classmethod
@@ -448,3 +483,90 @@ class ScanPublic(BaseModel):
     requests: int
     requests_by_method: dict[str, int]
     elapsed_ms: float
+
+
+class TokenPublic(BaseModel):
+    """Answer of ``POST /auth/token`` and ``POST /auth/refresh``."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str
+
+
+class RefreshBody(BaseModel):
+    """Body of ``POST /auth/refresh``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class UserCreate(BaseModel):
+    """Body of ``POST /auth/users``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9._-]{1,63}$")
+    password: str = Field(min_length=12, max_length=256)
+    roles: list[Literal["viewer", "trader", "risk", "admin"]] = Field(min_length=1, max_length=4)
+
+
+class UserUpdate(BaseModel):
+    """Body of ``PATCH /auth/users/{username}``: what changes (disabling signs the user out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    disabled: bool | None = None
+    roles: list[Literal["viewer", "trader", "risk", "admin"]] | None = Field(
+        default=None, min_length=1, max_length=4
+    )
+    password: str | None = Field(default=None, min_length=12, max_length=256)
+
+
+class UserPublic(BaseModel):
+    """A user (never the password or its hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    roles: list[str]
+    disabled: bool
+    created_by: str
+    created_at: datetime
+
+
+class WhoAmI(BaseModel):
+    """Answer of ``GET /auth/me``."""
+
+    name: str
+    kind: Literal["user", "key"]
+    roles: list[str]
+
+
+class ApiKeyCreate(BaseModel):
+    """Body of ``POST /auth/api-keys``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9._-]{1,63}$")
+    role: Literal["viewer", "trader", "risk", "admin"]
+
+
+class ApiKeyPublic(BaseModel):
+    """An API key as listed (its secret is shown only once, when it is created)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    role: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    """Answer of ``POST /auth/api-keys``: the key itself, shown this once."""
+
+    key: str

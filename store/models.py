@@ -75,6 +75,8 @@ class StrategyRow(Base):
     flatten: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Circuit breakers and the approval threshold, as given at start.
     controls: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict, nullable=True)
+    # The authenticated user (or API key) that started it: its owner.
+    created_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -365,3 +367,68 @@ class CandleRow(Base):
     volume: Mapped[Decimal] = mapped_column(Money)
     source: Mapped[str] = mapped_column(NAME)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserRow(Base):
+    """A person who signs in: a name, an Argon2 password hash (never the password) and roles."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuthSessionRow(Base):
+    """One sign-in: its refresh token (only the hash of the current one) and its rotation count.
+
+    Each refresh rotates the token and bumps ``generation``; presenting an older generation
+    again means the token was copied, and revokes the whole session.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    refresh_hash: Mapped[str] = mapped_column(String(128))
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    client: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+
+
+class ApiKeyRow(Base):
+    """An API key for automation: one role, the hash of its secret (shown once), revocable."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(SHORT)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(NAME)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailureRow(Base):
+    """A refused sign-in, by name and client address: the rate limit counts these."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username_at", "username", "at"),
+        Index("ix_login_failures_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

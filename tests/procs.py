@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from worker.launcher import free_port
 
 T = TypeVar("T")
 
-__all__ = ["free_port", "kill_group", "spawn", "wait_http"]
+__all__ = ["free_port", "kill_group", "signed_in_client", "spawn", "wait_http"]
 
 
 def spawn(
@@ -25,7 +26,9 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Run ``python -m worker.cli ARGS`` in its own process group, logging to ``home/LOG_NAME``."""
     full_env = dict(os.environ)
-    full_env.pop("TEMPORAL_ADDRESS", None)
+    for name in ("TEMPORAL_ADDRESS", "ASTS_ADMIN_PASSWORD", "ASTS_API_TOKEN"):
+        full_env.pop(name, None)
+    full_env["ASTS_CONFIG_DIR"] = str(home / "config")  # the CLI's credentials stay in the test's home
     full_env.update(env or {})
     full_env["ASTS_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
@@ -79,3 +82,19 @@ def poll(fn: Callable[[], T], what: str, timeout: float = 90.0) -> T:
             return out
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def signed_in_client(api: str, home: Path, timeout: float = 60.0) -> httpx.Client:
+    """An HTTP client for ``api`` with the token `asts up` stored when it signed the CLI in as admin
+    (waiting for it: the sign-in follows the API's first healthy answer)."""
+    path = home / "config" / "credentials.json"
+
+    def token() -> str | None:
+        try:
+            entry = json.loads(path.read_text()).get(api)
+        except (OSError, ValueError):
+            return None
+        return str(entry["access_token"]) if entry else None
+
+    found = poll(token, f"the CLI's sign-in to {api}", timeout=timeout)
+    return httpx.Client(base_url=api, timeout=30, headers={"Authorization": f"Bearer {found}"})

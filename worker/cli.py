@@ -17,6 +17,7 @@ from rich.table import Table
 
 from exchanges.emulator.cli import app as emulator_app
 from worker.cli_agents import add_agent_commands
+from worker.cli_auth import authed_request, make_auth_commands, refusal, sign_in, store_tokens
 from worker.cli_data import make_data_app
 from worker.cli_llm import check_llm_choice, make_llm_app
 from worker.cli_news import make_news_app
@@ -109,8 +110,11 @@ def up(
         llm_port=settings.llm_local_port,
     )
     raise_on_signals()
+    password_file = stack.home / "admin-password"
+    had_password = password_file.exists()
     try:
         stack.start()
+        token = _sign_in_cli(stack.api_url, password_file, settings)
         console.print(f"[green]ASTS is up[/green] (state in {stack.home})")
         console.print(f"  API        {stack.api_url}   (OpenAPI docs: {stack.api_url}/docs)")
         if settings.temporal_address is None:
@@ -121,9 +125,26 @@ def up(
             console.print(
                 f"  LLM        {stack.llm_env['ASTS_LLM_MODEL']} at {stack.llm_env['ASTS_LLM_BASE_URL']}"
             )
+        if not had_password and password_file.exists():
+            console.print(
+                "  Admin      user [bold]admin[/bold], password "
+                f"[bold]{escape(password_file.read_text().strip())}[/bold]\n"
+                f"             (shown this once; kept in {password_file}, readable by you only)"
+            )
+        if token:
+            console.print(f"  CLI        signed in to {stack.api_url} as admin (asts login to switch user)")
+        else:
+            console.print("  CLI        not signed in: run asts login (the admin password has changed?)")
         if demo:
+            if not token:
+                raise StackError("the demo needs the CLI signed in as admin")
             for body in (DEMO_STRATEGY, DEMO_AGENT):
-                r = httpx.post(f"{stack.api_url}/strategies", json=body, timeout=30)
+                r = httpx.post(
+                    f"{stack.api_url}/strategies",
+                    json=body,
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 if r.status_code != 201:
                     raise StackError(f"demo strategy refused: {r.status_code} {r.text}")
                 sid = r.json()["id"]
@@ -142,6 +163,23 @@ def up(
         raise typer.Exit(1) from None
     finally:
         stack.stop()
+
+
+def _sign_in_cli(api_url: str, password_file: Path, settings: Any) -> str | None:
+    """Sign the local CLI in as admin for this stack (password from ASTS_ADMIN_PASSWORD or the
+    home's admin-password file); the access token, or None when that password no longer works."""
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    password = given or (password_file.read_text().strip() if password_file.exists() else None)
+    if not password:
+        return None
+    try:
+        out = sign_in(api_url, "admin", password)
+    except httpx.HTTPError:
+        return None
+    if out["status"] != 200:
+        return None
+    store_tokens(api_url, out["body"], "admin")
+    return str(out["body"]["access_token"])
 
 
 @app.command()
@@ -176,12 +214,16 @@ def api(
     uvicorn.run(create_app(_settings(home)), host=host, port=port, log_level="warning")
 
 
+def _base(api_url: str | None) -> str:
+    return api_url or _settings().base_url
+
+
 def _call(
     method: str, path: str, api_url: str | None, body: dict[str, Any] | None = None, timeout: float = 60
 ) -> Any:
-    base = api_url or _settings().base_url
+    base = _base(api_url)
     try:
-        r = httpx.request(method, f"{base}{path}", json=body, timeout=timeout)
+        r = authed_request(method, f"{base}{path}", base, json_body=body, timeout=timeout)
     except httpx.HTTPError as e:
         fail(f"cannot reach the API at {base}: {e}", code=1)
     if r.status_code >= 400:
@@ -189,8 +231,9 @@ def _call(
             detail = r.json().get("detail", r.text)
         except ValueError:
             detail = r.text
-        fail(f"{r.status_code}: {detail}", code=2 if r.status_code < 500 else 1)
-    return r.json()
+        told = refusal(r.status_code, str(detail), base)
+        fail(told or f"{r.status_code}: {detail}", code=2 if r.status_code < 500 else 1)
+    return r.json() if r.content else {}
 
 
 def _pairs(items: list[str], what: str) -> dict[str, Any]:
@@ -333,10 +376,6 @@ def strategy_resume(
     console.print(f"{strategy_id} running again since {out['at']}")
 
 
-def _actor() -> str:
-    return f"cli:{os.environ.get('USER', 'unknown')}"
-
-
 def _print_acks(out: dict[str, Any]) -> None:
     table = Table("strategy", "acknowledged", "at", "cancelled", "flattened", "detail")
     for a in out["strategies"]:
@@ -385,7 +424,6 @@ def halt(
         fail("--reason is required: a halt is recorded with who, when and why")
     common = {
         "reason": reason,
-        "actor": _actor(),
         "cancel_open_orders": cancel,
         "flatten": flatten,
         "wait": wait,
@@ -416,11 +454,11 @@ def resume(
     _check_target(all_, strategy_id, wait)
     if strategy_id is not None:
         out = _call(
-            "POST", f"/strategies/{strategy_id}/resume", api_url, {"reason": reason, "actor": _actor()}
+            "POST", f"/strategies/{strategy_id}/resume", api_url, {"reason": reason}
         )
         console.print(f"{strategy_id} running again since {out['at']}")
         return
-    body = {"reason": reason, "actor": _actor(), "wait": wait, "ack_timeout": timeout}
+    body = {"reason": reason, "wait": wait, "ack_timeout": timeout}
     out = _call("POST", "/resume", api_url, body)
     console.print(f"[bold]{out['state']}[/bold] since {out['gate_changed_at']}")
     _print_acks(out)
@@ -486,7 +524,7 @@ def approvals(
 
 
 def _decide(approval_id: str, decision: str, reason: str, api_url: str | None) -> None:
-    body = {"decision": decision, "reason": reason, "actor": _actor()}
+    body = {"decision": decision, "reason": reason}
     out = _call("POST", f"/approvals/{approval_id}", api_url, body)
     console.print(f"{approval_id} {out['status']} by {escape(out['decided_by'])}")
 
@@ -530,6 +568,7 @@ add_agent_commands(app, call=_call, pairs=_pairs, console=console)
 add_opticore_commands(app, call=_call, pairs=_pairs, fail=fail, console=console)
 add_scan_command(app, call=_call, fail=fail, console=console)
 app.add_typer(emulator_app, name="emulator")
+make_auth_commands(app, call=_call, fail=fail, console=console, base_url=_base)
 
 
 if __name__ == "__main__":

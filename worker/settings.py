@@ -26,12 +26,30 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     home: Path = Path(".asts")
-    database_url: str | None = None
+    # A secret (it carries the password): masked in repr, read through ``db_url``.
+    database_url: SecretStr | None = None
     temporal_address: str | None = Field(
         default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "ASTS_TEMPORAL_ADDRESS")
     )
     temporal_namespace: str = "default"
     task_queue: str = "asts"
+    # Payload encryption (worker/codec.py). Keys as JSON {"<key id>": "<base64 of 32 bytes>", ...}
+    # and the id that encrypts (older ids still decrypt); unset, the key file ``codec_key_file``
+    # (default <home>/codec-keys.json, 0600), generated on first use in development only.
+    codec_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    codec_key_id: str | None = None
+    codec_key_file: Path | None = None
+    # The Web UI origins allowed to call the API's /codec (CORS); empty: the embedded UI on ui_port.
+    codec_origins: list[str] = Field(default_factory=list)
+    ui_port: int = 8233
+    # Temporal transport: TLS with the system roots (temporal_tls), or with a private CA and/or a
+    # client certificate (mTLS; PEM file paths); the API key (Temporal Cloud) turns TLS on too.
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_url: str | None = None
@@ -75,6 +93,45 @@ class Settings(BaseSettings):
     # How long POST /analyze waits for its decision.
     analyze_timeout_s: float = 300.0
 
+    # Identity. The access tokens' signing secret (HS256): at least 32 characters outside
+    # development; in development, when unset, one is generated into <home>/jwt-secret (0600).
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86400)
+    refresh_token_ttl_s: int = Field(default=30 * 86400, ge=300, le=365 * 86400)
+    # The first start creates user "admin" with this password (or a generated one, written to
+    # <home>/admin-password, mode 0600).
+    admin_password: SecretStr | None = None
+    # Four eyes: whoever started a strategy cannot approve its orders (False for a one-person desk).
+    four_eyes: bool = True
+    # Refused sign-ins within the window, per user name and per client address, before 429.
+    login_window_s: float = Field(default=900.0, gt=0)
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
+    # Quota: strategies running at once per user.
+    max_running_strategies_per_user: int = Field(default=20, ge=1)
+
+    # Request hardening (api/limits.py, api/security_headers.py). A JSON body over max_body_bytes,
+    # or a CSV upload over max_import_bytes, is refused with 413 before it is read whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Files a request may name (a backtest's csv_path): only under this directory (default
+    # <home>/data); `asts backtest --data FILE` uploads FILE there (POST /data/files).
+    data_dir: Path | None = None
+    # Host headers the API answers (anything else: 400, against DNS rebinding); "*" allows any.
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1", "[::1]", "testserver"]
+    )
+    # Quotas: backtests and optimisations running at once, per user and in all.
+    max_running_backtests_per_user: int = Field(default=4, ge=1)
+    max_running_backtests: int = Field(default=16, ge=1)
+    max_running_optimizations_per_user: int = Field(default=2, ge=1)
+    max_running_optimizations: int = Field(default=8, ge=1)
+    # GET /scan: bars requests one on-demand scan may make to refine its ranking.
+    scan_max_refine: int = Field(default=50, ge=0, le=200)
+    # The daily LLM allowance shared by the ad-hoc analyses (POST /analyze); None: no limit.
+    analyze_daily_tokens: int | None = Field(default=200_000, ge=0)
+    analyze_daily_cost: Decimal | None = Field(default=None, ge=0)
+
     def llm_config(self) -> LlmConfig | None:
         """The agents' model, or None when none is configured."""
         if not self.llm_base_url:
@@ -96,13 +153,23 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The application database: ``ASTS_DATABASE_URL`` or SQLite under the state directory."""
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{(self.home / 'asts.db').resolve()}"
 
     @property
     def address(self) -> str:
         """The Temporal frontend to use."""
         return self.temporal_address or "127.0.0.1:7233"
+
+    @property
+    def ui_origins(self) -> list[str]:
+        """The Web UI origins the codec endpoints answer (CORS): configured, or the embedded UI's."""
+        return self.codec_origins or [f"http://127.0.0.1:{self.ui_port}", f"http://localhost:{self.ui_port}"]
+
+    @property
+    def data_path(self) -> Path:
+        """The directory files named by requests must be under: ``data_dir`` or ``<home>/data``."""
+        return self.data_dir or self.home / "data"
 
     @property
     def base_url(self) -> str:

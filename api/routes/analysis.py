@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 
 from activities.contracts import AnalyzeRequest, Decision
 from activities.deps import utcnow
+from api.auth.deps import TRADER
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.schemas import AnalyzeBody, DecisionDetail
 from store import repo
@@ -25,7 +26,7 @@ router = APIRouter(tags=["agents"])
 CLOCK_SKEW = timedelta(seconds=5)
 
 
-@router.post("/analyze", response_model=DecisionDetail)
+@router.post("/analyze", response_model=DecisionDetail, dependencies=[TRADER])
 async def analyze(
     body: AnalyzeBody, client: ClientDep, session: SessionDep, venues: VenuesDep, settings: SettingsDep
 ) -> DecisionDetail:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.contracts import ApprovalDecisionInput, ApprovalOutcome
-from api.deps import ClientDep, SessionDep
+from api.auth.deps import RiskUser, ViewerUser, forbidden
+from api.deps import ClientDep, SessionDep, SettingsDep
 from api.schemas import ApprovalDecision, ApprovalOutcomePublic, ApprovalPublic, Page
 from store import repo
 from store.models import ApprovalRow
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/approvals", tags=["approvals"])
 UPDATE_TIMEOUT = timedelta(seconds=30)
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired"]
+ApprovalId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 async def _row(session: SessionDep, approval_id: str) -> ApprovalRow:
@@ -31,6 +33,7 @@ async def _row(session: SessionDep, approval_id: str) -> ApprovalRow:
 
 @router.get("", response_model=Page[ApprovalPublic])
 async def list_approvals(
+    user: ViewerUser,
     session: SessionDep,
     state: ApprovalState = Query(default="pending", alias="status"),
     limit: int = Query(default=200, ge=1, le=5000),
@@ -41,24 +44,39 @@ async def list_approvals(
 
 
 @router.get("/{approval_id}", response_model=ApprovalPublic)
-async def get_approval(approval_id: str, session: SessionDep) -> ApprovalPublic:
+async def get_approval(approval_id: ApprovalId, user: ViewerUser, session: SessionDep) -> ApprovalPublic:
     """One approval."""
     return ApprovalPublic.model_validate(await _row(session, approval_id))
 
 
 @router.post("/{approval_id}", response_model=ApprovalOutcomePublic)
 async def decide_approval(
-    approval_id: str, body: ApprovalDecision, session: SessionDep, client: ClientDep
+    approval_id: ApprovalId,
+    body: ApprovalDecision,
+    user: RiskUser,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
 ) -> ApprovalOutcomePublic:
-    """Approve or reject a pending order; the waiting cycle records the decision and goes on."""
+    """Approve or reject a pending order; the waiting cycle records the decision and goes on.
+
+    Four eyes (unless ``ASTS_FOUR_EYES=false``): whoever started the strategy cannot decide on its orders.
+    """
     row = await _row(session, approval_id)
+    if settings.four_eyes:
+        strategy = await repo.get_strategy(session, strategy_id=row.strategy_id)
+        if strategy is not None and strategy.created_by == user.name:
+            raise forbidden(
+                f"four eyes: {user.name} started {row.strategy_id}, so another user with the risk role "
+                "must decide on its orders"
+            )
     if row.status != "pending":
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"approval {approval_id!r} is already {row.status}"
         )
     handle = client.get_workflow_handle(row.workflow_id)
     decision = ApprovalDecisionInput(
-        approval_id=approval_id, decision=body.decision, reason=body.reason, actor=body.actor
+        approval_id=approval_id, decision=body.decision, reason=body.reason, actor=user.name
     )
     try:
         outcome = await handle.execute_update(

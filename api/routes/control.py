@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from activities.contracts import ControlResult, HubCommand, HubGateChange, HubStatus
 from activities.control import write_hub_gate
 from activities.deps import utcnow
+from api.auth.deps import RiskUser, ViewerUser
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.schemas import ControlPublic, HubHaltBody, ResumeBody
 from worker.runtime import ensure_hub, hub_config
@@ -137,14 +138,14 @@ async def _command(
 
 @router.post("/halt", response_model=ControlPublic)
 async def halt_all(
-    body: HubHaltBody, client: ClientDep, settings: SettingsDep, session: SessionDep
+    body: HubHaltBody, user: RiskUser, client: ClientDep, settings: SettingsDep, session: SessionDep
 ) -> ControlPublic:
     """Kill switch: every strategy at once. Answers once no order can be placed anywhere
     (``wait="all"``: once every strategy has acknowledged, or the timeout names those that did not)."""
     cmd = HubCommand(
         state="reducing" if body.reduce_only else "halted",
         reason=body.reason,
-        actor=body.actor,
+        actor=user.name,
         cancel_open_orders=body.cancel_open_orders,
         flatten=body.flatten,
         wait=body.wait,
@@ -155,13 +156,13 @@ async def halt_all(
 
 @router.post("/resume", response_model=ControlPublic)
 async def resume_all(
-    body: ResumeBody, client: ClientDep, settings: SettingsDep, session: SessionDep
+    body: ResumeBody, user: RiskUser, client: ClientDep, settings: SettingsDep, session: SessionDep
 ) -> ControlPublic:
     """Reopen the global gate; strategies not halted on their own resume their cycles."""
     cmd = HubCommand(
         state="active",
         reason=body.reason,
-        actor=body.actor,
+        actor=user.name,
         wait=body.wait,
         ack_timeout_s=float(body.ack_timeout),
     )
@@ -169,7 +170,7 @@ async def resume_all(
 
 
 @router.get("/neurohub", response_model=HubStatus)
-async def neurohub_status(client: ClientDep, settings: SettingsDep) -> HubStatus:
+async def neurohub_status(user: ViewerUser, client: ClientDep, settings: SettingsDep) -> HubStatus:
     """Global state, each strategy's exposure and PnL, every breaker with its headroom."""
     try:
         handle = await hub_handle(client, settings)

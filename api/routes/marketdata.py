@@ -22,6 +22,7 @@ from activities.marketdata_contracts import (
     MarketDataResult,
     SeriesStatus,
 )
+from api.auth.deps import TRADER, VIEWER
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from store import repo
 from trading.bars_csv import BarsCsvError
@@ -100,7 +101,7 @@ def _timeframe(text: str) -> str:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
 
 
-@router.get("/data", response_model=SeriesPage)
+@router.get("/data", response_model=SeriesPage, dependencies=[VIEWER])
 async def stored_series(
     session: SessionDep,
     exchange: str | None = Query(default=None, max_length=64),
@@ -115,7 +116,7 @@ async def stored_series(
     return SeriesPage(data=found.series, count=len(found.series))
 
 
-@router.get("/data/candles", response_model=CandlePage)
+@router.get("/data/candles", response_model=CandlePage, dependencies=[VIEWER])
 async def candles(
     session: SessionDep,
     exchange: str = Exchange,
@@ -146,7 +147,7 @@ async def candles(
     return CandlePage(data=data, count=len(data))
 
 
-@router.get("/data/gaps", response_model=GapPage)
+@router.get("/data/gaps", response_model=GapPage, dependencies=[VIEWER])
 async def gaps(
     session: SessionDep,
     exchange: str = Exchange,
@@ -163,7 +164,12 @@ async def gaps(
     return GapPage(data=data, count=len(found), missing=sum(g.missing for g in found))
 
 
-@router.post("/data/backfill", status_code=status.HTTP_202_ACCEPTED, response_model=BackfillStarted)
+@router.post(
+    "/data/backfill",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BackfillStarted,
+    dependencies=[TRADER],
+)
 async def start_backfill(
     body: MarketDataInput, client: ClientDep, venues: VenuesDep, settings: SettingsDep
 ) -> BackfillStarted:
@@ -187,7 +193,7 @@ async def start_backfill(
     return BackfillStarted(workflow_id=wid, series=len(body.series))
 
 
-@router.get("/data/backfill/{workflow_id}", response_model=BackfillRun)
+@router.get("/data/backfill/{workflow_id}", response_model=BackfillRun, dependencies=[VIEWER])
 async def backfill_run(workflow_id: str, client: ClientDep) -> BackfillRun:
     """A market-data run (manual or scheduled): its status, and its result once completed."""
     if not workflow_id.startswith(MARKETDATA_SCHEDULE_ID):
@@ -208,7 +214,9 @@ async def backfill_run(workflow_id: str, client: ClientDep) -> BackfillRun:
     return BackfillRun(workflow_id=workflow_id, status=run_status.name.lower(), result=result)
 
 
-@router.post("/data/import", status_code=status.HTTP_201_CREATED, response_model=ImportResult)
+@router.post(
+    "/data/import", status_code=status.HTTP_201_CREATED, response_model=ImportResult, dependencies=[TRADER]
+)
 async def import_bars(
     request: Request,
     venues: VenuesDep,

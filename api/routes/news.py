@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from api.auth.deps import VIEWER
 from api.deps import SessionDep
 from api.schemas import NewsItemPublic, Page
 from store import repo
 
-router = APIRouter(tags=["news"])
+router = APIRouter(tags=["news"], dependencies=[VIEWER])
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -22,6 +22,7 @@ from activities.opticore_contracts import (
     OptimizeRequest,
     SearchSpec,
 )
+from api.auth.deps import TRADER, VIEWER
 from api.deps import ClientDep, SessionDep, SettingsDep
 from exchanges.data import bundled_series
 from store import repo
@@ -121,7 +122,9 @@ def _check_strategy(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
 
 
-@router.post("/backtests", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
+@router.post(
+    "/backtests", status_code=status.HTTP_202_ACCEPTED, response_model=Started, dependencies=[TRADER]
+)
 async def start_backtest(
     body: BacktestCreate, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> Started:
@@ -150,7 +153,7 @@ async def start_backtest(
     return Started(id=bid, workflow_id=wid, status="running")
 
 
-@router.get("/backtests/{backtest_id}", response_model=BacktestPublic)
+@router.get("/backtests/{backtest_id}", response_model=BacktestPublic, dependencies=[VIEWER])
 async def get_backtest(backtest_id: str, session: SessionDep) -> BacktestPublic:
     """A backtest's request, status and (once done) metrics, trades and equity curve."""
     row = await repo.get_backtest(session, id=backtest_id)
@@ -159,7 +162,9 @@ async def get_backtest(backtest_id: str, session: SessionDep) -> BacktestPublic:
     return BacktestPublic.model_validate(row)
 
 
-@router.post("/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
+@router.post(
+    "/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started, dependencies=[TRADER]
+)
 async def start_optimization(
     body: OptimizationCreate, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> Started:
@@ -210,7 +215,7 @@ def get_strategy_or_422(strategy: str) -> Any:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
 
 
-@router.get("/optimizations/{optimization_id}", response_model=OptimizationPublic)
+@router.get("/optimizations/{optimization_id}", response_model=OptimizationPublic, dependencies=[VIEWER])
 async def get_optimization(
     optimization_id: str, session: SessionDep, client: ClientDep
 ) -> OptimizationPublic:
@@ -233,7 +238,7 @@ async def get_optimization(
     return out
 
 
-@router.delete("/optimizations/{optimization_id}", response_model=Started)
+@router.delete("/optimizations/{optimization_id}", response_model=Started, dependencies=[TRADER])
 async def cancel_optimization(optimization_id: str, session: SessionDep, client: ClientDep) -> Started:
     """Cancel a running search: chunks under way stop, the record says cancelled."""
     row = await repo.get_optimization(session, id=optimization_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from api.auth.deps import VIEWER
 from api.deps import SessionDep, VenuesDep
 from api.schemas import (
     DecisionDetail,
@@ -19,7 +20,7 @@ from api.schemas import (
 from store import repo
 from trading.errors import TradingError
 
-router = APIRouter(tags=["books"])
+router = APIRouter(tags=["books"], dependencies=[VIEWER])
 
 StrategyFilter = Query(default=None, max_length=64, description="only this strategy")
 Limit = Query(default=200, ge=1, le=5000)

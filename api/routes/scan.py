@@ -9,11 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BeforeValidator, ValidationError
 
 from activities.scan import scan_universe
+from api.auth.deps import VIEWER
 from api.deps import VenuesDep
 from api.schemas import ScanFilteredPublic, ScanPublic, ScanRowPublic
 from trading.scanner import ScanCriteria
 
-router = APIRouter(tags=["scan"])
+router = APIRouter(tags=["scan"], dependencies=[VIEWER])
 
 
 def _blank_is_none(v: Any) -> Any:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -18,6 +18,8 @@ from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, Str
 from activities.deps import utcnow
 from activities.scan import check_universe
 from activities.status import record_strategy
+from api.auth.deps import TraderOrRiskUser, TraderUser, ViewerUser, forbidden
+from api.auth.roles import Principal
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.schemas import (
     HaltBody,
@@ -39,6 +41,8 @@ from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
 
 router = APIRouter(prefix="/strategies", tags=["strategies"])
+
+StrategyId = Annotated[str, Path(min_length=1, max_length=64)]
 
 RPC_TIMEOUT = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=30)
@@ -73,9 +77,22 @@ def _public(row: object, live: StrategyStatus | None = None) -> StrategyPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=StrategyCreated)
 async def start_strategy(
-    body: StrategyCreate, client: ClientDep, session: SessionDep, venues: VenuesDep, settings: SettingsDep
+    body: StrategyCreate,
+    user: TraderUser,
+    client: ClientDep,
+    session: SessionDep,
+    venues: VenuesDep,
+    settings: SettingsDep,
 ) -> StrategyCreated:
-    """Validate the strategy, record it and start its workflow."""
+    """Validate the strategy, record it (its owner: the caller) and start its workflow."""
+    async with session.begin():  # the quota: strategies of this user not stopped
+        running = await repo.count_running(session, created_by=user.name)
+    if running >= settings.max_running_strategies_per_user:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"{user.name} has {running} strategies not stopped, the most allowed "
+            f"(ASTS_MAX_RUNNING_STRATEGIES_PER_USER={settings.max_running_strategies_per_user})",
+        )
     raw = dict(body.params)
     if body.params_from is not None:
         async with session.begin():  # a read of its own: the strategy's row is written below
@@ -109,6 +126,7 @@ async def start_strategy(
         approval_timeout_s=float(body.approval_timeout),
         llm_budget=body.llm_budget,
         universe=body.universe,
+        created_by=user.name,
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():
@@ -131,9 +149,14 @@ async def start_strategy(
 
 
 @router.get("", response_model=StrategiesPublic)
-async def list_strategies(session: SessionDep) -> StrategiesPublic:
-    """Every strategy, as stored."""
-    rows = await repo.list_strategies(session)
+async def list_strategies(
+    user: ViewerUser,
+    session: SessionDep,
+    limit: int = Query(default=500, ge=1, le=5000),
+    offset: int = Query(default=0, ge=0, le=10_000_000),
+) -> StrategiesPublic:
+    """Strategies as stored, oldest first, one page at a time."""
+    rows = await repo.list_strategies(session, limit=limit, offset=offset)
     return StrategiesPublic(data=[_public(r) for r in rows], count=len(rows))
 
 
@@ -145,7 +168,9 @@ async def _row(session: SessionDep, strategy_id: str) -> StrategyRow:
 
 
 @router.get("/{strategy_id}", response_model=StrategyPublic)
-async def get_strategy_status(strategy_id: str, session: SessionDep, client: ClientDep) -> StrategyPublic:
+async def get_strategy_status(
+    strategy_id: StrategyId, user: ViewerUser, session: SessionDep, client: ClientDep
+) -> StrategyPublic:
     """A strategy with its live status queried from its workflow."""
     row = await _row(session, strategy_id)
     try:
@@ -156,13 +181,30 @@ async def get_strategy_status(strategy_id: str, session: SessionDep, client: Cli
     return _public(row, live)
 
 
+def check_owner(user: Principal, row: StrategyRow, action: str, *, override: str = "risk") -> None:
+    """A trader acts on their own strategies only; ``override`` (and admin) may act on any."""
+    if row.created_by != user.name and not user.has(override) and "admin" not in user.roles:
+        owner = row.created_by or "nobody (started before sign-in existed)"
+        raise forbidden(
+            f"{user.name} cannot {action} {row.id}: it was started by {owner}"
+            + (f"; the {override} role may {action} any strategy" if override else "")
+        )
+
+
 async def _change(
-    client: ClientDep, session: SessionDep, strategy_id: str, update: str, body: HaltBody | None
+    client: ClientDep,
+    session: SessionDep,
+    user: Principal,
+    strategy_id: str,
+    update: str,
+    body: HaltBody | None,
 ) -> StatusChangePublic:
-    await _row(session, strategy_id)
+    row = await _row(session, strategy_id)
+    check_owner(user, row, update)
+    await session.rollback()  # end the read: the halt waits on the gate's row in its own transaction
     handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
     body = body or HaltBody()
-    req = HaltRequest(**body.model_dump())
+    req = HaltRequest(**body.model_dump(), actor=user.name)
     try:
         changed = await handle.execute_update(
             update, req, result_type=StatusChanged, rpc_timeout=UPDATE_TIMEOUT
@@ -179,18 +221,25 @@ async def _change(
 
 @router.post("/{strategy_id}/halt", response_model=StatusChangePublic)
 async def halt_strategy(
-    strategy_id: str, client: ClientDep, session: SessionDep, body: HaltBody | None = None
+    strategy_id: StrategyId,
+    user: TraderOrRiskUser,
+    client: ClientDep,
+    session: SessionDep,
+    body: HaltBody | None = None,
 ) -> StatusChangePublic:
-    """Halt: returns once the strategy's order gate is closed (no order can be placed after)."""
-    return await _change(client, session, strategy_id, "halt", body)
+    """Halt: returns once the strategy's order gate is closed (no order can be placed after).
+    Traders halt their own strategies; the risk role halts any."""
+    return await _change(client, session, user, strategy_id, "halt", body)
 
 
 @router.patch("/{strategy_id}/params", response_model=StrategyPublic)
 async def update_params(
-    strategy_id: str, body: ParamsUpdate, client: ClientDep, session: SessionDep
+    strategy_id: StrategyId, body: ParamsUpdate, user: TraderUser, client: ClientDep, session: SessionDep
 ) -> StrategyPublic:
-    """Replace the strategy's parameters from its next cycle on (validated here, then signalled)."""
+    """Replace the strategy's parameters from its next cycle on (validated here, then signalled);
+    only its owner (or an admin) may."""
     row = await _row(session, strategy_id)
+    check_owner(user, row, "change the parameters of", override="")
     try:
         params = get_strategy(row.type).parse_params(body.params).model_dump(mode="json")
     except TradingError as e:
@@ -207,7 +256,12 @@ async def update_params(
 
 @router.post("/{strategy_id}/resume", response_model=StatusChangePublic)
 async def resume_strategy(
-    strategy_id: str, client: ClientDep, session: SessionDep, body: HaltBody | None = None
+    strategy_id: StrategyId,
+    user: TraderOrRiskUser,
+    client: ClientDep,
+    session: SessionDep,
+    body: HaltBody | None = None,
 ) -> StatusChangePublic:
-    """Resume cycles; returns once the order gate is open."""
-    return await _change(client, session, strategy_id, "resume", body)
+    """Resume cycles; returns once the order gate is open. Traders resume their own strategies;
+    the risk role resumes any."""
+    return await _change(client, session, user, strategy_id, "resume", body)

@@ -12,6 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from activities.contracts import VenueReconcileRequest, VenueReconcileResult
+from api.auth.deps import RISK
 from api.deps import ClientDep, SettingsDep, VenuesDep
 from workflows.venue_reconcile import VenueReconcileWorkflow, venue_reconcile_id
 
@@ -28,7 +29,7 @@ class ReconcileBody(BaseModel):
     exchange: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
-@router.post("/reconcile", response_model=VenueReconcileResult)
+@router.post("/reconcile", response_model=VenueReconcileResult, dependencies=[RISK])
 async def reconcile(
     body: ReconcileBody, client: ClientDep, venues: VenuesDep, settings: SettingsDep
 ) -> VenueReconcileResult:

@@ -58,6 +58,7 @@ from store.repo.opticore import (
     update_optimization,
 )
 from store.repo.strategies import (
+    count_running,
     create_strategy,
     get_strategy,
     list_strategies,
@@ -88,6 +89,7 @@ __all__ = [
     "candle_times",
     "client_order_ids",
     "count_candles",
+    "count_running",
     "create_approval",
     "create_backtest",
     "create_optimization",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import STRATEGY_STATUSES, StrategyRow
@@ -27,6 +27,7 @@ async def create_strategy(
     workflow_id: str,
     now: datetime,
     controls: dict[str, Any] | None = None,
+    created_by: str = "",
 ) -> StrategyRow:
     """Insert a new strategy in status ``running``; a duplicate id raises ``IntegrityError``."""
     row = StrategyRow(
@@ -43,6 +44,7 @@ async def create_strategy(
         workflow_id=workflow_id,
         placements=0,
         controls=dict(controls or {}),
+        created_by=created_by,
         created_at=now,
         updated_at=now,
     )
@@ -56,9 +58,22 @@ async def get_strategy(session: AsyncSession, *, strategy_id: str) -> StrategyRo
     return await session.get(StrategyRow, strategy_id, populate_existing=True)
 
 
-async def list_strategies(session: AsyncSession) -> list[StrategyRow]:
-    """Every strategy, oldest first."""
-    return await fetch_all(session, select(StrategyRow).order_by(StrategyRow.created_at, StrategyRow.id))
+async def list_strategies(
+    session: AsyncSession, *, limit: int | None = None, offset: int = 0
+) -> list[StrategyRow]:
+    """Strategies, oldest first (every one unless ``limit``)."""
+    stmt = select(StrategyRow).order_by(StrategyRow.created_at, StrategyRow.id).offset(offset)
+    return await fetch_all(session, stmt if limit is None else stmt.limit(limit))
+
+
+async def count_running(session: AsyncSession, *, created_by: str) -> int:
+    """How many strategies this user (or key) started are running or halted (not stopped)."""
+    stmt = (
+        select(func.count())
+        .select_from(StrategyRow)
+        .where(StrategyRow.created_by == created_by, StrategyRow.status != "stopped")
+    )
+    return int(await session.scalar(stmt) or 0)
 
 
 async def set_strategy_status(

@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest_asyncio
 
+from tests.api.live import api_client
+
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the running API."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+    """An HTTP client for the running API, signed in as admin."""
+    async with api_client(api_url) as client:
         yield client

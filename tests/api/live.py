@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +19,7 @@ from activities.deps import Deps
 from api.app import create_app
 from store import repo
 from store.db import make_engine, make_sessionmaker, migrate
+from tests.encryption import TEST_CODEC_SETTINGS
 from worker.launcher import free_port
 from worker.runtime import ensure_hub, serve_workers
 from worker.settings import Settings
@@ -26,6 +28,58 @@ from workflows.options import strategy_workflow_id
 T = TypeVar("T")
 
 READY_TIMEOUT_S = 30.0
+
+# Every API the tests serve has these users, all with this password (the admin is created by the
+# API's first start from ASTS_ADMIN_PASSWORD; the others by the admin through the API).
+TEST_PASSWORD = "correct horse battery staple"
+ROLE_USERS = {"viewer": "viewer1", "trader": "trader1", "risk": "risk1", "admin": "admin"}
+# Access tokens of each role, by the API's base URL.
+TOKENS: dict[str, dict[str, str]] = {}
+
+
+async def sign_in(base_url: str, username: str, password: str = TEST_PASSWORD) -> dict[str, object]:
+    """``POST /auth/token`` with the password form; the answer's JSON (asserting 200)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        r = await http.post("/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def _provision(base_url: str) -> dict[str, str]:
+    """Sign in as admin, add one user per other role, and return an access token of each role."""
+    admin = str((await sign_in(base_url, "admin"))["access_token"])
+    tokens = {"admin": admin}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=bearer(admin)) as http:
+        for role, name in ROLE_USERS.items():
+            if role == "admin":
+                continue
+            r = await http.post(
+                "/auth/users", json={"username": name, "password": TEST_PASSWORD, "roles": [role]}
+            )
+            assert r.status_code == 201, r.text
+    for role, name in ROLE_USERS.items():
+        if role != "admin":
+            tokens[role] = str((await sign_in(base_url, name))["access_token"])
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def token_for(base_url: str, role: str = "admin") -> str:
+    """An access token of ``role`` on the API at ``base_url`` (served by ``serve_api``)."""
+    return TOKENS[base_url.rstrip("/")][role]
+
+
+def api_client(base_url: str, role: str = "admin", **options: object) -> httpx.AsyncClient:
+    """An HTTP client for the API at ``base_url``, signed in with ``role``."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=bearer(token_for(base_url, role)),
+        **{"timeout": 30, **options},  # type: ignore[arg-type]
+    )
 
 
 class _Server(uvicorn.Server):
@@ -64,7 +118,9 @@ async def _wait_healthy(base_url: str, task: asyncio.Task[None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serve_api(env: WorkflowEnvironment, home: Path, *, worker: bool = True) -> AsyncIterator[str]:
+async def serve_api(
+    env: WorkflowEnvironment, home: Path, *, worker: bool = True, **settings_overrides: object
+) -> AsyncIterator[str]:
     """Serve ``create_app`` on 127.0.0.1 with (or without) a worker on its task queue; yield the base URL.
 
     On exit the strategies it started are terminated, so their timers stop loading the
@@ -80,6 +136,9 @@ async def serve_api(env: WorkflowEnvironment, home: Path, *, worker: bool = True
         api_port=port,
         hub_id=f"hub-{uuid.uuid4()}",
         hub_accept_timeout_s=30.0 if worker else 3.0,
+        admin_password=SecretStr(TEST_PASSWORD),
+        access_token_ttl_s=3600,
+        **{**TEST_CODEC_SETTINGS, **settings_overrides},  # type: ignore[arg-type]  # the session's keys
     )
     await migrate(settings.db_url)
     engine = make_engine(settings.db_url)
@@ -94,6 +153,7 @@ async def serve_api(env: WorkflowEnvironment, home: Path, *, worker: bool = True
             task = asyncio.create_task(server.serve())
             try:
                 await _wait_healthy(settings.base_url, task)
+                TOKENS[settings.base_url.rstrip("/")] = await _provision(settings.base_url)
                 yield settings.base_url
             finally:
                 server.should_exit = True

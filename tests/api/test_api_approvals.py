@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.live import poll, start_strategy
+from tests.api.live import api_client, poll, start_strategy
 
 # RSI below 99 means LONG: the first cycle buys 10 MSFT, far above a notional threshold of 1.
 ALWAYS_LONG = {"period": 14, "lower": 99, "upper": 99.5, "size": "10"}
@@ -45,21 +45,25 @@ async def test_a_pending_approval_is_listed_and_approved_by_post(http: httpx.Asy
     one = await http.get(f"/approvals/{aid}")
     assert one.status_code == 200 and one.json() == approval
 
-    r = await http.post(f"/approvals/{aid}", json={"decision": "approve", "reason": "ok", "actor": "alice"})
+    # Four eyes: admin started the strategy, so admin may not decide on its orders; risk1 may.
+    own = await http.post(f"/approvals/{aid}", json={"decision": "approve", "reason": "mine"})
+    assert own.status_code == 403 and "four eyes: admin started" in own.json()["detail"], own.text
+    async with api_client(str(http.base_url), "risk") as risk:
+        r = await risk.post(f"/approvals/{aid}", json={"decision": "approve", "reason": "ok"})
+        again = await risk.post(f"/approvals/{aid}", json={"decision": "reject"})
     assert r.status_code == 200, r.text
     outcome = r.json()
     assert (outcome["approval_id"], outcome["status"], outcome["decided_by"], outcome["reason"]) == (
         aid,
         "approved",
-        "alice",
+        "risk1",
         "ok",
     )
     assert outcome["decided_at"] is not None
 
-    again = await http.post(f"/approvals/{aid}", json={"decision": "reject"})
     assert again.status_code == 409 and "already approved" in again.json()["detail"]
     stored = (await http.get(f"/approvals/{aid}")).json()
-    assert stored["status"] == "approved" and stored["decided_by"] == "alice"
+    assert stored["status"] == "approved" and stored["decided_by"] == "risk1"
     approved = (await http.get("/approvals", params={"status": "approved"})).json()
     assert aid in {a["id"] for a in approved["data"]}
     assert aid not in {a["id"] for a in (await http.get("/approvals")).json()["data"]}
@@ -76,11 +80,14 @@ async def test_a_pending_approval_is_listed_and_approved_by_post(http: httpx.Asy
 async def test_a_rejected_approval_places_nothing_and_cannot_be_approved_later(
     http: httpx.AsyncClient,
 ) -> None:
-    sid = await _start(http)
-    aid = (await _pending_of(http, sid))["id"]
+    async with api_client(str(http.base_url), "trader") as trader:  # trader1 starts, admin decides
+        sid = await _start(trader)
+        aid = (await _pending_of(http, sid))["id"]
+        mine = await trader.post(f"/approvals/{aid}", json={"decision": "approve"})
+    assert mine.status_code == 403 and "needs the risk role" in mine.json()["detail"]
     r = await http.post(f"/approvals/{aid}", json={"decision": "reject", "reason": "too big"})
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "rejected" and r.json()["decided_by"] == "api"
+    assert r.json()["status"] == "rejected" and r.json()["decided_by"] == "admin"
     late = await http.post(f"/approvals/{aid}", json={"decision": "approve"})
     assert late.status_code == 409 and "already rejected" in late.json()["detail"]
 

@@ -12,16 +12,24 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine, make_sessionmaker, sqlite_url
 from store.models import HubGateRow
-from tests.api.live import live_cycles, poll, serve_api, start_strategy
+from tests.api.live import api_client, live_cycles, poll, serve_api, start_strategy
 
 
 @pytest.fixture
 async def http(api_url: str) -> httpx.AsyncClient:
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+    async with api_client(api_url, timeout=60) as client:
         yield client  # type: ignore[misc]
 
 
-async def test_kill_switch_halts_every_strategy_acknowledged_and_audited(http: httpx.AsyncClient) -> None:
+@pytest.fixture
+async def risk(api_url: str) -> httpx.AsyncClient:
+    async with api_client(api_url, "risk", timeout=60) as client:
+        yield client  # type: ignore[misc]
+
+
+async def test_kill_switch_halts_every_strategy_acknowledged_and_audited(
+    http: httpx.AsyncClient, risk: httpx.AsyncClient
+) -> None:
     ids = [await start_strategy(http) for _ in range(3)]
 
     async def registered() -> bool:
@@ -31,9 +39,7 @@ async def test_kill_switch_halts_every_strategy_acknowledged_and_audited(http: h
 
     await poll(registered, "strategies registered with NeuroHub and cycling")
     asked = datetime.now().astimezone()
-    r = await http.post(
-        "/halt", json={"reason": "desk kill", "actor": "alice", "wait": "all", "ack_timeout": "20s"}
-    )
+    r = await risk.post("/halt", json={"reason": "desk kill", "wait": "all", "ack_timeout": "20s"})
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["state"] == "halted" and out["unacknowledged_strategies"] == []
@@ -45,14 +51,14 @@ async def test_kill_switch_halts_every_strategy_acknowledged_and_audited(http: h
     assert 0 <= out["gate_latency_ms"] < 5000
 
     hub = (await http.get("/neurohub")).json()
-    assert (hub["state"], hub["reason"], hub["actor"]) == ("halted", "desk kill", "alice")
+    assert (hub["state"], hub["reason"], hub["actor"]) == ("halted", "desk kill", "risk1")
     events = (await http.get("/events", params={"kind": "kill_switch"})).json()["data"]
-    assert [(e["reason"], e["data"]["actor"]) for e in events] == [("desk kill", "alice")]
+    assert [(e["reason"], e["data"]["actor"]) for e in events] == [("desk kill", "risk1")]
     for sid in ids:
         assert (await http.get(f"/strategies/{sid}")).json()["live"]["hub_state"] == "halted"
 
     orders_at_halt = len((await http.get("/orders")).json()["data"])
-    r = await http.post("/resume", json={"reason": "all clear", "actor": "alice", "wait": "all"})
+    r = await risk.post("/resume", json={"reason": "all clear", "wait": "all"})
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "active"
     assert (await http.get("/neurohub")).json()["state"] == "active"
@@ -74,6 +80,7 @@ async def test_kill_switch_halts_every_strategy_acknowledged_and_audited(http: h
         ({"reason": "x", "wait": "forever"}, "wait"),
         ({"reason": "x", "ack_timeout": "soon"}, "ack_timeout"),
         ({"reason": "x", "surprise": 1}, "surprise"),
+        ({"reason": "x", "actor": "breaker:daily_loss"}, "the actor of every action is the signed-in user"),
     ],
 )
 async def test_bad_halt_requests_get_a_clear_422(
@@ -105,13 +112,13 @@ async def test_a_halt_nobody_runs_closes_the_gate_in_the_store_directly(
 ) -> None:
     """No worker runs NeuroHub: the kill switch still closes the gate every placement checks."""
     async with serve_api(dev_env, tmp_path, worker=False) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            r = await http.post("/halt", json={"reason": "workers down", "actor": "carol"})
+        async with api_client(url, "risk", timeout=60) as http:
+            r = await http.post("/halt", json={"reason": "workers down"})
             assert r.status_code == 200, r.text
             out = r.json()
             assert out["state"] == "halted" and "NeuroHub did not take the command" in out["note"]
             events = (await http.get("/events", params={"kind": "kill_switch"})).json()["data"]
-            assert [(e["reason"], e["data"]["actor"]) for e in events] == [("workers down", "carol")]
+            assert [(e["reason"], e["data"]["actor"]) for e in events] == [("workers down", "risk1")]
             r = await http.post("/resume", json={"reason": "x"})
             assert r.status_code == 504 and "worker" in r.json()["detail"]
     engine = make_engine(sqlite_url(tmp_path / "asts.db"))

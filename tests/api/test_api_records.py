@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.live import poll, start_strategy
+from tests.api.live import api_client, poll, start_strategy
 
 BOOKS = ("orders", "positions", "decisions", "pnl")
 
@@ -27,7 +27,7 @@ async def _rows(http: httpx.AsyncClient, book: str, **params: Any) -> list[dict[
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def two_trading(api_url: str) -> tuple[str, str]:
     """Two strategies on different symbols, each with rows in every book."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+    async with api_client(api_url, timeout=30) as http:
         msft = await start_strategy(http, name="msft", symbols=["MSFT/USD"])
         googl = await start_strategy(http, name="googl", symbols=["GOOGL/USD"])
 
@@ -131,10 +131,11 @@ async def test_markets_of_an_unknown_exchange_is_422(http: httpx.AsyncClient) ->
     assert r.json()["detail"].startswith("unknown exchange 'nasdaq'; configured: paper")
 
 
-async def test_health_reports_temporal_and_database(http: httpx.AsyncClient) -> None:
-    r = await http.get("/health")
+async def test_health_answers_anonymously_with_no_detail(http: httpx.AsyncClient) -> None:
+    async with httpx.AsyncClient(base_url=http.base_url, timeout=30) as anonymous:
+        r = await anonymous.get("/health")
     assert r.status_code == 200, r.text
-    assert r.json() == {"temporal": "ok", "database": "ok"}
+    assert r.json() == {"status": "ok"}
 
 
 async def test_metrics_are_prometheus_text(http: httpx.AsyncClient) -> None:

@@ -69,7 +69,7 @@ async def test_halt_closes_the_gate_and_resume_reopens_it(http: httpx.AsyncClien
     assert datetime.fromisoformat(got["live"]["halted_at"]) == halted_at
     events = (await http.get("/events", params={"strategy_id": sid, "kind": "halt"})).json()
     assert [(e["kind"], e["reason"], e["data"]) for e in events["data"]] == [
-        ("halt", "risk desk says stop", {"actor": "api", "flatten": False, "reduce_only": None})
+        ("halt", "risk desk says stop", {"actor": "admin", "flatten": False, "reduce_only": None})
     ]
 
     cycles_at_halt = got["live"]["cycles_done"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from tests.procs import free_port, kill_group, poll, spawn, wait_http
+from tests.procs import free_port, kill_group, poll, signed_in_client, spawn, wait_http
 
 KEY, SECRET = "e2e-key-4f9a1c", "e2e-secret-b7d20e"
 
@@ -57,7 +57,7 @@ def test_a_strategy_trades_on_binance_through_configuration_alone(tmp_path: Path
     try:
         wait_http(f"{venue}/api/v3/ping", emulator, home / "emulator.log")
         wait_http(f"{api}/health", up, home / "up.log")
-        with httpx.Client(base_url=api, timeout=30) as http:
+        with signed_in_client(api, home) as http:
             markets = http.get("/markets", params={"exchange": "binance"}).json()
             assert {m["symbol"] for m in markets["data"]} >= {"MSFT/USD", "GOOGL/USD"}
             r = http.post(

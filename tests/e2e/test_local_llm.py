@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from tests.procs import free_port, kill_group, spawn, wait_http
+from tests.procs import free_port, kill_group, signed_in_client, spawn, wait_http
 from worker.llm_local import MODEL_ALIAS, STRUCTURED, LocalLlm, port_open, start_local_llm
 
 pytestmark = pytest.mark.skipif(
@@ -114,14 +114,15 @@ def agent_decision(
 ) -> dict[str, Any]:
     """The demo agent's first decision that asked the model, in full."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        strategies = httpx.get(f"{api}/strategies", timeout=10).json()["data"]
-        agent = next((s for s in strategies if s["type"] == "agent"), None)
-        if agent is not None:
-            page = httpx.get(f"{api}/decisions", params={"strategy_id": agent["id"]}, timeout=10).json()
-            asked = [d for d in page["data"] if d["model"]]
-            if asked:
-                return dict(httpx.get(f"{api}/decisions/{asked[-1]['id']}", timeout=10).json())
-        time.sleep(1)
+    with signed_in_client(api, log.parent) as http:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            strategies = http.get("/strategies").json()["data"]
+            agent = next((s for s in strategies if s["type"] == "agent"), None)
+            if agent is not None:
+                page = http.get("/decisions", params={"strategy_id": agent["id"]}).json()
+                asked = [d for d in page["data"] if d["model"]]
+                if asked:
+                    return dict(http.get(f"/decisions/{asked[-1]['id']}").json())
+            time.sleep(1)
     raise AssertionError(f"the demo agent made no decision with the model in {timeout:g}s")

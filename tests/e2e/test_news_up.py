@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 from temporalio.client import Client
 
-from tests.procs import free_port, kill_group, poll, spawn, wait_http
+from tests.procs import free_port, kill_group, poll, signed_in_client, spawn, wait_http
 from workflows.options import NEWS_SCHEDULE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +37,7 @@ def test_asts_up_ingests_the_sample_news_on_a_schedule(tmp_path: Path) -> None:
     api, address = f"http://127.0.0.1:{api_port}", f"127.0.0.1:{t_port}"
     try:
         wait_http(f"{api}/health", proc, home / "up.log")
-        with httpx.Client(base_url=api, timeout=30) as http:
+        with signed_in_client(api, home) as http:
             poll(
                 lambda: http.get("/news", params={"limit": 1000}).json()["count"] == 24,
                 "the sample news",

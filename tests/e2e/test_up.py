@@ -9,10 +9,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import httpx
-
 from exchanges.factory import open_exchange
-from tests.procs import free_port, kill_group, poll, spawn, wait_http
+from tests.procs import free_port, kill_group, poll, signed_in_client, spawn, wait_http
 
 
 def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
@@ -36,7 +34,7 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
     api = f"http://127.0.0.1:{api_port}"
     try:
         wait_http(f"{api}/health", proc, home / "up.log")
-        with httpx.Client(base_url=api, timeout=30) as http:
+        with signed_in_client(api, home) as http:
             assert http.get("/markets", params={"exchange": "paper"}).json()["count"] >= 3
             r = http.post(
                 "/strategies",

@@ -34,6 +34,10 @@ TABLES = {
     "backtests",
     "optimizations",
     "candles",
+    "users",
+    "auth_sessions",
+    "api_keys",
+    "login_failures",
 }
 
 

@@ -6,16 +6,19 @@ import asyncio
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.api.live import live_cycles, poll
+from tests.api.live import TOKENS, api_client, live_cycles, poll, token_for
 from worker.launcher import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+# The CLI's credentials file in these tests (never the user's own).
+CONFIG_DIR = Path(tempfile.mkdtemp(prefix="asts-cli-"))
 START = ["strategy", "start", "--type", "sma_cross", "--symbols", "MSFT/USD", "--interval", "300ms"]
 PARAMS = ["-p", "fast=2", "-p", "slow=5", "-p", "size=5"]
 
@@ -29,10 +32,16 @@ class Run:
     err: str
 
 
-async def asts(*args: str, api: str) -> Run:
+async def asts(
+    *args: str, api: str, token: str | None = None, stdin: bytes | None = None, config: Path | None = None
+) -> Run:
     """Run ``python -m worker.cli ARGS --api API`` without blocking the loop that serves the API."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASTS_", "FORCE_COLOR"))}
-    env.update(NO_COLOR="1", COLUMNS="200")
+    env.update(NO_COLOR="1", COLUMNS="200", ASTS_CONFIG_DIR=str(config or CONFIG_DIR))
+    if token is None and api.rstrip("/") in TOKENS:
+        token = token_for(api)
+    if token:
+        env["ASTS_API_TOKEN"] = token
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -42,24 +51,24 @@ async def asts(*args: str, api: str) -> Run:
         api,
         cwd=ROOT,
         env=env,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout=60)
     assert proc.returncode is not None
     return Run(proc.returncode, out.decode(), err.decode())
 
 
 async def _strategy(api: str, sid: str) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+    async with api_client(api, timeout=30) as http:
         r = await http.get(f"/strategies/{sid}")
         assert r.status_code == 200, r.text
         return dict(r.json())
 
 
 async def _count(api: str) -> int:
-    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+    async with api_client(api, timeout=30) as http:
         return int((await http.get("/strategies")).json()["count"])
 
 
@@ -83,7 +92,7 @@ async def test_start_list_status_halt_resume(api_url: str) -> None:
     row = next(line for line in listed.out.splitlines() if sid in line)
     assert "MSFT/USD" in row and "0.3s" in row and "running" in row
 
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+    async with api_client(api_url, timeout=30) as http:
         await poll(lambda: _cycled(http, sid), "a first cycle")
     status = await asts("strategy", "status", sid, api=api_url)
     assert status.code == 0, status.err
@@ -162,7 +171,7 @@ async def test_unreachable_api_exits_1() -> None:
 
 async def test_kill_switch_from_the_cli(api_url: str) -> None:
     sid = await _start(api_url)
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+    async with api_client(api_url, timeout=30) as http:
         await poll(lambda: _cycled(http, sid), "a first cycle")
     halted = await asts(
         "halt", "--all", "--reason", "desk [kill]", "--wait", "all", "--timeout", "20s", api=api_url

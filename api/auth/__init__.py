@@ -1,0 +1,1 @@
+"""Identity and access: users, roles, tokens, API keys and the dependencies every route declares."""
