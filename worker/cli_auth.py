@@ -205,6 +205,13 @@ def make_auth_commands(
         console.print(f"signed out of {base}")
 
     @app.command()
+    def token(api_url: ApiOpt = None) -> None:
+        """Print a valid access token for the API (refreshed if needed), e.g. for curl."""
+        base = base_url(api_url)
+        call("GET", "/auth/me", api_url)  # refreshes a stale token, or fails saying what to do
+        print(access_token(base) or "")
+
+    @app.command()
     def whoami(api_url: ApiOpt = None) -> None:
         """Who the API takes you for, and your roles."""
         me = call("GET", "/auth/me", api_url)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +82,22 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
                 ).status_code
                 == 422
             )
+        # The first start made the admin, showed its password once and signed the CLI in.
+        password_file = home / "admin-password"
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        password = password_file.read_text().strip()
+        assert (home / "up.log").read_text().count(password) == 1
+        listed = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "strategy", "list", "--api", api],
+            env=os.environ | {"ASTS_CONFIG_DIR": str(home / "config"), "NO_COLOR": "1", "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert listed.returncode == 0 and sid in listed.stdout, listed.stderr
+        for log in (home / "logs").glob("*.log"):  # the password is shown once, never logged
+            assert password not in log.read_text(errors="replace"), log.name
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, (home / "up.log").read_text()[-3000:]
         children = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout.split()
