@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -14,14 +15,15 @@ from typing import Any
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import StrategyConfig
 from activities.deps import Deps
 from api.app import create_app
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
+from worker.codec import settings_converter
 from worker.launcher import dev_server_args, free_port
 from worker.runtime import launch_strategy
 from worker.settings import Settings
@@ -48,11 +50,13 @@ async def embedded_stack(server_config: Mapping[str, int | str]) -> AsyncIterato
     """Start everything under a temporary directory; yield the client, the activities' deps, the DB."""
     with tempfile.TemporaryDirectory(prefix="asts-bench-") as tmp:
         home = Path(tmp)
+        # Payloads encrypted as in production; the key is generated into the home, where the API
+        # of ``serve_api`` finds it too.
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(BIN / "temporal"),
             dev_server_database_filename=str(home / "temporal.db"),
             dev_server_extra_args=dev_server_args(dict(server_config)),
-            data_converter=pydantic_data_converter,
+            data_converter=settings_converter(Settings(home=home)),
             dev_server_log_level="error",
         )
         url = sqlite_url(home / "asts.db")
@@ -95,13 +99,17 @@ class _QuietServer(uvicorn.Server):
 async def serve_api(stack: Stack, *, task_queue: str, hub_id: str) -> AsyncIterator[httpx.AsyncClient]:
     """The real API over HTTP on 127.0.0.1 for this stack; yield a client for it."""
     port = free_port()
+    password = secrets.token_urlsafe(16)  # the benchmark API's admin, on a fresh store each run
     settings = Settings(
         home=stack.deps.home,
-        database_url=stack.db_url,
+        database_url=SecretStr(stack.db_url),
         temporal_address=stack.address,
         task_queue=task_queue,
         hub_id=hub_id,
         api_port=port,
+        admin_password=SecretStr(password),
+        four_eyes=False,  # one benchmark user starts, halts and approves
+        max_running_strategies_per_user=10_000,
     )
     server = _QuietServer(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -115,6 +123,9 @@ async def serve_api(stack: Stack, *, task_queue: str, hub_id: str) -> AsyncItera
                     if (await http.get("/health")).status_code == 200:
                         break
                 await asyncio.sleep(0.1)
+            r = await http.post("/auth/token", data={"username": "admin", "password": password})
+            r.raise_for_status()
+            http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
             yield http
     finally:
         server.should_exit = True

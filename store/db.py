@@ -41,6 +41,24 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+def display_url(url: str) -> str:
+    """``url`` fit to show: its password masked (a URL that does not parse is not shown at all)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # any parse failure: show nothing of it
+        return "<a database URL that does not parse>"
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (an error message) with ``url`` and its password masked wherever they appear."""
+    text = text.replace(url, display_url(url))
+    try:
+        password = make_url(url).password
+    except Exception:  # unparseable: the URL itself was masked above
+        return text
+    return text.replace(str(password), "***") if password else text
+
+
 def _json_default(value: Any) -> Any:
     """Encode what JSON lacks: Decimal as its exact string, datetimes ISO, enums by value."""
     if isinstance(value, Decimal):

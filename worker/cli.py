@@ -18,6 +18,7 @@ from rich.table import Table
 from exchanges.emulator.cli import app as emulator_app
 from worker.cli_agents import add_agent_commands
 from worker.cli_auth import authed_request, make_auth_commands, refusal, sign_in, store_tokens
+from worker.cli_codec import make_codec_app
 from worker.cli_data import make_data_app
 from worker.cli_llm import check_llm_choice, make_llm_app
 from worker.cli_news import make_news_app
@@ -219,11 +220,18 @@ def _base(api_url: str | None) -> str:
 
 
 def _call(
-    method: str, path: str, api_url: str | None, body: dict[str, Any] | None = None, timeout: float = 60
+    method: str,
+    path: str,
+    api_url: str | None,
+    body: dict[str, Any] | None = None,
+    timeout: float = 60,
+    csv: bytes | None = None,
 ) -> Any:
     base = _base(api_url)
+    # A CSV file is sent as it is (text/csv); anything else as JSON.
+    raw: dict[str, Any] = {"content": csv, "headers": {"Content-Type": "text/csv"}} if csv is not None else {}
     try:
-        r = authed_request(method, f"{base}{path}", base, json_body=body, timeout=timeout)
+        r = authed_request(method, f"{base}{path}", base, json_body=body, timeout=timeout, **raw)
     except httpx.HTTPError as e:
         fail(f"cannot reach the API at {base}: {e}", code=1)
     if r.status_code >= 400:
@@ -564,6 +572,7 @@ def reconcile(
 app.add_typer(make_news_app(call=_call, fail=fail, console=console), name="news")
 app.add_typer(make_data_app(call=_call, fail=fail, console=console), name="data")
 app.add_typer(make_llm_app(fail=fail, console=console), name="llm")
+app.add_typer(make_codec_app(fail=fail, console=console), name="codec")
 add_agent_commands(app, call=_call, pairs=_pairs, console=console)
 add_opticore_commands(app, call=_call, pairs=_pairs, fail=fail, console=console)
 add_scan_command(app, call=_call, fail=fail, console=console)

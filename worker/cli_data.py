@@ -84,7 +84,7 @@ def result_table(results: list[BackfillResult]) -> Table:
 @asynccontextmanager
 async def store_deps(home: Path | None, fail: Fail) -> AsyncIterator[Deps]:
     """The store of the settings (migrated) and venue access, as the worker has them."""
-    from store.db import make_engine, migrate
+    from store.db import display_url, make_engine, migrate, scrub
     from worker.runtime import settings_deps
     from worker.settings import Settings
 
@@ -93,7 +93,8 @@ async def store_deps(home: Path | None, fail: Fail) -> AsyncIterator[Deps]:
     try:
         await migrate(settings.db_url)
     except Exception as e:  # any failure here means the database cannot be used
-        fail(f"cannot open the database {settings.db_url}: {e}", code=1)
+        url = settings.db_url  # a secret: shown with its password masked, also inside the error
+        fail(f"cannot open the database {display_url(url)}: {scrub(str(e), url)}", code=1)
     engine = make_engine(settings.db_url)
     deps = settings_deps(settings, engine)
     try:

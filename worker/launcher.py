@@ -124,6 +124,7 @@ class Stack:
             ASTS_HOME=str(self.home),
             TEMPORAL_ADDRESS=self.address,
             ASTS_API_PORT=str(self.api_port),
+            ASTS_UI_PORT=str(self.ui_port),  # the codec's CORS answers the UI's origin
             ASTS_PAPER_BARS_PER_SECOND=str(self.bars_per_second),
         )
         env.update(self.llm_env)
@@ -134,7 +135,9 @@ class Stack:
         log.parent.mkdir(parents=True, exist_ok=True)
         start = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
-            proc = subprocess.Popen(
+            # argv is a list the launcher builds (this Python, the temporal binary, fixed options and
+            # the user's own settings), run without a shell: nothing in it is parsed as a command.
+            proc = subprocess.Popen(  # noqa: S603  # nosec B603
                 argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -186,6 +189,9 @@ class Stack:
                     "--metrics-port",
                     str(free_port()),
                     "--ui-disable-news-fetch",
+                    # The UI (on 127.0.0.1 with the server) shows payloads decoded by the API's codec.
+                    "--ui-codec-endpoint",
+                    f"{self.api_url}/codec",
                     "--log-level",
                     "warn",
                 ],

@@ -18,7 +18,6 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -30,9 +29,12 @@ from activities.status import record_strategy
 from agents.llm import LlmConfig
 from store.db import make_engine, make_sessionmaker, migrate
 from trading.breakers import BreakerLimits
+from worker.codec import settings_converter
 from worker.marketdata_schedule import ensure_marketdata_schedule
 from worker.schedules import ensure_schedule, interval_schedule
 from worker.settings import Settings
+from worker.transport import describe as describe_transport
+from worker.transport import tls_config
 from workflows.analyze import AnalyzeWorkflow
 from workflows.backtest import BacktestWorkflow
 from workflows.cycle import CycleWorkflow
@@ -63,11 +65,28 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 BACKTEST_SLOTS = 2
 
 
+class TemporalConnectError(RuntimeError):
+    """Temporal cannot be reached, or refused the connection's TLS or credentials."""
+
+
 async def connect(settings: Settings) -> Client:
-    """A Temporal client with the pydantic data converter."""
-    return await Client.connect(
-        settings.address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
-    )
+    """A Temporal client with the encrypting data converter, over the transport of the settings."""
+    converter = settings_converter(settings)
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    tls = tls_config(settings)
+    try:
+        return await Client.connect(
+            settings.address,
+            namespace=settings.temporal_namespace,
+            data_converter=converter,
+            tls=tls,
+            api_key=api_key,
+        )
+    except RuntimeError as e:
+        how = describe_transport(settings)
+        if tls is not False and "InvalidContentType" in str(e):
+            how += "; the server answered in plaintext: it does not serve TLS"
+        raise TemporalConnectError(f"cannot connect to Temporal at {settings.address} ({how}): {e}") from e
 
 
 def settings_deps(settings: Settings, engine: AsyncEngine, *, llm: LlmConfig | None = None) -> Deps:
@@ -78,6 +97,7 @@ def settings_deps(settings: Settings, engine: AsyncEngine, *, llm: LlmConfig | N
         bars_per_second=settings.paper_bars_per_second,
         venues=dict(settings.exchanges),
         llm=llm,
+        data_dir=settings.data_path,
     )
 
 

@@ -13,19 +13,23 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from tests.encryption import plain_history
 from tests.procs import free_port, kill_group, poll, signed_in_client, spawn, wait_http
+from worker.codec import EncryptionCodec, read_key_file
 
 KEY, SECRET = "e2e-key-4f9a1c", "e2e-secret-b7d20e"
 
 
-async def _histories_text(address: str, sid: str) -> str:
-    """Every event of the strategy's workflow and its cycles, as text (payloads decoded as JSON)."""
+async def _histories_text(address: str, sid: str, home: Path) -> str:
+    """Every event of the strategy's workflow and its cycles, as text, payloads decrypted with the
+    stack's key (so the check is on what the workflows carry, not only on what the server sees)."""
+    codec = EncryptionCodec(read_key_file(home / "codec-keys.json"))
     client = await Client.connect(address)
     text = []
     query = f'WorkflowId = "strategy-{sid}" OR WorkflowId STARTS_WITH "cycle-{sid}-"'
     async for wf in client.list_workflows(query):
         history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
-        text.append(json.dumps(history.to_json_dict()))
+        text.append(json.dumps(plain_history(history, codec).to_json_dict()))
     return "\n".join(text)
 
 
@@ -108,7 +112,7 @@ def test_a_strategy_trades_on_binance_through_configuration_alone(tmp_path: Path
         held = sum((Decimal(p["qty"]) for p in positions), Decimal(0))
         assert held == Decimal(str(balances["MSFT"]["free"])) + Decimal(str(balances["MSFT"]["locked"]))
         assert reconcile.json()["mismatches"] == []
-        histories = asyncio.run(_histories_text(f"127.0.0.1:{t_port}", sid))
+        histories = asyncio.run(_histories_text(f"127.0.0.1:{t_port}", sid, home))
         assert "strategy-" in histories and KEY not in histories and SECRET not in histories
         assert SECRET not in (home / "up.log").read_text(errors="replace")
     finally:

@@ -17,9 +17,11 @@ from workflows.options import NEWS_SCHEDULE_ID
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def asts(*args: str) -> subprocess.CompletedProcess[str]:
+def asts(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASTS_", "TEMPORAL_"))}
     env.update(NO_COLOR="1", COLUMNS="250")
+    if home is not None:  # the stack's home: its payload key
+        env["ASTS_HOME"] = str(home)
     cmd = [sys.executable, "-m", "worker.cli", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90, check=False)
 
@@ -50,7 +52,7 @@ def test_asts_up_ingests_the_sample_news_on_a_schedule(tmp_path: Path) -> None:
         listed = asts("news", "--symbol", "MSFT/USD", "--api", api)
         assert listed.returncode == 0, listed.stderr
         assert "Microsoft shares tumble after cloud outage hits customers" in listed.stdout
-        ingest = asts("news", "ingest", "--feed", "data/news/sample.xml", "--temporal", address)
+        ingest = asts("news", "ingest", "--feed", "data/news/sample.xml", "--temporal", address, home=home)
         assert ingest.returncode == 0, ingest.stderr
         assert "new 0, duplicates 15, failed feeds 0" in ingest.stdout
         proc.send_signal(signal.SIGTERM)

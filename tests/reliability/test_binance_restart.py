@@ -22,6 +22,7 @@ from exchanges.ccxt_exchange import CcxtExchange
 from exchanges.emulator import BinanceEmulator, serve_binance_emulator
 from store import repo
 from store.db import sqlite_url
+from tests.encryption import TEST_CODEC_ENV
 from tests.exchanges.binance_venue import SLOW, binance_plan, credentials, venue_config, venue_env
 from tests.factories import insert_strategy, make_config
 from tests.procs import kill_group, spawn
@@ -50,6 +51,7 @@ def worker_env(client: Client, emu: BinanceEmulator, db_url: str, tq: str, **ven
     return {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "ASTS_TASK_QUEUE": tq,
+        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
         "ASTS_DATABASE_URL": db_url,
         **venue_env(emu, **venue),
     }

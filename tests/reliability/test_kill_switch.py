@@ -24,6 +24,7 @@ from api.temporal import signal_latest
 from store import repo
 from store.db import sqlite_url
 from tests.conftest import supervised
+from tests.encryption import TEST_CODEC_ENV
 from tests.factories import insert_strategy
 from tests.procs import kill_group, spawn
 from tests.reliability.slowed import slowed_placement
@@ -120,6 +121,7 @@ async def test_worker_sigkill_during_a_halt_still_halts_every_strategy(
     env = {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "ASTS_TASK_QUEUE": task_queue,
+        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
         "ASTS_PAPER_BARS_PER_SECOND": "20",
         "ASTS_DATABASE_URL": sqlite_url(tmp_path / "asts.db"),
         "ASTS_HUB_ID": hub_id,

@@ -33,6 +33,7 @@ from activities.opticore_contracts import (
 from store import repo
 from store.db import sqlite_url
 from tests.conftest import make_deps
+from tests.encryption import TEST_CODEC_ENV
 from tests.procs import kill_group, spawn
 from trading.optimize import Space, grid_candidates
 from workflows.optimize import OptimizeWorkflow
@@ -120,6 +121,7 @@ async def _sigkill_mid_search(client: Client, deps: Deps, db_url: str, home: Pat
     env = {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "ASTS_TASK_QUEUE": task_queue,
+        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
         "ASTS_DATABASE_URL": db_url,
         "ASTS_HUB_ID": f"hub-{run}",
     }

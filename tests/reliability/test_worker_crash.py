@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.contracts import HaltRequest
 from activities.deps import Deps
 from store import repo
+from tests.encryption import TEST_CODEC_ENV
 from tests.factories import make_config
 from tests.procs import kill_group, spawn
 from worker.runtime import launch_strategy
@@ -56,6 +57,7 @@ async def test_sigkill_worker_mid_flight_loses_nothing_and_duplicates_nothing(
     env = {
         "TEMPORAL_ADDRESS": address,
         "ASTS_TASK_QUEUE": task_queue,
+        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
         "ASTS_PAPER_BARS_PER_SECOND": "20",
         "ASTS_DATABASE_URL": db_url,
     }

@@ -17,6 +17,7 @@ from activities.deps import Deps
 from store import repo
 from tests.api.test_api_news import SAMPLE_ITEMS, serve_news_api
 from tests.conftest import running_worker
+from tests.encryption import TEST_CODEC_ENV
 from tests.worker.test_cli import Run
 from worker.cli import app
 
@@ -27,7 +28,7 @@ SAMPLE_XML = ROOT / "data" / "news" / "sample.xml"
 async def asts(*args: str) -> Run:
     """Run ``python -m worker.cli ARGS`` without blocking the loop that serves the API and the worker."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASTS_", "FORCE_COLOR", "TEMPORAL_"))}
-    env.update(NO_COLOR="1", COLUMNS="250")
+    env.update(NO_COLOR="1", COLUMNS="250", **TEST_CODEC_ENV)  # the payload keys of the tests' workers
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

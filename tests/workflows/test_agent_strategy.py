@@ -9,7 +9,6 @@ import os
 from typing import Any
 
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -18,6 +17,7 @@ from activities.deps import Deps
 from store import repo
 from tests.agents.support import llm_config
 from tests.conftest import supervised
+from tests.encryption import TEST_CONVERTER, plain_history
 from tests.factories import insert_strategy, make_config
 from tests.llm_emulator import LlmEmulator, serve_llm_emulator
 from tests.workflows.test_replay import HISTORIES
@@ -72,7 +72,7 @@ async def test_agent_strategy_trades_on_the_verdict_and_replays_without_the_mode
         asked = len(emu.requests)
         assert asked == len(decisions)
     # The model is gone; the strategy's and a cycle's histories replay on the current code.
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=TEST_CONVERTER)
     for name, wid in (
         ("agent-strategy", handle.id),
         ("agent-cycle", cycle_workflow_id(cfg.strategy_id, orders[0].cycle)),
@@ -81,8 +81,8 @@ async def test_agent_strategy_trades_on_the_verdict_and_replays_without_the_mode
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None, wid
         if os.environ.get("ASTS_SAVE_HISTORIES"):  # kept for tests/workflows/test_replay.py
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
-        text = decoded(history.to_json())
+            (HISTORIES / f"{name}.json").write_text(plain_history(history).to_json())
+        text = decoded(plain_history(history).to_json())
         assert "sk-test-secret" not in text  # the key never reaches a history
         if wid != handle.id:  # the cycle's history holds the decision record in full
             assert '"mode":"llm"' in text and '"prompt_hash":"' in text and emu.model in text

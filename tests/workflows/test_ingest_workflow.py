@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleHandle, ScheduleOverlapPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -17,6 +16,7 @@ from activities.feeds import ROOT
 from activities.ingest_contracts import FeedSource, IngestInput, IngestResult
 from store import repo
 from tests.conftest import running_worker
+from tests.encryption import TEST_CONVERTER
 from tests.workflows.test_strategy_workflow import eventually
 from worker.runtime import WORKFLOWS, ensure_news_schedule
 from worker.settings import Settings
@@ -65,7 +65,7 @@ async def test_a_broken_feed_fails_alone_and_the_run_replays(
         )
         assert empty == IngestResult()
         history = await handle.fetch_history()
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=TEST_CONVERTER)
     await replayer.replay_workflow(history)
 
 

@@ -13,7 +13,6 @@ import pytest
 import pytest_asyncio
 from pydantic import ValidationError
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -23,6 +22,7 @@ from activities.marketdata_contracts import BackfillInput, MarketDataInput, Mark
 from exchanges.data import SeriesSpec
 from store import repo
 from tests.conftest import running_worker
+from tests.encryption import TEST_CONVERTER
 from tests.exchanges.conftest import FakeClock, write_series
 from tests.workflows.test_strategy_workflow import eventually
 from worker.marketdata_schedule import ensure_marketdata_schedule, marketdata_input
@@ -127,7 +127,7 @@ async def test_series_are_backfilled_in_parallel_a_bad_one_fails_alone_and_the_r
         )
         assert empty == MarketDataResult()
         history = await handle.fetch_history()
-    await Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter).replay_workflow(history)
+    await Replayer(workflows=list(WORKFLOWS), data_converter=TEST_CONVERTER).replay_workflow(history)
 
 
 async def test_the_schedule_is_created_updated_in_place_and_deleted_when_nothing_is_configured(
@@ -164,10 +164,8 @@ async def test_the_schedule_is_created_updated_in_place_and_deleted_when_nothing
             assert (action.workflow, action.id, action.task_queue) == ("MarketDataWorkflow", schedule_id, tq)
             assert desc.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
             assert [i.every for i in desc.schedule.spec.intervals] == [timedelta(hours=1)]
-            (arg,) = pydantic_data_converter.payload_converter.from_payloads(
-                list(action.args),
-                [MarketDataInput],  # type: ignore[arg-type]
-            )
+            # The schedule holds its input as stored: encrypted, so decoded through the client.
+            (arg,) = await client.data_converter.decode(list(action.args), [MarketDataInput])
             assert [s.symbol for s in arg.series] == ["MSFT/USD"]
 
             await handle.pause(note="maintenance")

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -22,6 +21,7 @@ from activities.contracts import ControlResult, HaltRequest, HubCommand, Strateg
 from activities.deps import Deps
 from store import repo
 from tests.conftest import running_worker
+from tests.encryption import TEST_CONVERTER, plain_history
 from tests.factories import insert_strategy, make_config
 from worker.runtime import WORKFLOWS, ensure_hub
 from workflows.neurohub import NeuroHubWorkflow
@@ -32,7 +32,7 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    return Replayer(workflows=list(WORKFLOWS), data_converter=TEST_CONVERTER)
 
 
 async def test_live_histories_replay(dev_env: WorkflowEnvironment, deps: Deps) -> None:
@@ -80,7 +80,7 @@ async def test_live_histories_replay(dev_env: WorkflowEnvironment, deps: Deps) -
         assert result.replay_failure is None, name
         if os.environ.get("ASTS_SAVE_HISTORIES"):
             HISTORIES.mkdir(exist_ok=True)
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            (HISTORIES / f"{name}.json").write_text(plain_history(history).to_json())  # kept in clear
 
 
 @pytest.mark.parametrize("name", ["strategy", "cycle", "order", "neurohub", "agent-strategy", "agent-cycle"])

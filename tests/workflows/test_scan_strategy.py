@@ -19,6 +19,7 @@ from exchanges.data import SeriesSpec, parse_series_arg
 from store import repo
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
 from tests.conftest import running_worker
+from tests.encryption import plain_history
 from tests.factories import insert_strategy, make_config
 from tests.workflows.test_strategy_workflow import eventually, start, status
 from trading.scanner import ScanCriteria, ScanWeights
@@ -110,7 +111,7 @@ async def test_only_the_scanned_top_n_get_decisions_and_orders(
         cycle = await dev_env.client.get_workflow_handle(
             cycle_workflow_id(cfg.strategy_id, 1)
         ).fetch_history()
-        scan = _scan_result(cycle)
+        scan = _scan_result(plain_history(cycle))
         assert [snap.symbol for snap in scan.snapshots] == TOP
         assert [snap.rank for snap in scan.snapshots] == [1, 2]
         assert (scan.scanned, scan.eligible) == (5, 5)
