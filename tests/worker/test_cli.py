@@ -183,7 +183,7 @@ async def test_kill_switch_from_the_cli(api_url: str) -> None:
 
     status = await asts("status", api=api_url)
     assert status.code == 0, status.err
-    assert status.out.startswith("NeuroHub halted — desk [kill] (cli:"), status.out
+    assert status.out.startswith("NeuroHub halted — desk [kill] (admin)"), status.out
     assert sid in status.out
 
     resumed = await asts("resume", "--all", "--reason", "clear", api=api_url)
@@ -226,10 +226,13 @@ async def test_approvals_from_the_cli(api_url: str) -> None:
 
     approval_id = await poll(pending, "the order to wait for approval")
     assert approval_id.startswith("apr-")
-    approved = await asts("approve", approval_id, "--reason", "checked", api=api_url)
+    own = await asts("approve", approval_id, "--reason", "mine", api=api_url)  # admin started it
+    assert own.code == 2 and "four eyes" in own.err, own.err
+    risk = token_for(api_url, "risk")
+    approved = await asts("approve", approval_id, "--reason", "checked", api=api_url, token=risk)
     assert approved.code == 0, approved.err
-    assert re.fullmatch(rf"{approval_id} approved by cli:\S+\n", approved.out), approved.out
-    again = await asts("reject", approval_id, api=api_url)
+    assert approved.out == f"{approval_id} approved by risk1\n", approved.out
+    again = await asts("reject", approval_id, api=api_url, token=risk)
     assert again.code == 2 and "already approved" in again.err, again.err
     listed = await asts("approvals", "--all", api=api_url)
     assert "approved" in next(line for line in listed.out.splitlines() if approval_id in line)
