@@ -23,6 +23,7 @@ from activities.contracts import (
     AnalyzeRequest,
     Bar,
     Decision,
+    LlmBudget,
     LlmSpend,
     StrategyConfig,
 )
@@ -74,6 +75,16 @@ def step_deadline() -> float | None:
 def budget_day(now: datetime) -> datetime:
     """Start of the UTC day a budget counts from."""
     return datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+
+
+def _left(budget: LlmBudget | None, tokens: int, cost: Decimal) -> Budget:
+    """What ``budget`` leaves once ``tokens`` and ``cost`` are spent (no budget: no limit)."""
+    if budget is None:
+        return Budget()
+    return Budget(
+        tokens_left=None if budget.daily_tokens is None else budget.daily_tokens - tokens,
+        cost_left=None if budget.daily_cost is None else budget.daily_cost - cost,
+    )
 
 
 def to_decision(row: DecisionRow) -> Decision:
@@ -205,7 +216,8 @@ class AnalysisActivities:
             "closes": [c.close for c in candles if c.ts <= as_of],
         }
         log = CallLog()
-        ctx = self._context(candles, news.get(req.symbol, []), Budget(), log)
+        budget = await self._adhoc_budget(req.llm_budget)
+        ctx = self._context(candles, news.get(req.symbol, []), budget, log)
         results, failure = await self._run_all(
             [self._one(req.symbol, state, ctx)], None, req.analysis_id, {req.symbol: log}
         )
@@ -272,13 +284,15 @@ class AnalysisActivities:
         async with self.deps.sessions() as s:
             tokens, cost, calls = await repo.llm_spend(s, strategy_id=cfg.strategy_id, since=day)
         spend = LlmSpend(day=day.date().isoformat(), tokens=tokens, cost=cost, calls=calls)
-        b = cfg.llm_budget
-        if b is None:
-            return Budget(), spend
-        return Budget(
-            tokens_left=None if b.daily_tokens is None else b.daily_tokens - tokens,
-            cost_left=None if b.daily_cost is None else b.daily_cost - cost,
-        ), spend
+        return _left(cfg.llm_budget, tokens, cost), spend
+
+    async def _adhoc_budget(self, budget: LlmBudget | None) -> Budget:
+        """What is left today of the allowance every ad-hoc analysis shares."""
+        if budget is None:
+            return Budget()
+        async with self.deps.sessions() as s:
+            tokens, cost, _ = await repo.llm_spend(s, strategy_id=None, since=budget_day(utcnow()))
+        return _left(budget, tokens, cost)
 
     async def _news(
         self,
@@ -294,7 +308,8 @@ class AnalysisActivities:
         if strategy_type != "agent":
             return {}
         p = get_strategy("agent").parse_params(params)
-        assert isinstance(p, AgentParams)
+        if not isinstance(p, AgentParams):
+            raise TypeError(f"agent parses its params as {type(p).__name__}, not AgentParams")
         lookback = timedelta(hours=p.news_lookback_h)
         out: dict[str, list[NewsRef]] = {}
         async with self.deps.sessions() as s:

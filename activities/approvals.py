@@ -99,7 +99,8 @@ class ApprovalActivities:
             if row is None:
                 raise InvalidInput(f"unknown approval {inp.approval_id!r}")
             outcome = outcome_of(row)
-            assert outcome is not None  # decide_approval leaves no row pending
+            if outcome is None:  # decide_approval leaves no row pending: record nothing half-decided
+                raise RuntimeError(f"approval {inp.approval_id!r} is still pending after its decision")
             await repo.record_event(
                 s,
                 event_key=f"approval-decided-{row.id}",

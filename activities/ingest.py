@@ -12,7 +12,7 @@ from activities.deps import Deps, translate_errors, utcnow
 from activities.feeds import detect_format, parse_feed, read_feed
 from activities.ingest_contracts import FeedResult, FeedSource
 from activities.llm_calls import call_rows
-from agents.llm import CallLog, LlmInvalidAnswer, LlmRejected, LlmUnavailable
+from agents.llm import CallLog, LlmClient, LlmInvalidAnswer, LlmRejected, LlmUnavailable
 from agents.prompts import NewsSentiment, sentiment_messages
 from store import repo
 from trading.news import NewsItem, make_news_item, merge_aliases
@@ -62,8 +62,9 @@ class IngestActivities:
         # Parsing a large feed takes a while: off the event loop, so other activities run meanwhile.
         items, fetched, notes = await asyncio.to_thread(build_items, inp, raw, now)
         logs: dict[str, CallLog] = {}
-        if inp.sentiment == "auto" and self.deps.llm_client() is not None:
-            items, logs, failed = await self._llm_sentiment(items)
+        llm = self.deps.llm_client() if inp.sentiment == "auto" else None
+        if llm is not None:
+            items, logs, failed = await self._llm_sentiment(llm, items)
             if failed:
                 notes.append(f"{failed} item(s) kept their lexicon score: the model did not answer well")
         async with self.deps.transaction() as s:
@@ -84,10 +85,10 @@ class IngestActivities:
             errors=notes[:MAX_NOTES],
         )
 
-    async def _llm_sentiment(self, items: list[NewsItem]) -> tuple[list[NewsItem], dict[str, CallLog], int]:
+    async def _llm_sentiment(
+        self, llm: LlmClient, items: list[NewsItem]
+    ) -> tuple[list[NewsItem], dict[str, CallLog], int]:
         """Score the items not stored yet with the model; any it cannot score keep the lexicon's."""
-        llm = self.deps.llm_client()
-        assert llm is not None
         async with self.deps.sessions() as s:
             known = await repo.stored_hashes(s, hashes=[i.content_hash for i in items])
         fresh = {i.content_hash: i for i in items if i.content_hash not in known}

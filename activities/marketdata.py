@@ -130,8 +130,8 @@ async def backfill(
     segments: list[tuple[datetime, datetime]] = []
     if stored and since is not None and since < stored[0].first:
         segments.append((since, min(stored[0].first, horizon)))  # before the first stored bar
-    resume = stored[0].last + tf.interval if stored else since
-    assert resume is not None
+    # Without stored bars, ``since`` is set (the request's, or BEGINNING).
+    resume = stored[0].last + tf.interval if stored else (since or BEGINNING)
     segments.append((max(resume, since or resume), horizon))
     ref = stored[0].first if stored else None
     for start, end in segments:
@@ -211,7 +211,8 @@ async def import_csv(
     label = name or (path.name if path is not None else "upload.csv")
     if path is not None:
         text = await asyncio.to_thread(read_csv_text, path)
-    assert text is not None
+    if text is None:  # cannot happen: exactly one of the two was given
+        raise InvalidInput("give exactly one of text or path")
     candles = await asyncio.to_thread(parse_candles_csv, text, tf, name=label)
     source = f"csv:{label}"[:200]
     async with deps.transaction() as s:

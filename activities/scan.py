@@ -168,7 +168,8 @@ async def scan_strategy_universe(deps: Deps, inp: CycleInput, *, bars: int, with
     """
     cfg = inp.config
     criteria = cfg.universe
-    assert criteria is not None
+    if criteria is None:
+        raise InvalidInput(f"strategy {cfg.strategy_id} scans no universe: it trades fixed symbols")
     ex = deps.exchange(cfg.exchange)
     held = await held_symbols(deps, cfg.strategy_id)
     with deps.venue_call(cfg.strategy_id):

@@ -67,7 +67,8 @@ def _agent(state: AnalysisState) -> AgentParams | None:
     if state["strategy_type"] != "agent":
         return None
     params = get_strategy("agent").parse_params(state.get("params") or {})
-    assert isinstance(params, AgentParams)
+    if not isinstance(params, AgentParams):
+        raise TypeError(f"agent parses its params as {type(params).__name__}, not AgentParams")
     return params
 
 
@@ -143,7 +144,8 @@ def _route_plan(state: AnalysisState) -> str:
 
 async def _ask(ctx: AgentContext, messages: list[dict[str, Any]], schema: type[T], purpose: str) -> T:
     """One structured answer, charged to the budget whatever happens."""
-    assert ctx.llm is not None
+    if ctx.llm is None:
+        raise LlmRejected(f"{purpose}: the analysis runs in llm mode but has no model client")
     if ctx.deadline is not None and time.monotonic() + ctx.llm.config.timeout_s > ctx.deadline:
         raise LlmUnavailable(f"{purpose}: no time left in this step for another model call")
     async with ctx.budget.turn():
@@ -171,7 +173,8 @@ LLM_FAILURES = (BudgetSpent, LlmUnavailable, LlmRejected, LlmInvalidAnswer)
 async def debate_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
     """Bull and bear argue for ``debate_rounds`` rounds, each seeing the debate so far."""
     p, ctx = _agent(state), runtime.context
-    assert p is not None
+    if p is None:  # routed here only for the agent strategy
+        raise TypeError(f"the debate needs the agent strategy, not {state['strategy_type']!r}")
     transcript: list[dict[str, Any]] = []
     for rnd in range(1, p.debate_rounds + 1):
         for side in ("bull", "bear"):
@@ -191,7 +194,8 @@ async def reason_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
     """The reasoner: both reports (and the debate) in, a validated verdict out."""
     ctx = runtime.context
     messages = verdict_messages(dict(state))
-    assert ctx.llm is not None
+    if ctx.llm is None:
+        raise LlmRejected("reason: the analysis runs in llm mode but has no model client")
     digest = prompt_hash(ctx.llm.config.model, messages, answer_schema(LlmVerdict))
     try:
         verdict = await _ask(ctx, messages, LlmVerdict, "reason")

@@ -186,7 +186,8 @@ async def workflow_orders(stack: Stack, mode: str, runs: int, exchange: str = "b
         out = await stack.client.execute_workflow(
             OrderWorkflow.run, plan, id=order_workflow_id(coid), task_queue=tq
         )
-        assert out.status == "filled", out
+        if out.status != "filled":  # a figure for an order that did not fill measures nothing
+            raise RuntimeError(f"the benchmark's order did not fill: {out}")
 
     async with serve_workers(stack.client, stack.deps, task_queue=tq):
         return await timed(one, runs)

@@ -88,7 +88,8 @@ def build(gym: Path, pmdarima: Path, arch: Path, out: Path, bars: int) -> None:
     tgz = read_member(pmdarima, "pmdarima/datasets/data/msft.tar.gz")
     with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
         member = tar.extractfile("msft.csv")
-        assert member is not None
+        if member is None:
+            raise ValueError("pmdarima's msft.tar.gz has no regular file msft.csv")
         msft_text = member.read().decode()
     msft = convert(text_rows(msft_text), ts_col="Date", ts_format="%Y-%m-%d", price=cents)
     write(out / "MSFT-USD-1d.csv", msft[-bars:])

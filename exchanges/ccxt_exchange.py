@@ -470,7 +470,8 @@ class CcxtExchange:
             )
         price = None
         if req.type is OrderType.LIMIT:
-            assert req.price is not None
+            if req.price is None:  # OrderRequest refuses this already; never send a priceless limit
+                raise InvalidOrder(f"{self.name}: a limit order of {req.symbol} needs a price")
             price = _to_step(req.price, m.price_step, ROUND_FLOOR if req.side is Side.BUY else ROUND_CEILING)
             if price <= 0:
                 raise InvalidOrder(f"{self.name}: limit price {req.price} of {req.symbol} rounds to zero")

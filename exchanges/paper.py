@@ -244,7 +244,8 @@ class PaperExchange:
         return now.astimezone(UTC)
 
     def _replay(self) -> ReplayClock:
-        assert self._replay_clock is not None, "state not opened yet"
+        if self._replay_clock is None:
+            raise RuntimeError("the paper venue's state is not opened yet")
         return self._replay_clock
 
     def _current(self, symbol: str, tick: int) -> Candle:
@@ -406,7 +407,8 @@ class PaperExchange:
             else:
                 price = to_step(close * (1 - self._slippage), spec.price_step, ROUND_FLOOR)
         else:
-            assert req.price is not None
+            if req.price is None:  # OrderRequest refuses this already
+                raise InvalidOrder(f"{self.name}: a limit order of {req.symbol} needs a price")
             price = req.price
             if price % spec.price_step != 0:
                 raise InvalidOrder(

@@ -491,7 +491,8 @@ def sma_cross_grid(
     checked = []
     for f, s in pairs:
         p = spec.parse_params({"fast": f, "slow": s})  # the live validation (InvalidInput)
-        assert isinstance(p, SmaCrossParams)
+        if not isinstance(p, SmaCrossParams):
+            raise TypeError(f"sma_cross parses its params as {type(p).__name__}, not SmaCrossParams")
         checked.append((p.fast, p.slow))
     table = sma_table(bars.close, sorted({w for pair in checked for w in pair}))
     return {(f, s): run_backtest(bars, sma_cross_codes(table[f], table[s]), cfg) for f, s in checked}

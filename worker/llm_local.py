@@ -170,7 +170,8 @@ def start_local_llm(
         out = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     start = log_path.stat().st_size if log_path is not None else 0
     try:
-        proc = subprocess.Popen(
+        # argv comes from server_argv (this Python, the packaged model, a port), run without a shell.
+        proc = subprocess.Popen(  # noqa: S603  # nosec B603
             argv,
             stdout=out,
             stderr=subprocess.STDOUT if out is not None else None,

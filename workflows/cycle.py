@@ -201,7 +201,8 @@ class CycleWorkflow:
                 ),
             )
         await workflow.wait_condition(lambda: wait.outcome is not None)
-        assert wait.outcome is not None
+        if wait.outcome is None:  # cannot happen: the condition above held
+            raise RuntimeError(f"approval {request.approval_id} woke without an outcome")
         return wait.outcome
 
     async def _settle(self, plan: OrderPlan, settlement: ApprovalSettlement) -> ApprovalOutcome:

@@ -25,8 +25,9 @@ ISSUER = "asts"
 MIN_SECRET_LENGTH = 32
 # Secrets that mean "nobody chose one": refused outside development.
 KNOWN_DEFAULTS = frozenset({"change-me", "changeme", "secret", "development", "asts", "dev"})
-SECRET_FILE = "jwt-secret"
+SECRET_FILE = "jwt-secret"  # noqa: S105  # nosec B105 - a file name, not a secret
 KEY_PREFIX = "asts_"
+_DEV_SECRETS: dict[Path, bytes] = {}
 
 
 class TokenError(Exception):
@@ -65,10 +66,12 @@ def signing_key(settings: Settings) -> bytes:
         return configured.encode()
     if configured:
         return configured.encode()
-    path = settings.home / SECRET_FILE
-    if not path.exists():
-        write_private(path, secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    path = (settings.home / SECRET_FILE).resolve()
+    if path not in _DEV_SECRETS:  # read once per process: it is checked on every request
+        if not path.exists():
+            write_private(path, secrets.token_urlsafe(48))
+        _DEV_SECRETS[path] = path.read_text().strip().encode()
+    return _DEV_SECRETS[path]
 
 
 def digest(secret: str) -> str:

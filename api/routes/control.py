@@ -66,7 +66,7 @@ async def _close_first(session: AsyncSession, settings: Settings, cmd: HubComman
 
 def _untold(settings: Settings, cmd: HubCommand, asked: datetime, why: str) -> ControlPublic:
     """The answer when the gate is closed but NeuroHub did not take the command."""
-    assert cmd.gate_changed_at is not None
+    changed_at = cmd.gate_changed_at or asked  # set by _close_first before any untold answer
     return ControlPublic(
         control_id=cmd.control_id,
         hub_id=settings.hub_id,
@@ -74,9 +74,9 @@ def _untold(settings: Settings, cmd: HubCommand, asked: datetime, why: str) -> C
         reason=cmd.reason,
         actor=cmd.actor,
         requested_at=asked,
-        gate_changed_at=cmd.gate_changed_at,
+        gate_changed_at=changed_at,
         answered_at=utcnow(),
-        gate_latency_ms=(cmd.gate_changed_at - asked).total_seconds() * 1000,
+        gate_latency_ms=(changed_at - asked).total_seconds() * 1000,
         note=(
             f"the global gate is closed in the store, but NeuroHub did not take the command ({why}); "
             "the command stays queued and the strategies are told once a worker runs NeuroHub"

@@ -55,6 +55,10 @@ _LIMIT_MSG = (
     "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. "
     "Please use the websocket for live updates to avoid polling the API."
 )
+# The emulator's published credentials (the README's example uses them): a local test venue's, not a
+# secret.
+DEFAULT_API_KEY = "emulator-key"
+DEFAULT_SECRET = "emulator-secret"  # noqa: S105  # nosec B105
 _DEFAULT_BALANCES = {"USD": Decimal(1_000_000), "USDT": Decimal(1_000_000)}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -70,8 +74,8 @@ class BinanceEmulator:
     def __init__(
         self,
         *,
-        api_key: str = "emulator-key",
-        secret: str = "emulator-secret",
+        api_key: str = DEFAULT_API_KEY,
+        secret: str = DEFAULT_SECRET,
         series: Mapping[str, SeriesSpec] | None = None,
         synthetic: int = 0,
         balances: Mapping[str, Decimal] | None = None,
@@ -284,7 +288,8 @@ class BinanceEmulator:
             response.headers["Retry-After"] = str(retry)
             return response
         if rule.action is FaultAction.REJECT:
-            assert rule.code is not None and rule.msg is not None
+            if rule.code is None or rule.msg is None:  # FaultRule refuses this already
+                raise RuntimeError("a reject fault needs a Binance code and msg")
             return self._json(err(rule.code, rule.msg), rule.http_status, route.weight)
         if isinstance(rule.body, dict):
             return self._json(rule.body, rule.http_status, route.weight)

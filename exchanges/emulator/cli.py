@@ -7,15 +7,21 @@ from typing import Annotated
 
 import typer
 
-from exchanges.emulator.binance import DEFAULT_PORT, BinanceEmulator, run_emulator
+from exchanges.emulator.binance import (
+    DEFAULT_API_KEY,
+    DEFAULT_PORT,
+    DEFAULT_SECRET,
+    BinanceEmulator,
+    run_emulator,
+)
 
 
 def emulator_binance(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = DEFAULT_PORT,
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     synthetic: Annotated[int, typer.Option(help="extra synthetic markets S001/USDT ... (0-999)")] = 0,
-    api_key: Annotated[str, typer.Option(help="the API key clients must send")] = "emulator-key",
-    secret: Annotated[str, typer.Option(help="the HMAC secret clients sign with")] = "emulator-secret",
+    api_key: Annotated[str, typer.Option(help="the API key clients must send")] = DEFAULT_API_KEY,
+    secret: Annotated[str, typer.Option(help="the HMAC secret clients sign with")] = DEFAULT_SECRET,
     bars_per_second: Annotated[float, typer.Option(help="replay speed")] = 2.0,
     fill_parts: Annotated[int, typer.Option(help="trades per crossed limit order")] = 1,
 ) -> None:

@@ -223,11 +223,15 @@ class Venue:
             price = max(listing.price_step, to_step(slipped, listing.price_step, rounding))
             if req.quantity is not None:
                 qty = req.quantity
-            else:
-                assert req.quote_order_qty is not None
+            elif req.quote_order_qty is not None:
                 qty = to_step(req.quote_order_qty / price, listing.qty_step, ROUND_FLOOR)
+            else:  # the wire layer refuses this already, with the same answer
+                raise BinanceError(
+                    -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
+                )
         else:
-            assert req.price is not None and req.quantity is not None
+            if req.price is None or req.quantity is None:  # refused by the wire layer already
+                raise BinanceError(-1102, "Mandatory parameter 'price' or 'quantity' was not sent.")
             price, qty = req.price, req.quantity
             if price < listing.price_step or price % listing.price_step != 0:
                 raise BinanceError(-1013, "Filter failure: PRICE_FILTER")

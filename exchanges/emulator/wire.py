@@ -87,8 +87,9 @@ def int_param(p: Params, name: str, default: int | None = None) -> int | None:
 
 def limit_param(p: Params, default: int, maximum: int) -> int:
     """The ``limit`` parameter, 1..maximum; -1130 outside it."""
-    limit = int_param(p, "limit", default)
-    assert limit is not None
+    limit = int_param(p, "limit")
+    if limit is None:
+        return default
     if not 1 <= limit <= maximum:
         raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
     return limit

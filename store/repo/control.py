@@ -74,7 +74,8 @@ async def ensure_hub_gate(session: AsyncSession, *, hub_id: str, now: datetime) 
     )
     await session.execute(stmt)
     row = await get_hub_gate(session, hub_id=hub_id)
-    assert row is not None  # inserted or already there
+    if row is None:  # inserted or already there: never None unless the database lost it
+        raise RuntimeError(f"hub gate {hub_id!r} missing right after its upsert")
     return row
 
 
@@ -152,7 +153,8 @@ async def create_approval(
     )
     await session.execute(stmt)
     row = await get_approval(session, approval_id=id)
-    assert row is not None
+    if row is None:
+        raise RuntimeError(f"approval {id!r} missing right after its upsert")
     return row
 
 
@@ -162,10 +164,10 @@ async def get_approval(session: AsyncSession, *, approval_id: str) -> ApprovalRo
 
 
 async def list_approvals(
-    session: AsyncSession, *, status: str | None = None, limit: int = 200
+    session: AsyncSession, *, status: str | None = None, limit: int = 200, offset: int = 0
 ) -> list[ApprovalRow]:
-    """Approvals, oldest request first, optionally with one status."""
-    stmt = select(ApprovalRow).order_by(ApprovalRow.requested_at, ApprovalRow.id).limit(limit)
+    """Approvals, oldest request first, optionally with one status (a page: ``offset`` rows skipped)."""
+    stmt = select(ApprovalRow).order_by(ApprovalRow.requested_at, ApprovalRow.id).limit(limit).offset(offset)
     if status is not None:
         if status not in APPROVAL_STATUSES:
             raise InvalidInput(f"unknown approval status {status!r}; expected one of {APPROVAL_STATUSES}")

@@ -178,6 +178,9 @@ async def test_check_universe_refuses_unlisted_symbols_and_an_empty_universe() -
 
 
 async def test_the_scan_step_keeps_the_top_n_and_every_symbol_held(deps: Deps) -> None:
+    # The ranking moves with the replayed prices (20 bars a second): both scans must see one bar.
+    frozen = utcnow()
+    deps.exchange_options["clock"] = lambda: frozen
     universe = ScanCriteria(quote="USD", top=2)
     cfg = make_config(symbols=[], universe=universe)
     await insert_strategy(deps, cfg)
