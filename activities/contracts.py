@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from activities.bounds import Amount
 from trading.scanner import ScanCriteria
 
 StepMode = Literal["activity", "local"]
@@ -21,7 +22,7 @@ class LlmBudget(BaseModel):
     """A strategy's daily LLM allowance, and what happens once it is spent."""
 
     daily_tokens: int | None = Field(default=None, ge=0, le=10**12)
-    daily_cost: Decimal | None = Field(default=None, ge=0, le=Decimal("1e9"), allow_inf_nan=False)
+    daily_cost: Annotated[Amount, Field(ge=0, le=Decimal("1e9"))] | None = None
     # fallback: the deterministic analysts decide until the next UTC day; halt: the strategy halts.
     on_exhausted: Literal["fallback", "halt"] = "fallback"
 

@@ -83,6 +83,8 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     home: Path
     bars_per_second: float = 2.0
+    # The files requests may name (a backtest's csv_path) are under this (None: <home>/data).
+    data_dir: Path | None = None
     exchange_options: dict[str, Any] = field(default_factory=dict)
     # ccxt venues by name (ASTS_EXCHANGES); any other ccxt id opens with defaults.
     venues: dict[str, VenueConfig] = field(default_factory=dict)
@@ -120,6 +122,11 @@ class Deps:
             return
         async with self._writers.hold(urgent=urgent), self.sessions.begin() as s:
             yield s
+
+    @property
+    def data_path(self) -> Path:
+        """The directory files named by requests must be under."""
+        return self.data_dir or self.home / "data"
 
     def exchange(self, name: str) -> Exchange:
         """The connection to venue ``name``, opened on first use."""

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trading.errors import InvalidInput
+from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
 from trading.timeframes import parse_timeframe
 
 # Gaps listed in a result at most (their count and the bars missing are always exact).
@@ -33,9 +34,11 @@ class SeriesKey(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exchange: str = Field(min_length=1, max_length=64)
-    symbol: str = Field(min_length=1, max_length=64)
-    timeframe: str = Field(min_length=2, max_length=8)
+    exchange: str = Field(min_length=1, max_length=64, examples=["paper"])
+    symbol: str = Field(min_length=1, max_length=64, examples=["MSFT/USD"])
+    timeframe: str = Field(
+        min_length=2, max_length=8, examples=["1d"], json_schema_extra={"pattern": TIMEFRAME_PATTERN}
+    )
 
     @field_validator("timeframe")
     @classmethod
@@ -105,7 +108,10 @@ class BackfillResult(SeriesStatus):
 class MarketDataInput(BaseModel):
     """Input of MarketDataWorkflow: the series to bring up to date, ``concurrency`` at a time."""
 
-    series: list[BackfillInput] = Field(default_factory=list, max_length=MAX_SERIES)
+    # The API refuses an empty list (there is nothing to start); a schedule never sends one.
+    series: list[BackfillInput] = Field(
+        default_factory=list, max_length=MAX_SERIES, json_schema_extra={"minItems": 1}
+    )
     concurrency: int = Field(default=4, ge=1, le=32)
 
 

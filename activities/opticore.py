@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 from temporalio import activity
 
+from activities.data_files import confined_file
 from activities.deps import Deps, translate_errors, utcnow
 from activities.marketdata import store_bars
 from activities.opticore_contracts import (
@@ -167,7 +168,13 @@ class OptiCoreActivities:
         self.deps = deps
 
     async def _bars(self, data: DataSpec) -> Bars:
-        """The bars a request names; a market-data store series is read from the database."""
+        """The bars a request names; a market-data store series is read from the database.
+
+        A CSV file must be under the data directory: checked here again, whatever the API did.
+        """
+        if data.csv_path is not None:
+            path = confined_file(data.csv_path, self.deps.data_path)
+            data = data.model_copy(update={"csv_path": str(path)})
         if data.store is None:
             return load_bars(data)
         bars = await store_bars(self.deps, data.store)

@@ -6,16 +6,31 @@ Plain pydantic, no I/O: workflows import this module. New fields must have defau
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from activities.bounds import FreeMapping, Name
+from trading.errors import InvalidInput
+from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
+from trading.timeframes import parse_timeframe
 
 # Candidates of one search at most: the plan and every chunk's results go through its history.
 MAX_CANDIDATES = 20_000
 # Chunks of one search at most (each is a few history events); larger searches get larger chunks.
 MAX_CHUNKS = 500
+# Bars a request may count in (``last``, walk-forward windows) at most.
+MAX_BARS = 10_000_000
+# Parameters searched at once, and constraints on them, at most.
+MAX_SEARCHED = 32
+MAX_CONSTRAINTS = 32
+# Where a backtest's bars may come from (DataSpec: exactly one).
+_SOURCES = ("symbol", "csv_path", "store")
 
 Method = Literal["grid", "random", "differential_evolution", "lbfgsb", "nelder_mead"]
+# A searched parameter's [low, high] or [low, high, step] (finite numbers; ints stay ints).
+_Bound = Annotated[int, Field(ge=-(10**15), le=10**15)] | Annotated[float, Field(allow_inf_nan=False)]
+_Range = Annotated[list[_Bound], Field(min_length=2, max_length=3)]
 Objective = Literal["sharpe", "sortino", "calmar", "return", "return_over_drawdown"]
 
 
@@ -26,9 +41,17 @@ class StoreSeries(BaseModel):
 
     exchange: str = Field(min_length=1, max_length=64)
     symbol: str = Field(min_length=1, max_length=64)
-    timeframe: str = Field(min_length=2, max_length=8)
+    timeframe: str = Field(min_length=2, max_length=8, json_schema_extra={"pattern": TIMEFRAME_PATTERN})
     start: datetime | None = None
     end: datetime | None = None
+
+    @field_validator("timeframe")
+    @classmethod
+    def _known_timeframe(cls, value: str) -> str:
+        try:
+            return parse_timeframe(value).text
+        except InvalidInput as e:
+            raise ValueError(str(e)) from None
 
     @field_validator("start", "end")
     @classmethod
@@ -42,12 +65,28 @@ class DataSpec(BaseModel):
     """Where the bars come from: a bundled series by symbol, a CSV file the worker can read, or
     a series in the market-data store."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema states the rule of ``_one_source``: exactly one of the three is given (not null).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": [given],
+                    "properties": {
+                        name: {"not": {"type": "null"}} if name == given else {"type": "null"}
+                        for name in _SOURCES
+                    },
+                }
+                for given in _SOURCES
+            ]
+        },
+    )
 
-    symbol: str | None = Field(default=None, max_length=64)
-    csv_path: str | None = Field(default=None, max_length=4000)
+    symbol: str | None = Field(default=None, max_length=64, examples=["MSFT/USD"])
+    # A file under the data directory: relative to it (as POST /data/files names uploads), or absolute.
+    csv_path: str | None = Field(default=None, min_length=1, max_length=1024)
     # Keep only the last N bars (None: all).
-    last: int | None = Field(default=None, ge=10)
+    last: int | None = Field(default=None, ge=10, le=MAX_BARS)
     store: StoreSeries | None = None
 
     @model_validator(mode="after")
@@ -62,16 +101,16 @@ class BacktestSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cash: float = Field(default=10_000.0, gt=0)
-    commission: float = Field(default=0.0, ge=0, lt=1)
-    slippage_bps: float = Field(default=0.0, ge=0, lt=10_000)
-    fraction: float = Field(default=1.0, gt=0, le=1)
+    cash: float = Field(default=10_000.0, gt=0, le=1e15, allow_inf_nan=False)
+    commission: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
+    slippage_bps: float = Field(default=0.0, ge=0, lt=10_000, allow_inf_nan=False)
+    fraction: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
     units: Literal["whole", "fractional"] = "fractional"
     direction: Literal["long", "long_short"] = "long"
-    stop_loss: float | None = Field(default=None, gt=0, lt=1)
-    take_profit: float | None = Field(default=None, gt=0)
+    stop_loss: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
+    take_profit: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     close_at_end: bool = True
-    bars_per_year: float | None = Field(default=None, gt=0)
+    bars_per_year: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
 
 
 class BacktestRequest(BaseModel):
@@ -105,9 +144,9 @@ class WalkForwardSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    train: int = Field(ge=20)
-    test: int = Field(ge=5)
-    step: int | None = Field(default=None, ge=1)
+    train: int = Field(ge=20, le=MAX_BARS)
+    test: int = Field(ge=5, le=MAX_BARS)
+    step: int | None = Field(default=None, ge=1, le=MAX_BARS)
     anchored: bool = False
 
 
@@ -116,15 +155,19 @@ class SearchSpec(BaseModel):
 
     data: DataSpec
     # Parameters held fixed, and the ones searched: name -> [low, high] (ints stay ints).
-    fixed: dict[str, Any] = Field(default_factory=dict)
-    space: dict[str, list[int | float]] = Field(min_length=1)
-    constraints: list[str] = Field(default_factory=list)
+    fixed: FreeMapping = Field(default_factory=dict)
+    space: dict[Name, _Range] = Field(
+        min_length=1, max_length=MAX_SEARCHED, examples=[{"fast": [2, 10], "slow": [12, 30]}]
+    )
+    constraints: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_CONSTRAINTS, examples=[["fast < slow"]]
+    )
     method: Method = "grid"
     objective: Objective = "sharpe"
     # grid: points per parameter (ints: every integer when None); random / evolution: evaluations.
-    steps: int | None = Field(default=None, ge=2)
+    steps: int | None = Field(default=None, ge=2, le=MAX_CANDIDATES)
     n: int = Field(default=200, ge=1, le=MAX_CANDIDATES)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
     walk_forward: WalkForwardSpec | None = None
     chunk_size: int = Field(default=100, ge=1, le=100_000)

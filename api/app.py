@@ -19,6 +19,7 @@ from api.auth.access import check_routes, document_roles
 from api.auth.service import ensure_admin
 from api.auth.tokens import signing_key
 from api.deps import ClientDep, SessionDep
+from api.openapi import document_api
 from api.routes import (
     analysis,
     approvals,
@@ -145,5 +146,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codec.router)
     check_routes(app)  # a route that names no role is a bug: refuse to build the app
     document_roles(app)
+    document_api(app, settings)  # the venues exchange fields may name, the 422 body as answered
     harden(app, settings)  # outermost: host check, JSON-only mutations, body caps, security headers
     return app

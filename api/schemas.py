@@ -20,8 +20,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from activities.bounds import FreeMapping, Name, Symbol
+from activities.bounds import Amount, FreeMapping, Name, Symbol, decimal_string
 from activities.contracts import ApprovalOutcome, ControlResult, LlmBudget, StrategyAck, StrategyStatus
+from trading.breakers import BreakerLimits
 from trading.scanner import ScanCriteria
 
 T = TypeVar("T")
@@ -60,7 +61,7 @@ def parse_interval(
         except OverflowError:
             seconds = float("inf")
     if not low <= seconds <= high:  # NaN fails too
-        got = f"{seconds:g}s" if math.isfinite(seconds) else str(value)
+        got = f"{seconds:g}s" if math.isfinite(seconds) else "a number out of range"
         raise ValueError(f"{what} must be between {_shown(low)} and {_shown(high)}, got {got}")
     return seconds
 
@@ -72,33 +73,85 @@ def _shown(seconds: float) -> str:
     return f"{seconds * 1000:g}ms"
 
 
-def duration(high: float = MAX_INTERVAL_S, what: str = "interval") -> Any:
-    """The type of a duration field: seconds (a number, or a string like "5s") from 50ms to ``high``."""
-    schema = {
-        "anyOf": [
-            {"type": "number", "minimum": MIN_INTERVAL_S, "maximum": high},
-            {"type": "string", "maxLength": MAX_DURATION_CHARS, "pattern": DURATION_PATTERN},
-        ],
-        "description": f"seconds, or a duration like '500ms', '5s', '1m', '1h' (50ms to {_shown(high)})",
-    }
-    return Annotated[
-        float, PlainValidator(functools.partial(parse_interval, high=high, what=what)), WithJsonSchema(schema)
-    ]
+def duration_schema(high: float) -> WithJsonSchema:
+    """The JSON schema of a duration: seconds (a number, or a string like "5s") from 50ms to ``high``."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": MIN_INTERVAL_S, "maximum": high},
+                {"type": "string", "maxLength": MAX_DURATION_CHARS, "pattern": DURATION_PATTERN},
+            ],
+            "description": f"seconds, or a duration like '500ms', '5s', '1m', '1h' (50ms to {_shown(high)})",
+        }
+    )
 
 
-Interval = duration()
+# A strategy's cycle interval or approval timeout, in seconds (parsed from "5s" and the like).
+Interval = Annotated[float, PlainValidator(parse_interval), duration_schema(MAX_INTERVAL_S)]
 # How long a halt or resume waits for the strategies' acknowledgements (HubCommand.ack_timeout_s).
-AckTimeout = duration(3600.0, "ack_timeout")
+AckTimeout = Annotated[
+    float,
+    PlainValidator(functools.partial(parse_interval, high=3600.0, what="ack_timeout")),
+    duration_schema(3600.0),
+]
 
 
 # A strategy trades at most this many scanned symbols per cycle (as many as fixed symbols).
 MAX_UNIVERSE_TOP = 50
 
+# What ``risk`` and ``breakers`` take, as the schema states it: trading.risk.RiskLimits.from_mapping
+# and BreakerLimits.from_mapping parse them (with their own reasons), and refuse any other key.
+_POSITIVE: dict[str, Any] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "null"}]}
+RISK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "allowed_symbols": {
+            "anyOf": [
+                {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "minItems": 1,
+                    "maxItems": 1000,
+                },
+                {"type": "null"},
+            ]
+        },
+        "max_position_qty": _POSITIVE,
+        "max_order_notional": _POSITIVE,
+        "max_daily_loss": _POSITIVE,
+        "max_drawdown": {
+            "anyOf": [{"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, {"type": "null"}]
+        },
+    },
+    "description": "per-strategy limits (null or left out: none); max_drawdown is a fraction of peak equity",
+}
+BREAKERS_SCHEMA: dict[str, Any] = BreakerLimits.model_json_schema() | {"title": "Breakers"}
+for _amount in ("daily_loss", "max_drawdown"):
+    decimal_string(BREAKERS_SCHEMA["properties"][_amount])
+RiskMapping = Annotated[FreeMapping, WithJsonSchema(RISK_SCHEMA)]
+BreakersMapping = Annotated[FreeMapping, WithJsonSchema(BREAKERS_SCHEMA)]
+
 
 class StrategyCreate(BaseModel):
     """Body of ``POST /strategies``."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema states the rule of ``_symbols_or_universe``: fixed symbols, or a universe.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["symbols"],
+                    "properties": {"symbols": {"minItems": 1}, "universe": {"type": "null"}},
+                },
+                {
+                    "required": ["universe"],
+                    "properties": {"universe": {"type": "object"}, "symbols": {"maxItems": 0}},
+                },
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=100, examples=["sma on msft"])
     type: str = Field(min_length=1, max_length=50, examples=["sma_cross"])
@@ -106,17 +159,21 @@ class StrategyCreate(BaseModel):
     # Scan this universe every cycle and trade its top N (at most 50) instead of fixed symbols.
     universe: ScanCriteria | None = None
     symbols: list[Symbol] = Field(
-        default_factory=list, max_length=50, validate_default=True, examples=[["MSFT/USD"]]
+        default_factory=list,
+        max_length=50,
+        validate_default=True,
+        examples=[["MSFT/USD"]],
+        json_schema_extra={"uniqueItems": True},
     )
     interval: Interval = Field(default="10s", validate_default=True)
     params: FreeMapping = Field(default_factory=dict, examples=[{"fast": 5, "slow": 20}])
-    risk: FreeMapping = Field(default_factory=dict)
-    capital: Decimal = Field(default=Decimal("100000"), gt=0, le=Decimal("1e15"), allow_inf_nan=False)
+    risk: RiskMapping = Field(default_factory=dict)
+    capital: Amount = Field(default=Decimal("100000"), gt=0, le=Decimal("1e15"))
     step_mode: Literal["activity", "local"] = "local"
     # Circuit breakers (daily_loss, max_drawdown, max_consecutive_losses, max_rejection_rate,
     # max_error_rate, action) and the notional above which an order waits for approval.
-    breakers: FreeMapping = Field(default_factory=dict)
-    approval_notional: Decimal | None = Field(default=None, gt=0, le=Decimal("1e15"), allow_inf_nan=False)
+    breakers: BreakersMapping = Field(default_factory=dict)
+    approval_notional: Annotated[Amount, Field(gt=0, le=Decimal("1e15"))] | None = None
     approval_timeout: Interval = Field(default="5m", validate_default=True)
     # The strategy's daily LLM allowance: daily_tokens, daily_cost, on_exhausted (fallback | halt).
     llm_budget: LlmBudget | None = None
@@ -471,6 +528,13 @@ class ScanFilteredPublic(BaseModel):
     detail: str
 
 
+class DataFilePublic(BaseModel):
+    """Answer of ``POST /data/files``: the path a backtest names the uploaded file by."""
+
+    csv_path: str
+    bytes: int
+
+
 class ScanPublic(BaseModel):
     """Answer of ``GET /scan``: the ranking, what was filtered out, and what it cost."""
 
@@ -489,7 +553,7 @@ class TokenPublic(BaseModel):
     """Answer of ``POST /auth/token`` and ``POST /auth/refresh``."""
 
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
     refresh_token: str
 

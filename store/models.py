@@ -316,6 +316,8 @@ class BacktestRow(Base):
     workflow_id: Mapped[str] = mapped_column(NAME)
     status: Mapped[str] = mapped_column(SHORT)  # running | done | failed
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The authenticated user (or API key) that started it.
+    created_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     trades: Mapped[list[Any] | None] = mapped_column(JSON)
     equity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -334,6 +336,8 @@ class OptimizationRow(Base):
     workflow_id: Mapped[str] = mapped_column(NAME)
     status: Mapped[str] = mapped_column(SHORT)  # running | done | failed | cancelled
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The authenticated user (or API key) that started it.
+    created_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
     total: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     done: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     best_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -35,8 +35,8 @@ def _not_bool(v: Any) -> Any:
     return v
 
 
-_Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=1)]
-_Rate = Annotated[float, BeforeValidator(_not_bool), Field(gt=0, le=1, allow_inf_nan=False)]
+_Count = Annotated[int, Field(ge=1), BeforeValidator(_not_bool)]
+_Rate = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)]
 
 
 class BreakerLimits(BaseModel):

@@ -30,8 +30,11 @@ DEFAULT_ALIASES: Mapping[str, Sequence[str]] = {
     "EUR/USD": ("euro", "EUR/USD", "EURUSD", "ECB"),
 }
 
-_DROP_BLOCKS = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+# A tag holds no "<", so a match attempt from one "<" never scans past the next: every pattern
+# here runs in time linear in the text, whatever the text (see ``strip_tags``).
+_TAG = re.compile(r"<[^<>]*>")
+_BLOCK = re.compile(r"<(script|style)\b[^<>]*>", re.IGNORECASE)
+_BLOCK_ENDS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
 _SPACE = re.compile(r"\s+")
 
 
@@ -51,11 +54,45 @@ class NewsItem:
     content_hash: str
 
 
+def strip_tags(text: str) -> str:
+    """``text`` with every tag, and every script or style block with its content, replaced by a space.
+
+    Time linear in the length of the text however it is made (thousands of "<script" with no end,
+    "<" repeated): a tag cannot contain "<", so no match attempt scans past the next "<", and the
+    end of each kind of block is searched for once per stretch of text (a failed search is
+    remembered). A block with no end tag loses its opening tag only; a "<" that opens no tag
+    stays as text.
+    """
+    pieces: list[str] = []
+    ends: dict[str, tuple[int, int, int]] = {}  # block name -> (searched from, end tag at, after it)
+    done = 0
+    opening = _BLOCK.search(text)
+    while opening is not None:
+        after = _block_end(text, opening.group(1).lower(), opening.end(), ends)
+        if after < 0:  # no end tag: only an ordinary tag
+            opening = _BLOCK.search(text, opening.end())
+            continue
+        pieces += (_TAG.sub(" ", text[done : opening.start()]), " ")
+        done = after
+        opening = _BLOCK.search(text, after)
+    pieces.append(_TAG.sub(" ", text[done:]))
+    return "".join(pieces)
+
+
+def _block_end(text: str, block: str, start: int, ends: dict[str, tuple[int, int, int]]) -> int:
+    """Where the text goes on after the end tag of the ``block`` opened before ``start`` (-1: it has
+    none); ``ends`` holds the last search for each block, reused while its answer lies ahead."""
+    searched_from, at, after = ends.get(block, (-1, -1, -1))
+    if searched_from < 0 or start < searched_from or 0 <= at < start:
+        m = _BLOCK_ENDS[block].search(text, start)
+        searched_from, at, after = (start, m.start(), m.end()) if m else (start, -1, -1)
+        ends[block] = (searched_from, at, after)
+    return after
+
+
 def normalise_text(text: str) -> str:
     """Plain text: HTML tags (and script/style blocks) removed, entities unescaped, whitespace collapsed."""
-    no_blocks = _DROP_BLOCKS.sub(" ", text)
-    no_tags = _TAG.sub(" ", no_blocks)
-    return _SPACE.sub(" ", html.unescape(no_tags)).strip()
+    return _SPACE.sub(" ", html.unescape(strip_tags(text))).strip()
 
 
 def content_hash(title: str, summary: str) -> str:

@@ -18,6 +18,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from trading.errors import InvalidInput
 from trading.models import Candle, Market, Ticker
+from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
+from trading.timeframes import parse_timeframe
 
 MOMENTUM_LOOKBACK = 20
 
@@ -88,7 +90,11 @@ def _finite(v: Any) -> Any:
     return v
 
 
-_Weight = Annotated[float, BeforeValidator(_finite), Field(ge=-100, le=100, allow_inf_nan=False)]
+# The constraints come before the validator, so the JSON schema states them (minimum, maximum).
+_Weight = Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False), BeforeValidator(_finite)]
+_Symbols = Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=5000)]
+# The pattern is stated for the schema; the validator checks it with a reason naming the usual ones.
+_Timeframe = Annotated[str, Field(max_length=8, json_schema_extra={"pattern": TIMEFRAME_PATTERN})]
 
 
 class ScanWeights(BaseModel):
@@ -118,15 +124,26 @@ class ScanCriteria(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    quote: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,20}$")] | None = None
-    symbols: Annotated[list[str], Field(min_length=1, max_length=5000)] | None = None
+    quote: Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9]{1,20}$")] | None = None
+    symbols: _Symbols | None = None
     min_quote_volume: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal(0)
-    max_spread_bps: Annotated[float, BeforeValidator(_finite), Field(ge=0, allow_inf_nan=False)] | None = None
-    top: Annotated[int, BeforeValidator(_finite), Field(ge=1, le=1000)] = 10
+    max_spread_bps: Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_finite)] | None = None
+    top: Annotated[int, Field(ge=1, le=1000), BeforeValidator(_finite)] = 10
     weights: ScanWeights = Field(default_factory=ScanWeights)
-    refine: Annotated[int, BeforeValidator(_finite), Field(ge=0, le=200)] = 0
-    lookback: Annotated[int, BeforeValidator(_finite), Field(ge=2, le=1000)] = MOMENTUM_LOOKBACK
-    timeframe: Annotated[str, Field(min_length=1, max_length=8)] | None = None
+    refine: Annotated[int, Field(ge=0, le=200), BeforeValidator(_finite)] = 0
+    lookback: Annotated[int, Field(ge=2, le=1000), BeforeValidator(_finite)] = MOMENTUM_LOOKBACK
+    timeframe: _Timeframe | None = None
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, v: str | None) -> str | None:
+        """A known timeframe ("1h"), or a reason naming the usual ones."""
+        if v is None:
+            return None
+        try:
+            return parse_timeframe(v).text
+        except InvalidInput as e:
+            raise ValueError(str(e)) from None
 
     @field_validator("quote")
     @classmethod

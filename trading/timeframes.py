@@ -22,6 +22,8 @@ from trading.bars_csv import detect_gaps
 from trading.errors import InvalidInput
 
 COMMON = ("1m", "5m", "15m", "1h", "4h", "1d", "1w")
+# What ``parse_timeframe`` accepts (around optional whitespace), for schemas to state.
+PATTERN = r"^[1-9][0-9]{0,3}[smhdw]$"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 _RE = re.compile(r"^([1-9][0-9]{0,3})([smhdw])$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

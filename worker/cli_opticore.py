@@ -32,8 +32,8 @@ def data_spec(
     fail: Callable[..., NoReturn],
     from_store: str | None = None,
 ) -> dict[str, Any]:
-    """The request's data: a CSV file (sent as an absolute path), a bundled symbol, or a series in
-    the market-data store given as EXCHANGE:SYMBOL:TIMEFRAME."""
+    """The request's data: a CSV file (its absolute path here: ``upload_data`` sends it to the API),
+    a bundled symbol, or a series in the market-data store given as EXCHANGE:SYMBOL:TIMEFRAME."""
     if sum(x is not None for x in (data, symbol, from_store)) != 1:
         fail(
             "give exactly one of --data FILE.csv or --symbol SYMBOL (a bundled series)"
@@ -52,6 +52,15 @@ def data_spec(
     if last is not None:
         spec["last"] = last
     return spec
+
+
+def upload_data(spec: dict[str, Any], call: Callable[..., Any], api_url: str | None) -> dict[str, Any]:
+    """``spec`` with its CSV file uploaded (``POST /data/files``) and named as the API keeps it: the
+    API reads only files under its data directory, which need not be on this machine."""
+    if "csv_path" not in spec:
+        return spec
+    kept = call("POST", "/data/files", api_url, csv=Path(spec["csv_path"]).read_bytes(), timeout=300)
+    return spec | {"csv_path": kept["csv_path"]}
 
 
 def _number(text: str) -> int | float:
@@ -190,7 +199,7 @@ def add_opticore_commands(
     ) -> None:
         """Backtest a strategy with the live strategy code and stated, conservative fill rules."""
         body = {
-            "data": data_spec(data, symbol, last, fail, from_store),
+            "data": upload_data(data_spec(data, symbol, last, fail, from_store), call, api_url),
             "strategy": strategy,
             "params": pairs(param or [], "parameter"),
             "settings": settings_of(
@@ -273,7 +282,7 @@ def add_opticore_commands(
             except ValueError:
                 fail(f"--space {item!r} must look like name=low:high")
         body: dict[str, Any] = {
-            "data": data_spec(data, symbol, last, fail, from_store),
+            "data": upload_data(data_spec(data, symbol, last, fail, from_store), call, api_url),
             "strategy": strategy,
             "fixed": pairs(param or [], "parameter"),
             "space": bounds,

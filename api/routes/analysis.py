@@ -10,13 +10,15 @@ from fastapi import APIRouter, HTTPException, status
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
-from activities.contracts import AnalyzeRequest, Decision
+from activities.contracts import AnalyzeRequest, Decision, LlmBudget
 from activities.deps import utcnow
 from api.auth.deps import TRADER
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
+from api.exchanges import check_venue
 from api.schemas import AnalyzeBody, DecisionDetail
 from store import repo
 from trading.strategies import get_strategy
+from worker.settings import Settings
 from workflows.analyze import AnalyzeWorkflow
 from workflows.options import analysis_workflow_id
 
@@ -24,6 +26,13 @@ router = APIRouter(tags=["agents"])
 
 # A decision time this far ahead of the clock is a mistake, not a skew.
 CLOCK_SKEW = timedelta(seconds=5)
+
+
+def adhoc_budget(settings: Settings) -> LlmBudget | None:
+    """The daily LLM allowance every ad-hoc analysis shares (spent: the analysts decide alone)."""
+    if settings.analyze_daily_tokens is None and settings.analyze_daily_cost is None:
+        return None
+    return LlmBudget(daily_tokens=settings.analyze_daily_tokens, daily_cost=settings.analyze_daily_cost)
 
 
 @router.post("/analyze", response_model=DecisionDetail, dependencies=[TRADER])
@@ -36,7 +45,7 @@ async def analyze(
     # Bad input is a 422 and a venue that is down a 503: the app's TradingError handler decides.
     spec = get_strategy(body.strategy_type)
     params = spec.parse_params(body.params).model_dump(mode="json")
-    await venues.exchange(body.exchange).market(body.symbol)
+    await venues.exchange(check_venue(body.exchange, settings)).market(body.symbol)
     analysis_id = "a" + uuid.uuid4().hex[:16]
     req = AnalyzeRequest(
         analysis_id=analysis_id,
@@ -45,6 +54,7 @@ async def analyze(
         as_of=body.as_of,
         strategy_type=body.strategy_type,
         params=params,
+        llm_budget=adhoc_budget(settings),
     )
     try:
         handle = await client.start_workflow(

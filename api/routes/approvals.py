@@ -36,10 +36,11 @@ async def list_approvals(
     user: ViewerUser,
     session: SessionDep,
     state: ApprovalState = Query(default="pending", alias="status"),
-    limit: int = Query(default=200, ge=1, le=5000),
+    limit: int = Query(default=200, ge=1, le=5000, description="at most this many (a page)"),
+    offset: int = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)"),
 ) -> Page[ApprovalPublic]:
     """Approvals with one status (pending by default), oldest request first."""
-    rows = await repo.list_approvals(session, status=state, limit=limit)
+    rows = await repo.list_approvals(session, status=state, limit=limit, offset=offset)
     return Page[ApprovalPublic](data=[ApprovalPublic.model_validate(r) for r in rows], count=len(rows))
 
 

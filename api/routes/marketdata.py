@@ -1,17 +1,21 @@
-"""Market data over HTTP: what is stored, its bars and gaps; start a backfill; import a CSV."""
+"""Market data over HTTP: what is stored, its bars and gaps; start a backfill; import a CSV; upload
+a CSV file for backtests."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.data_files import store_upload
 from activities.marketdata import data_status, import_csv
 from activities.marketdata_contracts import (
     CalendarName,
@@ -24,19 +28,38 @@ from activities.marketdata_contracts import (
 )
 from api.auth.deps import TRADER, VIEWER
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
+from api.exchanges import check_venue
+from api.limits import read_capped
+from api.schemas import DataFilePublic
 from store import repo
 from trading.bars_csv import BarsCsvError
 from trading.errors import InvalidInput
+from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
 from trading.timeframes import parse_timeframe
 from workflows.marketdata import MarketDataWorkflow
 from workflows.options import MARKETDATA_RUN_TIMEOUT, MARKETDATA_SCHEDULE_ID, marketdata_workflow_id
 
 router = APIRouter(tags=["market data"])
 RPC_TIMEOUT = timedelta(seconds=10)
-MAX_IMPORT_BYTES = 64 * 1024 * 1024
-Exchange = Query(min_length=1, max_length=64, description="e.g. paper, binance, csv")
+Exchange = Query(min_length=1, max_length=64, description="paper, csv or a configured venue")
 Symbol = Query(min_length=1, max_length=64, description="e.g. MSFT/USD")
-TimeframeQ = Query(min_length=2, max_length=8, description="e.g. 1m, 1h, 1d")
+TimeframeQ = Query(
+    min_length=2,
+    max_length=8,
+    description="e.g. 1m, 1h, 1d",
+    json_schema_extra={"pattern": TIMEFRAME_PATTERN},
+)
+Limit = Query(default=1000, ge=1, le=100_000, description="at most this many (a page)")
+Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
+WorkflowId = Annotated[str, Path(min_length=1, max_length=200)]
+# The CSV bodies of /data/import and /data/files, as the OpenAPI schema states them.
+CSV_EXAMPLE = "ts,open,high,low,close,volume\n2024-01-01T00:00:00Z,100,101,99,100.5,1000\n"
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string", "minLength": 1}, "example": CSV_EXAMPLE}},
+    }
+}
 
 
 class SeriesPage(BaseModel):
@@ -91,7 +114,22 @@ def _utc(value: datetime | None) -> datetime | None:
     """A query time in UTC; one given without a zone is taken as UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first time there is
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{value.isoformat()} is out of range in UTC"
+        ) from None
+
+
+async def _csv_body(request: Request, cap: int) -> bytes:
+    """The CSV a request carries as its body, read in chunks up to ``cap`` bytes (413 beyond)."""
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail="send the CSV itself as the request body (Content-Type: text/csv), not as a form",
+        )
+    return await read_capped(request, cap)
 
 
 def _timeframe(text: str) -> str:
@@ -106,27 +144,34 @@ async def stored_series(
     session: SessionDep,
     exchange: str | None = Query(default=None, max_length=64),
     symbol: str | None = Query(default=None, max_length=64),
-    timeframe: str | None = Query(default=None, max_length=8),
+    timeframe: str | None = Query(
+        default=None, max_length=8, json_schema_extra={"pattern": f"^$|{TIMEFRAME_PATTERN}"}
+    ),
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> SeriesPage:
     """Every stored series: first and last bar, count, gaps (the first few listed)."""
     inp = DataStatusInput(
         exchange=exchange, symbol=symbol, timeframe=_timeframe(timeframe) if timeframe else None
     )
-    found = await data_status(session, inp)
-    return SeriesPage(data=found.series, count=len(found.series))
+    found = (await data_status(session, inp)).series[offset : offset + limit]
+    return SeriesPage(data=found, count=len(found))
 
 
 @router.get("/data/candles", response_model=CandlePage, dependencies=[VIEWER])
 async def candles(
     session: SessionDep,
+    settings: SettingsDep,
     exchange: str = Exchange,
     symbol: str = Symbol,
     timeframe: str = TimeframeQ,
     since: datetime | None = Query(default=None, description="opening at or after (ISO 8601, UTC)"),
     until: datetime | None = Query(default=None, description="opening at or before (ISO 8601, UTC)"),
-    limit: int = Query(default=500, ge=1, le=10_000),
+    limit: int = Query(default=500, ge=1, le=10_000, description="at most this many (a page)"),
 ) -> CandlePage:
-    """Stored bars oldest first: the first ``limit`` from ``since``, or else the last ``limit``."""
+    """Stored bars oldest first: the first ``limit`` from ``since``, or else the last ``limit``
+    (the next page starts after the last ``ts`` given: ``since``)."""
+    check_venue(exchange, settings, stored=True)
     since, until = _utc(since), _utc(until)
     if since is not None and until is not None and since > until:
         detail = f"since ({since.isoformat()}) is after until ({until.isoformat()})"
@@ -150,17 +195,21 @@ async def candles(
 @router.get("/data/gaps", response_model=GapPage, dependencies=[VIEWER])
 async def gaps(
     session: SessionDep,
+    settings: SettingsDep,
     exchange: str = Exchange,
     symbol: str = Symbol,
     timeframe: str = TimeframeQ,
     calendar: CalendarName = Query(default="auto", description="auto, continuous or weekdays"),
-    limit: int = Query(default=1000, ge=1, le=100_000),
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> GapPage:
     """Bars missing between the first and last stored bar of a series."""
+    check_venue(exchange, settings, stored=True)
     found = await repo.candle_gaps(
         session, exchange=exchange, symbol=symbol, timeframe=_timeframe(timeframe), calendar=calendar
     )
-    data = [GapInfo(after=g.after, before=g.before, missing=g.missing) for g in found[:limit]]
+    page = found[offset : offset + limit]
+    data = [GapInfo(after=g.after, before=g.before, missing=g.missing) for g in page]
     return GapPage(data=data, count=len(found), missing=sum(g.missing for g in found))
 
 
@@ -176,8 +225,9 @@ async def start_backfill(
     """Start MarketDataWorkflow on these series; each venue must list its symbol (422 otherwise)."""
     if not body.series:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="series: give at least one")
-    for s in body.series:
-        await venues.exchange(s.exchange).market(s.symbol)  # unknown venue or symbol: 422
+    for i, s in enumerate(body.series):
+        check_venue(s.exchange, settings, field=f"series.{i}.exchange")
+        await venues.exchange(s.exchange).market(s.symbol)  # unknown symbol: 422
     wid = marketdata_workflow_id(secrets.token_hex(6))
     try:
         await client.start_workflow(
@@ -194,7 +244,7 @@ async def start_backfill(
 
 
 @router.get("/data/backfill/{workflow_id}", response_model=BackfillRun, dependencies=[VIEWER])
-async def backfill_run(workflow_id: str, client: ClientDep) -> BackfillRun:
+async def backfill_run(workflow_id: WorkflowId, client: ClientDep) -> BackfillRun:
     """A market-data run (manual or scheduled): its status, and its result once completed."""
     if not workflow_id.startswith(MARKETDATA_SCHEDULE_ID):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no market-data run {workflow_id}")
@@ -215,14 +265,19 @@ async def backfill_run(workflow_id: str, client: ClientDep) -> BackfillRun:
 
 
 @router.post(
-    "/data/import", status_code=status.HTTP_201_CREATED, response_model=ImportResult, dependencies=[TRADER]
+    "/data/import",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImportResult,
+    dependencies=[TRADER],
+    openapi_extra=CSV_BODY,
 )
 async def import_bars(
     request: Request,
     venues: VenuesDep,
+    settings: SettingsDep,
     symbol: str = Symbol,
     timeframe: str = TimeframeQ,
-    exchange: str = Query(default="csv", min_length=1, max_length=64),
+    exchange: str = Query(default="csv", min_length=1, max_length=64, description="csv, paper or a venue"),
     name: str = Query(default="upload.csv", min_length=1, max_length=190, description="recorded as csv:NAME"),
     replace: bool = Query(default=False, description="overwrite stored bars whose values differ"),
 ) -> ImportResult | JSONResponse:
@@ -232,16 +287,8 @@ async def import_bars(
     Importing the same bars again stores nothing twice. Bars imported under exchange "paper" are
     replayed by the paper venue once the worker and the API restart.
     """
-    if request.headers.get("content-type", "").startswith("multipart/"):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            detail="send the CSV itself as the request body (Content-Type: text/csv), not as a form",
-        )
-    body = await request.body()
-    if len(body) > MAX_IMPORT_BYTES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the CSV is over {MAX_IMPORT_BYTES} bytes"
-        )
+    check_venue(exchange, settings, stored=True)
+    body = await _csv_body(request, settings.max_import_bytes)
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -263,3 +310,29 @@ async def import_bars(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             content={"detail": str(e), "type": e.kind, "line": e.line},
         )
+
+
+@router.post(
+    "/data/files",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DataFilePublic,
+    dependencies=[TRADER],
+    openapi_extra=CSV_BODY,
+)
+async def upload_file(request: Request, settings: SettingsDep) -> DataFilePublic:
+    """Keep a ``ts,open,high,low,close,volume`` CSV (the request body, ``text/csv``) under the data
+    directory, for backtests to name as ``csv_path``; the same bytes are kept once.
+
+    Unlike ``POST /data/import`` nothing is stored in the market-data store and the rows are not
+    checked here: the backtest reads the file, and fails naming the line of a bad row.
+    """
+    body = await _csv_body(request, settings.max_import_bytes)
+    try:
+        body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        detail = "the file is not UTF-8 text"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
+    if not body.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="the file is empty")
+    csv_path = await asyncio.to_thread(store_upload, settings.data_path, body)
+    return DataFilePublic(csv_path=csv_path, bytes=len(body))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from activities.bounds import FreeMapping
+from activities.data_files import confined_file
 from activities.deps import utcnow
 from activities.opticore_contracts import (
     MAX_CANDIDATES,
@@ -22,19 +24,23 @@ from activities.opticore_contracts import (
     OptimizeRequest,
     SearchSpec,
 )
-from api.auth.deps import TRADER, VIEWER
+from api.auth.deps import TRADER, VIEWER, TraderUser
+from api.auth.roles import Principal
 from api.deps import ClientDep, SessionDep, SettingsDep
+from api.exchanges import check_venue
 from exchanges.data import bundled_series
 from store import repo
 from trading.errors import InvalidInput, TradingError
 from trading.optimize import Space, grid_candidates
 from trading.strategies import get_strategy
+from worker.settings import Settings
 from workflows.backtest import BacktestWorkflow
 from workflows.optimize import OptimizeWorkflow
 from workflows.options import backtest_workflow_id, optimization_workflow_id
 
 router = APIRouter(tags=["opticore"])
 RPC_TIMEOUT = timedelta(seconds=10)
+RecordId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class BacktestCreate(BaseModel):
@@ -42,9 +48,9 @@ class BacktestCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: DataSpec
-    strategy: str = Field(min_length=1, max_length=50)
-    params: dict[str, Any] = Field(default_factory=dict)
+    data: DataSpec = Field(examples=[{"symbol": "MSFT/USD", "last": 600}])
+    strategy: str = Field(min_length=1, max_length=50, examples=["sma_cross"])
+    params: FreeMapping = Field(default_factory=dict, examples=[{"fast": 5, "slow": 20}])
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
 
 
@@ -53,7 +59,7 @@ class OptimizationCreate(SearchSpec):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = Field(min_length=1, max_length=50)
+    strategy: str = Field(min_length=1, max_length=50, examples=["sma_cross"])
 
 
 class Started(BaseModel):
@@ -103,15 +109,43 @@ class OptimizationPublic(BaseModel):
     finished_at: datetime | None
 
 
-def _check_data(data: DataSpec) -> None:
+def _check_data(data: DataSpec, settings: Settings) -> None:
     if data.symbol is not None and data.symbol not in bundled_series():
         known = ", ".join(sorted(bundled_series()))
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no bundled series {data.symbol!r}; known: {known}"
         )
-    if data.csv_path is not None and not Path(data.csv_path).is_file():
+    if data.csv_path is not None:  # only a file under the data directory (the worker checks again)
+        try:
+            confined_file(data.csv_path, settings.data_path)
+        except InvalidInput as e:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    if data.store is not None:
+        check_venue(data.store.exchange, settings, stored=True, field="data.store.exchange")
+
+
+async def _check_quota(
+    session: AsyncSession, settings: Settings, user: Principal, kind: Literal["backtest", "optimization"]
+) -> None:
+    """429 when the user, or everyone together, has as many running as the settings allow."""
+    mine, everyone = (
+        (settings.max_running_backtests_per_user, settings.max_running_backtests)
+        if kind == "backtest"
+        else (settings.max_running_optimizations_per_user, settings.max_running_optimizations)
+    )
+    async with session.begin():  # a read of its own: the record is written after the checks
+        running = await repo.count_running_opticore(session, kind=kind, created_by=user.name)
+        total = await repo.count_running_opticore(session, kind=kind)
+    setting = f"ASTS_MAX_RUNNING_{kind.upper()}S"
+    if running >= mine:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no such file on the server: {data.csv_path}"
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"{user.name} has {running} {kind}s running, the most allowed ({setting}_PER_USER={mine})",
+        )
+    if total >= everyone:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"{total} {kind}s are running, the most allowed at once ({setting}={everyone})",
         )
 
 
@@ -126,11 +160,12 @@ def _check_strategy(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
     "/backtests", status_code=status.HTTP_202_ACCEPTED, response_model=Started, dependencies=[TRADER]
 )
 async def start_backtest(
-    body: BacktestCreate, client: ClientDep, session: SessionDep, settings: SettingsDep
+    body: BacktestCreate, user: TraderUser, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> Started:
     """Validate, record and start a backtest; poll ``GET /backtests/{id}`` for the result."""
-    _check_data(body.data)
+    _check_data(body.data, settings)
     params = _check_strategy(body.strategy, body.params)
+    await _check_quota(session, settings, user, "backtest")
     bid = "bt" + secrets.token_hex(5)
     wid = backtest_workflow_id(bid)
     req = BacktestRequest(
@@ -138,7 +173,12 @@ async def start_backtest(
     )
     async with session.begin():
         await repo.create_backtest(
-            session, id=bid, workflow_id=wid, request=req.model_dump(mode="json"), now=utcnow()
+            session,
+            id=bid,
+            workflow_id=wid,
+            request=req.model_dump(mode="json"),
+            now=utcnow(),
+            created_by=user.name,
         )
     try:
         await client.start_workflow(
@@ -154,7 +194,7 @@ async def start_backtest(
 
 
 @router.get("/backtests/{backtest_id}", response_model=BacktestPublic, dependencies=[VIEWER])
-async def get_backtest(backtest_id: str, session: SessionDep) -> BacktestPublic:
+async def get_backtest(backtest_id: RecordId, session: SessionDep) -> BacktestPublic:
     """A backtest's request, status and (once done) metrics, trades and equity curve."""
     row = await repo.get_backtest(session, id=backtest_id)
     if row is None:
@@ -166,10 +206,10 @@ async def get_backtest(backtest_id: str, session: SessionDep) -> BacktestPublic:
     "/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started, dependencies=[TRADER]
 )
 async def start_optimization(
-    body: OptimizationCreate, client: ClientDep, session: SessionDep, settings: SettingsDep
+    body: OptimizationCreate, user: TraderUser, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> Started:
     """Validate, record and start a parameter search; ``GET /optimizations/{id}`` shows progress."""
-    _check_data(body.data)
+    _check_data(body.data, settings)
     spec = get_strategy_or_422(body.strategy)
     unknown = set(body.space) - set(spec.params_model.model_fields)
     if unknown:
@@ -187,6 +227,7 @@ async def start_optimization(
                 raise InvalidInput("no parameter set satisfies the constraints")
     except (TradingError, ValueError) as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    await _check_quota(session, settings, user, "optimization")
     oid = "op" + secrets.token_hex(5)
     wid = optimization_workflow_id(oid)
     req = OptimizeRequest(
@@ -194,7 +235,12 @@ async def start_optimization(
     )
     async with session.begin():
         await repo.create_optimization(
-            session, id=oid, workflow_id=wid, request=req.model_dump(mode="json"), now=utcnow()
+            session,
+            id=oid,
+            workflow_id=wid,
+            request=req.model_dump(mode="json"),
+            now=utcnow(),
+            created_by=user.name,
         )
     try:
         await client.start_workflow(
@@ -217,7 +263,7 @@ def get_strategy_or_422(strategy: str) -> Any:
 
 @router.get("/optimizations/{optimization_id}", response_model=OptimizationPublic, dependencies=[VIEWER])
 async def get_optimization(
-    optimization_id: str, session: SessionDep, client: ClientDep
+    optimization_id: RecordId, session: SessionDep, client: ClientDep
 ) -> OptimizationPublic:
     """The stored record, with live progress from the workflow while it runs."""
     row = await repo.get_optimization(session, id=optimization_id)
@@ -239,7 +285,7 @@ async def get_optimization(
 
 
 @router.delete("/optimizations/{optimization_id}", response_model=Started, dependencies=[TRADER])
-async def cancel_optimization(optimization_id: str, session: SessionDep, client: ClientDep) -> Started:
+async def cancel_optimization(optimization_id: RecordId, session: SessionDep, client: ClientDep) -> Started:
     """Cancel a running search: chunks under way stop, the record says cancelled."""
     row = await repo.get_optimization(session, id=optimization_id)
     if row is None:

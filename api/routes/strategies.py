@@ -21,6 +21,7 @@ from activities.status import record_strategy
 from api.auth.deps import TraderOrRiskUser, TraderUser, ViewerUser, forbidden
 from api.auth.roles import Principal
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
+from api.exchanges import check_venue
 from api.schemas import (
     HaltBody,
     ParamsUpdate,
@@ -102,7 +103,7 @@ async def start_strategy(
     params = spec.parse_params(raw).model_dump(mode="json")
     risk = RiskLimits.from_mapping(body.risk).to_mapping()
     breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
-    venue = venues.exchange(body.exchange)
+    venue = venues.exchange(check_venue(body.exchange, settings))
     for symbol in body.symbols:
         await venue.market(symbol)
     if body.universe is not None:

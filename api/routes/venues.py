@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from activities.contracts import VenueReconcileRequest, VenueReconcileResult
 from api.auth.deps import RISK
 from api.deps import ClientDep, SettingsDep, VenuesDep
+from api.exchanges import check_venue
 from workflows.venue_reconcile import VenueReconcileWorkflow, venue_reconcile_id
 
 router = APIRouter(tags=["venues"])
@@ -26,7 +27,7 @@ class ReconcileBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exchange: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    exchange: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["paper"])
 
 
 @router.post("/reconcile", response_model=VenueReconcileResult, dependencies=[RISK])
@@ -34,7 +35,7 @@ async def reconcile(
     body: ReconcileBody, client: ClientDep, venues: VenuesDep, settings: SettingsDep
 ) -> VenueReconcileResult:
     """Run the venue's reconciliation workflow (or join the one running) and return its result."""
-    venues.exchange(body.exchange)  # an unknown venue: a 422 from the app's TradingError handler
+    venues.exchange(check_venue(body.exchange, settings))  # only a configured venue (422 otherwise)
     try:
         handle = await client.start_workflow(
             VenueReconcileWorkflow.run,

@@ -50,6 +50,7 @@ from store.repo.journal import (
 )
 from store.repo.news import add_news_items, get_news_items, list_news, news_as_of, stored_hashes
 from store.repo.opticore import (
+    count_running_opticore,
     create_backtest,
     create_optimization,
     finish_backtest,
@@ -90,6 +91,7 @@ __all__ = [
     "client_order_ids",
     "count_candles",
     "count_running",
+    "count_running_opticore",
     "create_approval",
     "create_backtest",
     "create_optimization",

@@ -123,11 +123,15 @@ async def record_llm_calls(
     return new
 
 
-async def llm_spend(session: AsyncSession, *, strategy_id: str, since: datetime) -> tuple[int, Decimal, int]:
-    """Tokens, cost and number of LLM calls of a strategy since a time (its budget's day)."""
+async def llm_spend(
+    session: AsyncSession, *, strategy_id: str | None, since: datetime
+) -> tuple[int, Decimal, int]:
+    """Tokens, cost and number of LLM calls of a strategy (None: of the ad-hoc analyses) since a
+    time (its budget's day)."""
+    whose = LlmCallRow.strategy_id.is_(None) if strategy_id is None else LlmCallRow.strategy_id == strategy_id
     rows = await session.execute(
         select(LlmCallRow.tokens_in, LlmCallRow.tokens_out, LlmCallRow.cost).where(
-            LlmCallRow.strategy_id == strategy_id, LlmCallRow.created_at >= since
+            whose, LlmCallRow.created_at >= since
         )
     )
     tokens, cost, calls = 0, Decimal(0), 0
@@ -137,10 +141,11 @@ async def llm_spend(session: AsyncSession, *, strategy_id: str, since: datetime)
 
 
 async def list_decisions(
-    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 200
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 200, offset: int = 0
 ) -> list[DecisionRow]:
-    """Decisions, newest first, optionally of one strategy."""
-    stmt = select(DecisionRow).order_by(DecisionRow.created_at.desc(), DecisionRow.id.desc()).limit(limit)
+    """Decisions, newest first, optionally of one strategy (a page: ``offset`` rows skipped)."""
+    newest = select(DecisionRow).order_by(DecisionRow.created_at.desc(), DecisionRow.id.desc())
+    stmt = newest.limit(limit).offset(offset)
     if strategy_id is not None:
         stmt = stmt.where(DecisionRow.strategy_id == strategy_id)
     return await fetch_all(session, stmt)
@@ -209,10 +214,16 @@ async def record_event(
 
 
 async def list_events(
-    session: AsyncSession, *, strategy_id: str | None = None, kind: str | None = None, limit: int = 200
+    session: AsyncSession,
+    *,
+    strategy_id: str | None = None,
+    kind: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
 ) -> list[RiskEventRow]:
-    """Risk/control events, newest first, optionally of one strategy and/or kind."""
-    stmt = select(RiskEventRow).order_by(RiskEventRow.created_at.desc(), RiskEventRow.id.desc()).limit(limit)
+    """Risk/control events, newest first, optionally of one strategy and/or kind (a page)."""
+    newest = select(RiskEventRow).order_by(RiskEventRow.created_at.desc(), RiskEventRow.id.desc())
+    stmt = newest.limit(limit).offset(offset)
     if strategy_id is not None:
         stmt = stmt.where(RiskEventRow.strategy_id == strategy_id)
     if kind is not None:
@@ -259,10 +270,10 @@ def _newest_pnl_first(stmt: Select[PnlSnapshotRow]) -> Select[PnlSnapshotRow]:
 
 
 async def list_pnl(
-    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 500
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 500, offset: int = 0
 ) -> list[PnlSnapshotRow]:
-    """PnL snapshots, newest first, optionally of one strategy."""
-    stmt = _newest_pnl_first(select(PnlSnapshotRow)).limit(limit)
+    """PnL snapshots, newest first, optionally of one strategy (a page: ``offset`` rows skipped)."""
+    stmt = _newest_pnl_first(select(PnlSnapshotRow)).limit(limit).offset(offset)
     if strategy_id is not None:
         stmt = stmt.where(PnlSnapshotRow.strategy_id == strategy_id)
     return await fetch_all(session, stmt)

@@ -120,8 +120,9 @@ async def list_news(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[NewsItemRow]:
-    """Items, newest first, optionally about one symbol and published within [since, until]."""
+    """Items, newest first, optionally about one symbol and published within [since, until] (a page)."""
     stmt = select(NewsItemRow)
     if symbol is not None:
         stmt = stmt.join(NewsSymbolRow, NewsSymbolRow.news_id == NewsItemRow.id).where(
@@ -131,7 +132,7 @@ async def list_news(
         stmt = stmt.where(NewsItemRow.published_at >= _aware("since", since))
     if until is not None:
         stmt = stmt.where(NewsItemRow.published_at <= _aware("until", until))
-    return await fetch_all(session, _newest_first(stmt).limit(limit))
+    return await fetch_all(session, _newest_first(stmt).limit(limit).offset(offset))
 
 
 async def get_news_items(session: AsyncSession, *, ids: Sequence[int]) -> list[NewsItemRow]:

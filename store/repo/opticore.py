@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import BacktestRow, OptimizationRow
@@ -13,12 +13,25 @@ from store.repo._common import dialect_insert, fetch_first
 
 
 async def create_backtest(
-    session: AsyncSession, *, id: str, workflow_id: str, request: dict[str, Any], now: datetime
+    session: AsyncSession,
+    *,
+    id: str,
+    workflow_id: str,
+    request: dict[str, Any],
+    now: datetime,
+    created_by: str = "",
 ) -> None:
     """Record a backtest as running (a repeat is a no-op)."""
     stmt = (
         dialect_insert(session, BacktestRow)
-        .values(id=id, workflow_id=workflow_id, status="running", request=request, created_at=now)
+        .values(
+            id=id,
+            workflow_id=workflow_id,
+            status="running",
+            request=request,
+            created_by=created_by,
+            created_at=now,
+        )
         .on_conflict_do_nothing(index_elements=[BacktestRow.id])
     )
     await session.execute(stmt)
@@ -58,12 +71,25 @@ async def get_backtest(session: AsyncSession, *, id: str) -> BacktestRow | None:
 
 
 async def create_optimization(
-    session: AsyncSession, *, id: str, workflow_id: str, request: dict[str, Any], now: datetime
+    session: AsyncSession,
+    *,
+    id: str,
+    workflow_id: str,
+    request: dict[str, Any],
+    now: datetime,
+    created_by: str = "",
 ) -> None:
     """Record an optimisation as running (a repeat is a no-op)."""
     stmt = (
         dialect_insert(session, OptimizationRow)
-        .values(id=id, workflow_id=workflow_id, status="running", request=request, created_at=now)
+        .values(
+            id=id,
+            workflow_id=workflow_id,
+            status="running",
+            request=request,
+            created_by=created_by,
+            created_at=now,
+        )
         .on_conflict_do_nothing(index_elements=[OptimizationRow.id])
     )
     await session.execute(stmt)
@@ -92,3 +118,14 @@ async def update_optimization(session: AsyncSession, *, id: str, **values: Any) 
 async def get_optimization(session: AsyncSession, *, id: str) -> OptimizationRow | None:
     """One optimisation."""
     return await fetch_first(session, select(OptimizationRow).where(OptimizationRow.id == id))
+
+
+async def count_running_opticore(
+    session: AsyncSession, *, kind: Literal["backtest", "optimization"], created_by: str | None = None
+) -> int:
+    """Backtests (or optimisations) running now, of one user (None: of everyone)."""
+    row: type[BacktestRow] | type[OptimizationRow] = BacktestRow if kind == "backtest" else OptimizationRow
+    stmt = select(func.count()).select_from(row).where(row.status == "running")
+    if created_by is not None:
+        stmt = stmt.where(row.created_by == created_by)
+    return int((await session.execute(stmt)).scalar_one())

@@ -89,10 +89,11 @@ async def get_order(session: AsyncSession, *, client_order_id: str) -> OrderRow 
 
 
 async def list_orders(
-    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 500
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 500, offset: int = 0
 ) -> list[OrderRow]:
-    """Orders, newest first, optionally of one strategy."""
-    stmt = select(OrderRow).order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
+    """Orders, newest first, optionally of one strategy (a page: ``offset`` rows skipped)."""
+    newest = select(OrderRow).order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+    stmt = newest.limit(limit).offset(offset)
     if strategy_id is not None:
         stmt = stmt.where(OrderRow.strategy_id == strategy_id)
     return await fetch_all(session, stmt)
@@ -162,9 +163,13 @@ async def list_fills(
     return await fetch_all(session, stmt)
 
 
-async def get_positions(session: AsyncSession, *, strategy_id: str | None = None) -> list[PositionRow]:
-    """Positions ordered by strategy and symbol, optionally of one strategy."""
-    stmt = select(PositionRow).order_by(PositionRow.strategy_id, PositionRow.symbol)
+async def get_positions(
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[PositionRow]:
+    """Positions ordered by strategy and symbol, optionally of one strategy (every one unless ``limit``)."""
+    stmt = select(PositionRow).order_by(PositionRow.strategy_id, PositionRow.symbol).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     if strategy_id is not None:
         stmt = stmt.where(PositionRow.strategy_id == strategy_id)
     return await fetch_all(session, stmt)

@@ -13,8 +13,8 @@ from activities.deps import Deps
 from activities.marketdata import import_csv
 from exchanges.data import DATA_DIR
 from store.db import make_engine, make_sessionmaker, migrate, sqlite_url
-from tests.api.live import poll, serve_api
-from tests.api.test_api_opticore import finished
+from tests.api.live import api_client, poll, serve_api
+from tests.api.test_api_opticore import finished, uploaded
 
 SPX = (DATA_DIR / "SPX-USD-1d.csv").read_text()
 
@@ -120,7 +120,7 @@ async def test_a_backtest_from_the_store_matches_the_same_csv(http: httpx.AsyncC
     key = {"exchange": "csv", "symbol": "BT/USD", "timeframe": "1d"}
     assert (await import_text(http, SPX, **key)).status_code == 201
     results = []
-    for data in ({"csv_path": str(DATA_DIR / "SPX-USD-1d.csv")}, {"store": key}):
+    for data in ({"csv_path": await uploaded(http, SPX)}, {"store": key}):
         body = {"data": data | {"last": 800}, "strategy": "sma_cross", "params": {"fast": 5, "slow": 20}}
         r = await http.post("/backtests", json=body)
         assert r.status_code == 202, r.text
@@ -149,7 +149,7 @@ async def test_after_a_restart_the_paper_venue_lists_a_stored_paper_series(
     finally:
         await deps.close()
         await engine.dispose()
-    async with serve_api(dev_env, home) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+    async with serve_api(dev_env, home) as base, api_client(base, timeout=30) as http:
         markets = {
             m["symbol"]: m for m in (await http.get("/markets", params={"exchange": "paper"})).json()["data"]
         }

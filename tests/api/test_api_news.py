@@ -17,7 +17,7 @@ from activities.deps import Deps
 from activities.ingest import IngestActivities
 from activities.ingest_contracts import FeedSource
 from store.db import make_engine, make_sessionmaker
-from tests.api.live import serve_api
+from tests.api.live import api_client, serve_api
 from worker.settings import Settings
 
 SAMPLE_ITEMS = 24  # 15 RSS + 10 JSON, one story in both
@@ -49,7 +49,7 @@ async def news_http(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         serve_news_api(dev_env, tmp_path_factory.mktemp("news-api")) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
+        api_client(url, timeout=30) as http,
     ):
         yield http
 

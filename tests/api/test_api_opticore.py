@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +21,13 @@ async def finished(http: httpx.AsyncClient, path: str, timeout: float = 120) -> 
         return out if out["status"] != "running" else None
 
     return await poll(done, f"{path} to finish", timeout)
+
+
+async def uploaded(http: httpx.AsyncClient, text: str) -> str:
+    """Upload a CSV file (``POST /data/files``); the ``csv_path`` a backtest names it by."""
+    r = await http.post("/data/files", content=text, headers={"Content-Type": "text/csv"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["csv_path"])
 
 
 async def test_a_backtest_runs_as_a_workflow_and_stores_its_result(http: httpx.AsyncClient) -> None:
@@ -55,7 +61,8 @@ async def test_a_backtest_runs_as_a_workflow_and_stores_its_result(http: httpx.A
     ("body", "reason"),
     [
         ({"data": {"symbol": "NOPE/USD"}, "strategy": "sma_cross"}, "no bundled series"),
-        ({"data": {"csv_path": "/nonexistent/x.csv"}, "strategy": "sma_cross"}, "no such file"),
+        ({"data": {"csv_path": "/nonexistent/x.csv"}, "strategy": "sma_cross"}, "under the data directory"),
+        ({"data": {"csv_path": "missing.csv"}, "strategy": "sma_cross"}, "missing.csv: No such file"),
         ({"data": {}, "strategy": "sma_cross"}, "exactly one"),
         ({"data": MSFT, "strategy": "sma_cross", "params": {"fast": 9, "slow": 3}}, "slow"),
         ({"data": MSFT, "strategy": "nope"}, "unknown strategy type"),
@@ -70,12 +77,12 @@ async def test_bad_backtest_requests_get_a_reason(
     assert reason in str(r.json()["detail"])
 
 
-async def test_a_bad_csv_fails_the_backtest_with_the_row(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.csv"
-    bad.write_text(
-        "ts,open,high,low,close,volume\n2020-01-01T00:00:00Z,1,2,1,1.5,10\n2020-01-02T00:00:00Z,1,2,1,-3,10\n"
+async def test_a_bad_csv_fails_the_backtest_with_the_row(http: httpx.AsyncClient) -> None:
+    bad = await uploaded(
+        http,
+        "ts,open,high,low,close,volume\n2020-01-01T00:00:00Z,1,2,1,1.5,10\n2020-01-02T00:00:00Z,1,2,1,-3,10\n",
     )
-    r = await http.post("/backtests", json={"data": {"csv_path": str(bad)}, "strategy": "sma_cross"})
+    r = await http.post("/backtests", json={"data": {"csv_path": bad}, "strategy": "sma_cross"})
     assert r.status_code == 202
     bt = await finished(http, f"/backtests/{r.json()['id']}")
     assert bt["status"] == "failed" and "line 3" in bt["error"]

@@ -14,7 +14,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from exchanges.emulator.binance import BinanceEmulator, serve_binance_emulator
-from tests.api.live import serve_api, start_strategy, strategy_body
+from tests.api.live import api_client, serve_api, start_strategy, strategy_body
 from worker.launcher import free_port
 
 PAPER = {"MSFT/USD", "GOOGL/USD", "EUR/USD", "SPX/USD"}
@@ -158,7 +158,7 @@ async def test_500_symbols_of_a_binance_venue_take_one_tickers_request(
     venue_api: tuple[str, BinanceEmulator],
 ) -> None:
     url, emu = venue_api
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with api_client(url, timeout=60) as http:
         before = emu.requests()
         r = await http.get("/scan", params={"exchange": "emu", "quote": "USDT", "top": 10, "refine": 12})
         assert r.status_code == 200, r.text
@@ -173,7 +173,7 @@ async def test_500_symbols_of_a_binance_venue_take_one_tickers_request(
 
 
 async def test_an_unreachable_venue_answers_503(venue_api: tuple[str, BinanceEmulator]) -> None:
-    async with httpx.AsyncClient(base_url=venue_api[0], timeout=30) as http:
+    async with api_client(venue_api[0], timeout=30) as http:
         r = await http.get("/scan", params={"exchange": "down"})
     assert r.status_code == 503, r.text
     assert "down" in r.json()["detail"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
@@ -14,6 +13,7 @@ from activities.deps import Deps
 from exchanges.data import DATA_DIR
 from store import repo
 from store.db import make_engine, make_sessionmaker, sqlite_url
+from tests.api.live import api_client
 from tests.conftest import running_worker
 from tests.worker.test_cli_news import asts
 from worker.cli import app
@@ -182,7 +182,7 @@ async def test_backfill_runs_the_workflow_and_prints_each_series(
 
 
 async def test_status_gaps_and_a_backtest_from_the_store_through_the_api(api_url: str) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+    async with api_client(api_url, timeout=30) as http:
         params = {"exchange": "csv", "symbol": "CLI/USD", "timeframe": "1d"}
         r = await http.post("/data/import", params=params, content=SPX.read_bytes())
         assert r.status_code == 201, r.text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
+from tests.api.live import api_client
 from tests.worker.test_cli import asts
 
 PAPER = ("MSFT/USD", "GOOGL/USD", "EUR/USD", "SPX/USD")
@@ -64,7 +64,7 @@ async def test_strategy_start_with_a_universe(api_url: str) -> None:
     assert run.code == 0, run.err
     sid = re.fullmatch(r"started (s[0-9a-f]{8}) .*\n", run.out)
     assert sid, run.out
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+    async with api_client(api_url, timeout=30) as http:
         row = (await http.get(f"/strategies/{sid[1]}")).json()
     assert row["status"] == "running" and row["symbols"] == []
 
