@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from activities.deps import Deps
 from store import repo
+from tests.api.live import TOKENS, token_for
 from tests.api.test_api_news import SAMPLE_ITEMS, serve_news_api
 from tests.conftest import running_worker
 from tests.encryption import TEST_CODEC_ENV
@@ -29,6 +30,8 @@ async def asts(*args: str) -> Run:
     """Run ``python -m worker.cli ARGS`` without blocking the loop that serves the API and the worker."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASTS_", "FORCE_COLOR", "TEMPORAL_"))}
     env.update(NO_COLOR="1", COLUMNS="250", **TEST_CODEC_ENV)  # the payload keys of the tests' workers
+    if "--api" in args and (api := args[args.index("--api") + 1].rstrip("/")) in TOKENS:
+        env["ASTS_API_TOKEN"] = token_for(api)  # signed in as the served API's admin
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
