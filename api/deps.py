@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -38,3 +39,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClientDep = Annotated[Client, Depends(get_client)]
 VenuesDep = Annotated[Deps, Depends(get_venues)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def query_utc(value: datetime | None) -> datetime | None:
+    """A query time in UTC; one given without a zone is taken as UTC."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first time there is
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{value.isoformat()} is out of range in UTC"
+        ) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -27,7 +27,7 @@ from activities.marketdata_contracts import (
     SeriesStatus,
 )
 from api.auth.deps import TRADER, VIEWER
-from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
+from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep, query_utc
 from api.exchanges import check_venue
 from api.limits import read_capped
 from api.schemas import DataFilePublic
@@ -110,18 +110,6 @@ class BackfillRun(BaseModel):
     result: MarketDataResult | None = None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """A query time in UTC; one given without a zone is taken as UTC."""
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first time there is
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{value.isoformat()} is out of range in UTC"
-        ) from None
-
-
 async def _csv_body(request: Request, cap: int) -> bytes:
     """The CSV a request carries as its body, read in chunks up to ``cap`` bytes (413 beyond)."""
     if request.headers.get("content-type", "").startswith("multipart/"):
@@ -172,7 +160,7 @@ async def candles(
     """Stored bars oldest first: the first ``limit`` from ``since``, or else the last ``limit``
     (the next page starts after the last ``ts`` given: ``since``)."""
     check_venue(exchange, settings, stored=True)
-    since, until = _utc(since), _utc(until)
+    since, until = query_utc(since), query_utc(until)
     if since is not None and until is not None and since > until:
         detail = f"since ({since.isoformat()}) is after until ({until.isoformat()})"
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.auth.deps import VIEWER
-from api.deps import SessionDep
+from api.deps import SessionDep, query_utc
 from api.schemas import NewsItemPublic, Page
 from store import repo
 
 router = APIRouter(tags=["news"], dependencies=[VIEWER])
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A query time in UTC; one given without a zone is taken as UTC."""
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first time there is
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{value.isoformat()} is out of range in UTC"
-        ) from None
 
 
 @router.get("/news", response_model=Page[NewsItemPublic])
@@ -36,7 +24,7 @@ async def news(
     offset: int = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)"),
 ) -> Page[NewsItemPublic]:
     """News items, newest first; with ``until`` nothing published after it is returned."""
-    since, until = _utc(since), _utc(until)
+    since, until = query_utc(since), query_utc(until)
     if since is not None and until is not None and since > until:
         detail = f"since ({since.isoformat()}) is after until ({until.isoformat()})"
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
