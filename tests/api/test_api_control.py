@@ -125,6 +125,6 @@ async def test_a_halt_nobody_runs_closes_the_gate_in_the_store_directly(
     try:
         async with make_sessionmaker(engine)() as s:
             gates = (await s.execute(select(HubGateRow))).scalars().all()
-        assert [(g.state, g.reason, g.actor) for g in gates] == [("halted", "workers down", "carol")]
+        assert [(g.state, g.reason, g.actor) for g in gates] == [("halted", "workers down", "risk1")]
     finally:
         await engine.dispose()

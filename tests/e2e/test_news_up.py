@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def asts(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASTS_", "TEMPORAL_"))}
     env.update(NO_COLOR="1", COLUMNS="250")
-    if home is not None:  # the stack's home: its payload key
+    if home is not None:  # the stack's home: its payload key, and the CLI's sign-in by `asts up`
         env["ASTS_HOME"] = str(home)
+        env["ASTS_CONFIG_DIR"] = str(home / "config")
     cmd = [sys.executable, "-m", "worker.cli", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90, check=False)
 
@@ -49,7 +50,7 @@ def test_asts_up_ingests_the_sample_news_on_a_schedule(tmp_path: Path) -> None:
             assert euro["count"] == 5 and all("EUR/USD" in n["symbols"] for n in euro["data"])
         # The first run at creation, then one every 2 s; nothing is stored twice.
         poll(lambda: asyncio.run(schedule_runs(address)) >= 3, "three scheduled runs", timeout=60)
-        listed = asts("news", "--symbol", "MSFT/USD", "--api", api)
+        listed = asts("news", "--symbol", "MSFT/USD", "--api", api, home=home)
         assert listed.returncode == 0, listed.stderr
         assert "Microsoft shares tumble after cloud outage hits customers" in listed.stdout
         ingest = asts("news", "ingest", "--feed", "data/news/sample.xml", "--temporal", address, home=home)
