@@ -12,6 +12,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
+from trading.errors import InvalidInput
+from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
+from trading.timeframes import parse_timeframe
+
 # Keys of a free-form mapping (``params``, ``risk``, ``breakers``, ``fixed``) at most, and the size
 # of the whole mapping as compact JSON, and how deeply it may nest.
 MAX_KEYS = 64
@@ -24,6 +28,21 @@ MAX_NUMBER_CHARS = 40
 # A name as the API takes it: a strategy type, a venue, a symbol, a parameter.
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 Symbol = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _known_timeframe(value: str) -> str:
+    try:
+        return parse_timeframe(value).text
+    except InvalidInput as e:
+        raise ValueError(str(e)) from None
+
+
+# A bar timeframe ("1m", "4h", "1d"), normalised; an unknown one is refused naming the known forms.
+Timeframe = Annotated[
+    str,
+    Field(min_length=2, max_length=8, examples=["1d"], json_schema_extra={"pattern": TIMEFRAME_PATTERN}),
+    AfterValidator(_known_timeframe),
+]
 
 
 def _depth(value: Any, level: int = 0) -> int:

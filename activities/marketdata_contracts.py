@@ -11,9 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trading.errors import InvalidInput
-from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
-from trading.timeframes import parse_timeframe
+from activities.bounds import Timeframe
 
 # Gaps listed in a result at most (their count and the bars missing are always exact).
 MAX_GAPS_LISTED = 20
@@ -36,17 +34,7 @@ class SeriesKey(BaseModel):
 
     exchange: str = Field(min_length=1, max_length=64, examples=["paper"])
     symbol: str = Field(min_length=1, max_length=64, examples=["MSFT/USD"])
-    timeframe: str = Field(
-        min_length=2, max_length=8, examples=["1d"], json_schema_extra={"pattern": TIMEFRAME_PATTERN}
-    )
-
-    @field_validator("timeframe")
-    @classmethod
-    def _known_timeframe(cls, value: str) -> str:
-        try:
-            return parse_timeframe(value).text
-        except InvalidInput as e:
-            raise ValueError(str(e)) from None
+    timeframe: Timeframe
 
 
 class BackfillInput(SeriesKey):

@@ -10,10 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from activities.bounds import FreeMapping, Name
-from trading.errors import InvalidInput
-from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
-from trading.timeframes import parse_timeframe
+from activities.bounds import FreeMapping, Name, Timeframe
 
 # Candidates of one search at most: the plan and every chunk's results go through its history.
 MAX_CANDIDATES = 20_000
@@ -41,17 +38,9 @@ class StoreSeries(BaseModel):
 
     exchange: str = Field(min_length=1, max_length=64)
     symbol: str = Field(min_length=1, max_length=64)
-    timeframe: str = Field(min_length=2, max_length=8, json_schema_extra={"pattern": TIMEFRAME_PATTERN})
+    timeframe: Timeframe
     start: datetime | None = None
     end: datetime | None = None
-
-    @field_validator("timeframe")
-    @classmethod
-    def _known_timeframe(cls, value: str) -> str:
-        try:
-            return parse_timeframe(value).text
-        except InvalidInput as e:
-            raise ValueError(str(e)) from None
 
     @field_validator("start", "end")
     @classmethod
