@@ -11,6 +11,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import BacktestRow, OptimizationRow
 from store.repo._common import dialect_insert, fetch_first
 
+OpticoreRow = type[BacktestRow] | type[OptimizationRow]
+
+
+async def _create_running(
+    session: AsyncSession,
+    row: OpticoreRow,
+    *,
+    id: str,
+    workflow_id: str,
+    request: dict[str, Any],
+    now: datetime,
+    created_by: str,
+) -> None:
+    """Record a backtest or optimisation as running (a repeat is a no-op)."""
+    stmt = (
+        dialect_insert(session, row)
+        .values(
+            id=id,
+            workflow_id=workflow_id,
+            status="running",
+            request=request,
+            created_by=created_by,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[row.id])
+    )
+    await session.execute(stmt)
+
 
 async def create_backtest(
     session: AsyncSession,
@@ -22,19 +50,9 @@ async def create_backtest(
     created_by: str = "",
 ) -> None:
     """Record a backtest as running (a repeat is a no-op)."""
-    stmt = (
-        dialect_insert(session, BacktestRow)
-        .values(
-            id=id,
-            workflow_id=workflow_id,
-            status="running",
-            request=request,
-            created_by=created_by,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[BacktestRow.id])
+    await _create_running(
+        session, BacktestRow, id=id, workflow_id=workflow_id, request=request, now=now, created_by=created_by
     )
-    await session.execute(stmt)
 
 
 async def finish_backtest(
@@ -80,19 +98,15 @@ async def create_optimization(
     created_by: str = "",
 ) -> None:
     """Record an optimisation as running (a repeat is a no-op)."""
-    stmt = (
-        dialect_insert(session, OptimizationRow)
-        .values(
-            id=id,
-            workflow_id=workflow_id,
-            status="running",
-            request=request,
-            created_by=created_by,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[OptimizationRow.id])
+    await _create_running(
+        session,
+        OptimizationRow,
+        id=id,
+        workflow_id=workflow_id,
+        request=request,
+        now=now,
+        created_by=created_by,
     )
-    await session.execute(stmt)
 
 
 async def update_optimization(session: AsyncSession, *, id: str, **values: Any) -> None:
@@ -124,7 +138,7 @@ async def count_running_opticore(
     session: AsyncSession, *, kind: Literal["backtest", "optimization"], created_by: str | None = None
 ) -> int:
     """Backtests (or optimisations) running now, of one user (None: of everyone)."""
-    row: type[BacktestRow] | type[OptimizationRow] = BacktestRow if kind == "backtest" else OptimizationRow
+    row: OpticoreRow = BacktestRow if kind == "backtest" else OptimizationRow
     stmt = select(func.count()).select_from(row).where(row.status == "running")
     if created_by is not None:
         stmt = stmt.where(row.created_by == created_by)
