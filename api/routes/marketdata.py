@@ -110,14 +110,21 @@ class BackfillRun(BaseModel):
     result: MarketDataResult | None = None
 
 
-async def _csv_body(request: Request, cap: int) -> bytes:
-    """The CSV a request carries as its body, read in chunks up to ``cap`` bytes (413 beyond)."""
+async def _csv_body(request: Request, cap: int, what: str) -> tuple[bytes, str]:
+    """The CSV a request carries as its body, read in chunks up to ``cap`` bytes (413 beyond), and
+    its text (422 naming ``what`` when it is not UTF-8)."""
     if request.headers.get("content-type", "").startswith("multipart/"):
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             detail="send the CSV itself as the request body (Content-Type: text/csv), not as a form",
         )
-    return await read_capped(request, cap)
+    body = await read_capped(request, cap)
+    try:
+        return body, body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{what} is not UTF-8 text"
+        ) from None
 
 
 def _timeframe(text: str) -> str:
@@ -276,13 +283,7 @@ async def import_bars(
     replayed by the paper venue once the worker and the API restart.
     """
     check_venue(exchange, settings, stored=True)
-    body = await _csv_body(request, settings.max_import_bytes)
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{name} is not UTF-8 text"
-        ) from None
+    _, text = await _csv_body(request, settings.max_import_bytes, name)
     try:
         return await import_csv(
             venues,
@@ -314,12 +315,7 @@ async def upload_file(request: Request, settings: SettingsDep) -> DataFilePublic
     Unlike ``POST /data/import`` nothing is stored in the market-data store and the rows are not
     checked here: the backtest reads the file, and fails naming the line of a bad row.
     """
-    body = await _csv_body(request, settings.max_import_bytes)
-    try:
-        body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        detail = "the file is not UTF-8 text"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
+    body, _ = await _csv_body(request, settings.max_import_bytes, "the file")
     if not body.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="the file is empty")
     csv_path = await asyncio.to_thread(store_upload, settings.data_path, body)

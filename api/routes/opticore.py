@@ -156,9 +156,7 @@ def _check_strategy(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
 
 
-@router.post(
-    "/backtests", status_code=status.HTTP_202_ACCEPTED, response_model=Started, dependencies=[TRADER]
-)
+@router.post("/backtests", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
 async def start_backtest(
     body: BacktestCreate, user: TraderUser, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> Started:
@@ -202,9 +200,7 @@ async def get_backtest(backtest_id: RecordId, session: SessionDep) -> BacktestPu
     return BacktestPublic.model_validate(row)
 
 
-@router.post(
-    "/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started, dependencies=[TRADER]
-)
+@router.post("/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
 async def start_optimization(
     body: OptimizationCreate, user: TraderUser, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> Started:
