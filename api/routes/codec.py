@@ -20,6 +20,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from api.auth.deps import bearer
+from api.limits import BodyTooLarge, read_capped
 from worker.codec import CodecError
 from worker.settings import Settings
 
@@ -101,16 +102,12 @@ def _fail(code: int, detail: str, request: Request) -> HTTPException:
 
 
 async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _fail(status.HTTP_413_CONTENT_TOO_LARGE, f"body over {MAX_BODY_BYTES} bytes", request)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _fail(status.HTTP_413_CONTENT_TOO_LARGE, f"body over {MAX_BODY_BYTES} bytes", request)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The body under the codec's cap (the app's body limit refuses more before this is reached;
+    here the refusal also carries the CORS headers the Web UI needs to read it)."""
+    try:
+        return await read_capped(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        raise _fail(status.HTTP_413_CONTENT_TOO_LARGE, f"body over {MAX_BODY_BYTES} bytes", request) from None
 
 
 def _b64(value: Any, where: str) -> bytes:
