@@ -66,7 +66,7 @@ run: install
 ## run the whole suite with coverage on PYTEST_WORKERS pytest-xdist workers (0: in this process).
 ## --dist loadfile keeps a test file on one worker, so a module-scoped server starts once; each
 ## worker has its own session-scoped Temporal servers.
-PACKAGES := trading exchanges store activities workflows agents api worker bench
+PACKAGES := asts trading exchanges store activities workflows agents api worker bench
 PYTEST_WORKERS ?= 2
 
 test: install-test

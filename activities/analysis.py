@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time as clock
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,24 +21,25 @@ from activities.contracts import (
     AnalyseInput,
     AnalyseResult,
     AnalyzeRequest,
-    Bar,
     Decision,
     LlmBudget,
     LlmSpend,
     StrategyConfig,
+    SymbolSnapshot,
 )
 from activities.deps import Deps, translate_errors, utcnow
 from activities.llm_calls import call_rows
 from activities.metrics import DECISIONS
+from activities.strategy_code import strategy_type
 from agents.analysis import AnalysisState, run_analysis
 from agents.context import AgentContext, AsOfData, Budget
 from agents.llm import CallLog
+from asts.builtin.agent import AgentParams
 from store import repo
 from store.models import DecisionRow
 from trading.analysts import NewsRef
 from trading.errors import InvalidInput
 from trading.models import Candle
-from trading.strategies import AgentParams, get_strategy
 
 # Symbols analysed at once in one step (each may wait seconds on the model).
 CONCURRENCY = 4
@@ -49,8 +50,14 @@ NEWS_LIMIT = 20
 DEADLINE_MARGIN_S = 10.0
 
 
-def _candles(bars: Sequence[Bar]) -> list[Candle]:
-    return [Candle(b.ts, b.open, b.high, b.low, b.close, b.volume) for b in bars]
+def _candles(snap: SymbolSnapshot) -> list[Candle]:
+    """The snapshot's bars; a scan recorded by an older version has closes only (a strategy that
+    ran across the upgrade): those become one-second bars ending at the scan's time, enough
+    for a rule over closes to decide on what that scan saw."""
+    if snap.bars or not snap.closes:
+        return [Candle(b.ts, b.open, b.high, b.low, b.close, b.volume) for b in snap.bars]
+    n, second = len(snap.closes), timedelta(seconds=1)
+    return [Candle(snap.ts - (n - i) * second, c, c, c, c, Decimal(0)) for i, c in enumerate(snap.closes)]
 
 
 def final_attempt() -> bool:
@@ -107,6 +114,7 @@ def to_decision(row: DecisionRow) -> Decision:
         cost=row.cost,
         latency_ms=row.latency_ms,
         error=row.error,
+        code_version=row.code_version,
         news_ids=(row.inputs or {}).get("news_ids", []),
         inputs=row.inputs or {},
         output=row.output or {},
@@ -130,6 +138,7 @@ class AnalysisActivities:
                 for r in await repo.cycle_decisions(s, strategy_id=cfg.strategy_id, cycle=inp.cycle)
             }
         as_of = inp.as_of or utcnow()
+        kind = await strategy_type(self.deps, cfg.type, cfg.code_version)
         budget, spend = await self._budget(cfg)
         todo = [snap for snap in inp.snapshots if snap.symbol not in done]
         if todo:
@@ -139,7 +148,7 @@ class AnalysisActivities:
 
             async def one(snap: Any) -> tuple[str, AnalysisState, float]:
                 async with gate:
-                    candles = _candles(snap.bars)
+                    candles = _candles(snap)
                     state: AnalysisState = {
                         "symbol": snap.symbol,
                         "strategy_type": cfg.type,
@@ -148,6 +157,7 @@ class AnalysisActivities:
                         "closes": snap.closes,
                     }
                     ctx = self._context(candles, news.get(snap.symbol, []), budget, logs[snap.symbol])
+                    ctx.strategy = kind
                     ctx.hold_when_spent = cfg.llm_budget is not None and cfg.llm_budget.on_exhausted == "halt"
                     return await self._one(snap.symbol, state, ctx)
 
@@ -162,7 +172,7 @@ class AnalysisActivities:
                         cycle=inp.cycle,
                         symbol=symbol,
                         now=now,
-                        **self._record(out, ms, logs[symbol]),
+                        **self._record(out, ms, logs[symbol], kind.version),
                     )
                     done[symbol] = row  # a re-run (after a crash) saw newer prices: the first stands
             if failure is not None:  # the symbols decided are kept: a retry asks only for the rest
@@ -193,9 +203,8 @@ class AnalysisActivities:
             row = await repo.get_decision(s, analysis_id=req.analysis_id)
         if row is not None:
             return to_decision(row)
-        spec = get_strategy(req.strategy_type)
-        params = spec.parse_params(req.params)
-        need = max(spec.warmup(params) + 2, 4 * getattr(params, "slow", 30), 120)
+        kind = await strategy_type(self.deps, req.strategy_type)
+        need = max(kind.cls.warmup_of(kind.parse_params(req.params)) + 2, 120)
         ex = self.deps.exchange(req.exchange)
         if req.as_of is None:
             # Now: the venue's latest bar may still be forming; the as-of rule leaves it out.
@@ -218,6 +227,7 @@ class AnalysisActivities:
         log = CallLog()
         budget = await self._adhoc_budget(req.llm_budget)
         ctx = self._context(candles, news.get(req.symbol, []), budget, log)
+        ctx.strategy = kind
         results, failure = await self._run_all(
             [self._one(req.symbol, state, ctx)], None, req.analysis_id, {req.symbol: log}
         )
@@ -232,7 +242,7 @@ class AnalysisActivities:
                 analysis_id=req.analysis_id,
                 symbol=req.symbol,
                 now=utcnow(),
-                **self._record(out, ms, log),
+                **self._record(out, ms, log, kind.version),
             )
         decision = to_decision(row)
         DECISIONS.labels(decision.target).inc()
@@ -307,9 +317,7 @@ class AnalysisActivities:
         sees only what had been ingested by then, a historical one what had been published."""
         if strategy_type != "agent":
             return {}
-        p = get_strategy("agent").parse_params(params)
-        if not isinstance(p, AgentParams):
-            raise TypeError(f"agent parses its params as {type(p).__name__}, not AgentParams")
+        p = AgentParams.model_validate(params)
         lookback = timedelta(hours=p.news_lookback_h)
         out: dict[str, list[NewsRef]] = {}
         async with self.deps.sessions() as s:
@@ -326,8 +334,8 @@ class AnalysisActivities:
         return out
 
     @staticmethod
-    def _record(out: AnalysisState, ms: float, log: CallLog) -> dict[str, Any]:
-        """The decision record: result, inputs, model output, usage."""
+    def _record(out: AnalysisState, ms: float, log: CallLog, code_version: str) -> dict[str, Any]:
+        """The decision record: result, inputs, model output, usage, and the code version that decided."""
         result = out["result"]
         news_ids = [n["id"] for n in (out.get("news") or {}).get("items", [])]
         tech = out.get("technical") or {}
@@ -378,6 +386,7 @@ class AnalysisActivities:
                 "cost": log.cost,
                 "latency_ms": ms,
                 "error": out.get("llm_error", ""),
+                "code_version": code_version,
             },
         }
 

@@ -54,6 +54,8 @@ class StrategyConfig(BaseModel):
     universe: ScanCriteria | None = None
     # The authenticated user (or ``key:<name>``) who started it.
     created_by: str = ""
+    # The version of the strategy type's code it runs ("" from before versions: the loaded one).
+    code_version: str = ""
 
 
 class LlmSpend(BaseModel):
@@ -147,6 +149,7 @@ class Decision(BaseModel):
     cost: Decimal = Decimal(0)
     latency_ms: float = 0.0
     error: str = ""
+    code_version: str = ""
     news_ids: list[int] = Field(default_factory=list)
     inputs: dict[str, Any] = Field(default_factory=dict)
     output: dict[str, Any] = Field(default_factory=dict)

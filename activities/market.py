@@ -9,8 +9,8 @@ from temporalio import activity
 from activities.contracts import CycleInput, ScanResult
 from activities.deps import Deps, translate_errors
 from activities.scan import scan_strategy_universe, snapshot_of
+from activities.strategy_code import strategy_type
 from trading import scanner
-from trading.strategies import get_strategy
 
 MIN_BARS = 60
 
@@ -24,13 +24,14 @@ class MarketActivities:
     @activity.defn(name="scan")
     @translate_errors
     async def scan(self, inp: CycleInput) -> ScanResult:
-        """Fetch candles for every symbol (never past the venue's present) and rank them."""
+        """Fetch candles for every symbol (never past the venue's present) and rank them; the
+        analysis reads the strategy's signal off these bars."""
         cfg = inp.config
-        spec = get_strategy(cfg.type)
-        params = spec.parse_params(cfg.params)
-        bars = max(MIN_BARS, spec.warmup(params) + 2, 4 * getattr(params, "slow", 0))
+        kind = await strategy_type(self.deps, cfg.type, cfg.code_version)
+        # The warm-up's bars, one that may still be forming, and one to spare.
+        bars = max(MIN_BARS, kind.cls.warmup_of(kind.parse_params(cfg.params)) + 2)
         if cfg.universe is not None:  # ScanPulse: the universe's top N and the symbols held
-            return await scan_strategy_universe(self.deps, inp, bars=bars, with_bars=spec.needs_candles)
+            return await scan_strategy_universe(self.deps, inp, bars=bars, with_bars=True)
         ex = self.deps.exchange(cfg.exchange)
         with self.deps.venue_call(cfg.strategy_id):  # at once: a remote venue bounds its own concurrency
             found = await asyncio.gather(*(ex.ohlcv(sym, limit=bars) for sym in cfg.symbols))
@@ -38,7 +39,7 @@ class MarketActivities:
         ranked = scanner.rank(universe)
         by_symbol = {s.symbol: s for s in ranked}
         snapshots = [
-            snapshot_of(by_symbol[sym], universe[sym], by_symbol[sym].rank, spec.needs_candles)
+            snapshot_of(by_symbol[sym], universe[sym], by_symbol[sym].rank, True)
             for sym in cfg.symbols
         ]
         return ScanResult(snapshots=snapshots)

@@ -10,6 +10,8 @@ from temporalio import activity
 
 from activities.contracts import StatusChange, StatusChanged, StrategyConfig
 from activities.deps import Deps, translate_errors, utcnow
+from activities.strategy_code import record_code
+from asts.registry import current
 from store import repo
 from trading.errors import InvalidInput
 
@@ -17,7 +19,13 @@ from trading.errors import InvalidInput
 async def record_strategy(
     s: AsyncSession, config: StrategyConfig, *, workflow_id: str, now: datetime
 ) -> None:
-    """Record a strategy, its order gate open, before its workflow ``workflow_id`` starts."""
+    """Record a strategy, its order gate open, before its workflow ``workflow_id`` starts; with
+    the source of the code version it runs, so that version can run again after its file changes."""
+    if config.code_version:
+        kind = current().get(config.type)
+        if kind.version != config.code_version:
+            raise InvalidInput(f"{config.type} is at version {kind.version}, not {config.code_version}")
+        await record_code(s, kind, now=now)
     await repo.create_strategy(
         s,
         id=config.strategy_id,
@@ -32,6 +40,7 @@ async def record_strategy(
         now=now,
         controls=controls_of(config),
         created_by=config.created_by,
+        code_version=config.code_version,
     )
 
 

@@ -24,6 +24,9 @@ from pydantic import BaseModel
 from agents.context import AgentContext, BudgetSpent
 from agents.llm import LlmInvalidAnswer, LlmRejected, LlmUnavailable, answer_schema, prompt_hash
 from agents.prompts import DebatePoint, LlmVerdict, debate_messages, verdict_messages
+from asts.bars import Bars
+from asts.builtin.agent import AgentParams, window_of
+from asts.registry import StrategyType, current
 from trading.analysts import (
     NewsRef,
     NewsReport,
@@ -34,7 +37,6 @@ from trading.analysts import (
     gate_confidence,
     news_report,
 )
-from trading.strategies import AgentParams, get_strategy
 
 T = TypeVar("T", bound=BaseModel)
 Mode = Literal["analysts", "llm", "budget_fallback", "failsafe_hold"]
@@ -66,30 +68,44 @@ Ctx = Runtime[AgentContext]
 def _agent(state: AnalysisState) -> AgentParams | None:
     if state["strategy_type"] != "agent":
         return None
-    params = get_strategy("agent").parse_params(state.get("params") or {})
-    if not isinstance(params, AgentParams):
-        raise TypeError(f"agent parses its params as {type(params).__name__}, not AgentParams")
-    return params
+    return AgentParams.model_validate(state.get("params") or {})
+
+
+def _strategy(state: AnalysisState, runtime: Ctx) -> StrategyType:
+    """The strategy type deciding: the one the step resolved (its pinned version), else the loaded one."""
+    t = runtime.context.strategy
+    return t if t is not None else current().get(state["strategy_type"])
+
+
+def _window(bars: list[Any], runtime: Ctx) -> dict[str, Any]:
+    """The data window a decision read: how many bars, the first and last, the interval."""
+    interval = runtime.context.data.interval
+    return {
+        "bars": len(bars),
+        "first": bars[0].ts.isoformat() if bars else None,
+        "last": bars[-1].ts.isoformat() if bars else None,
+        "interval_s": interval.total_seconds() if interval else None,
+    }
 
 
 async def technical_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
     """The technical analyst: the rule's signal, or trend/momentum/volatility/volume on closed bars."""
     p = _agent(state)
     if p is None:
-        spec = get_strategy(state["strategy_type"])
-        sig = spec.evaluate(state.get("closes") or [], spec.parse_params(state.get("params") or {}))
-        rule = {"target": sig.target.value, "strength": float(sig.strength), "reason": sig.reason}
-        tech = {"rule": rule, "indicators": {k: float(v) for k, v in sig.indicators.items()}}
-        return {"technical": tech}
-    bars = runtime.context.data.bars(state["as_of"], limit=max(4 * p.slow, 120))
+        t = _strategy(state, runtime)
+        params = t.parse_params(state.get("params") or {})
+        candles = runtime.context.data.bars(state["as_of"], limit=t.cls.warmup_of(params))
+        if candles:
+            sig = t.cls.latest(Bars.from_candles(candles, state["symbol"]), params)
+            rule = {"target": sig.target.value, "strength": float(sig.strength), "reason": sig.reason}
+        else:
+            rule = {"target": "hold", "strength": 0.0, "reason": "warming up: no closed bar yet"}
+            sig = None
+        tech = {"rule": rule, "indicators": dict(sig.indicators) if sig else {}, "code_version": t.version}
+        return {"technical": tech, "window": _window(candles, runtime)}
+    bars = runtime.context.data.bars(state["as_of"], limit=window_of(p))
     report = candles_report(bars, fast=p.fast, slow=p.slow, rsi_period=p.rsi_period)
-    interval = runtime.context.data.interval
-    window = {
-        "bars": len(bars),
-        "first": bars[0].ts.isoformat() if bars else None,
-        "last": bars[-1].ts.isoformat() if bars else None,
-        "interval_s": interval.total_seconds() if interval else None,
-    }
+    window = _window(bars, runtime)
     tech = {
         "bars": report.bars,
         "score": report.score,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from agents.llm import CallLog, LlmCall, LlmClient
+from asts.registry import StrategyType
 from trading.analysts import NewsRef, bar_interval, closed_bars, published_news
 from trading.models import Candle
 
@@ -97,3 +98,5 @@ class AgentContext:
     hold_when_spent: bool = False
     # time.monotonic() after which no model call may start (the step's own timeout is near).
     deadline: float | None = None
+    # The strategy type deciding, at the code version its strategy runs (None: the loaded one).
+    strategy: StrategyType | None = None

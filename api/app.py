@@ -32,13 +32,15 @@ from api.routes import (
     records,
     scan,
     strategies,
+    strategy_code,
+    strategy_types,
     venues,
 )
 from api.security_headers import harden
 from store.db import make_engine, make_sessionmaker, migrate, ping
 from trading.errors import TradingError
 from worker.runtime import connect
-from worker.settings import Settings
+from worker.settings import Settings, load_strategies
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     signing_key(settings)  # outside development a missing, default or short secret stops it here
+    load_strategies(settings)  # a broken strategy stops it here, naming its file and line
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -134,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth.router)
     app.include_router(strategies.router)
+    app.include_router(strategy_types.router)
+    app.include_router(strategy_code.router)
     app.include_router(records.router)
     app.include_router(control.router)
     app.include_router(venues.router)

@@ -230,9 +230,40 @@ class StrategyPublic(BaseModel):
     status_reason: str
     workflow_id: str
     created_by: str = ""
+    # The version of the strategy type's code it trades on (POST /strategies/{id}/upgrade moves it).
+    code_version: str = ""
     created_at: datetime
     updated_at: datetime
     live: StrategyStatus | None = None
+
+
+class StrategyTypePublic(BaseModel):
+    """A strategy type: what it does, where its code comes from and at which version, its params."""
+
+    name: str
+    description: str
+    source: Literal["built-in", "file", "package"]
+    origin: str
+    code_version: str
+    warmup: int = Field(description="Bars its signal reads with the default parameters.")
+    params_schema: dict[str, Any] = Field(description="JSON Schema of its parameters.")
+    defaults: dict[str, Any]
+
+
+class StrategyTypesPublic(BaseModel):
+    """Every strategy type loaded."""
+
+    data: list[StrategyTypePublic]
+    count: int
+
+
+class CodeUpgradePublic(BaseModel):
+    """The outcome of ``POST /strategies/{id}/upgrade``."""
+
+    strategy_id: str
+    from_version: str
+    to_version: str
+    changed: bool
 
 
 class StrategiesPublic(BaseModel):
@@ -392,6 +423,8 @@ class DecisionPublic(BaseModel):
     cost: Decimal = Decimal(0)
     latency_ms: float = 0.0
     error: str = ""
+    # The version of the strategy's code that decided (GET /strategy-types lists the current ones).
+    code_version: str = ""
     created_at: datetime
 
 

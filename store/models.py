@@ -77,6 +77,8 @@ class StrategyRow(Base):
     controls: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict, nullable=True)
     # The authenticated user (or API key) that started it: its owner.
     created_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))
+    # The version of the strategy's code it trades on (``strategy_code``; "" before versions).
+    code_version: Mapped[str] = mapped_column(ID, default="", server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -170,6 +172,21 @@ class DecisionRow(Base):
     cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default=text("0"))
     latency_ms: Mapped[float] = mapped_column(Double, default=0.0, server_default=text("0"))
     error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    # The version of the strategy code that decided (``strategy_code``).
+    code_version: Mapped[str] = mapped_column(ID, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StrategyCodeRow(Base):
+    """The source of one version of a strategy type, recorded when a strategy first runs on it."""
+
+    __tablename__ = "strategy_code"
+
+    version: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(ID)
+    source: Mapped[str] = mapped_column(SHORT)  # built-in | file | package
+    origin: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from pathlib import Path
@@ -19,14 +18,19 @@ from exchanges.emulator.cli import app as emulator_app
 from worker.cli_agents import add_agent_commands
 from worker.cli_auth import authed_request, make_auth_commands, refusal, sign_in, store_tokens
 from worker.cli_codec import make_codec_app
+from worker.cli_common import parse_pairs
 from worker.cli_data import make_data_app
 from worker.cli_llm import check_llm_choice, make_llm_app
 from worker.cli_news import make_news_app
 from worker.cli_opticore import add_opticore_commands
 from worker.cli_scan import add_scan_command, universe_option
+from worker.cli_sdk import add_sdk_commands
 
 app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
-strategy_app = typer.Typer(help="Start, list, inspect, halt and resume strategies (through the API).")
+strategy_app = typer.Typer(
+    help="Start, list, inspect, halt, resume and upgrade strategies (through the API); write and check "
+    "strategy code (locally)."
+)
 app.add_typer(strategy_app, name="strategy")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -100,6 +104,7 @@ def up(
 
     check_llm_choice(llm, fail)
     settings = _settings(home)
+    _strategies_or_fail(settings, "stack")  # before anything starts: the worker and the API load the same
     stack = Stack(
         home=settings.home.resolve(),
         api_port=api_port,
@@ -197,6 +202,7 @@ def worker(
     settings = _settings(home)
     if metrics_port is not None:
         settings.worker_metrics_port = metrics_port
+    _strategies_or_fail(settings, "worker")
     asyncio.run(run_worker(settings))
 
 
@@ -212,7 +218,20 @@ def api(
     from api.app import create_app
 
     _logging()
-    uvicorn.run(create_app(_settings(home)), host=host, port=port, log_level="warning")
+    settings = _settings(home)
+    _strategies_or_fail(settings, "API")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _strategies_or_fail(settings: Any, what: str) -> None:
+    """Load the strategy types, or stop with the broken one's file, line and reason (exit 2)."""
+    from asts.registry import StrategyLoadError
+    from worker.settings import load_strategies
+
+    try:
+        load_strategies(settings)
+    except StrategyLoadError as e:
+        fail(f"the {what} cannot start: {e}")
 
 
 def _base(api_url: str | None) -> str:
@@ -245,21 +264,12 @@ def _call(
 
 
 def _pairs(items: list[str], what: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"{what} {item!r} must look like key=value")
-        try:
-            out[key] = json.loads(value)
-        except ValueError:
-            out[key] = value
-    return out
+    return parse_pairs(items, what, fail)
 
 
 @strategy_app.command("start")
 def strategy_start(
-    type: Annotated[str, typer.Option("--type", help="sma_cross or rsi_reversion")],
+    type: Annotated[str, typer.Option("--type", help="a strategy type (asts strategy types lists them)")],
     symbols: Annotated[
         str, typer.Option(help="comma-separated, e.g. MSFT/USD,GOOGL/USD (or --universe)")
     ] = "",
@@ -295,7 +305,7 @@ def strategy_start(
     ] = None,
     api_url: ApiOpt = None,
 ) -> None:
-    """Start a strategy (types: sma_cross, rsi_reversion, agent)."""
+    """Start a strategy (built-in types: sma_cross, rsi_reversion, agent; and the users' own)."""
     body = {
         "name": name or type,
         "type": type,
@@ -569,6 +579,7 @@ def reconcile(
         console.print(f"[yellow]mismatch:[/yellow] {escape(text)}")
 
 
+add_sdk_commands(strategy_app, call=_call, fail=fail, console=console)
 app.add_typer(make_news_app(call=_call, fail=fail, console=console), name="news")
 app.add_typer(make_data_app(call=_call, fail=fail, console=console), name="data")
 app.add_typer(make_llm_app(fail=fail, console=console), name="llm")

@@ -61,3 +61,19 @@ async def run_workflow_once(
             f"{what} run failed: {e.cause}; is a worker running on task queue {settings.task_queue!r}?",
             code=1,
         )
+
+
+def parse_pairs(items: list[str], what: str, fail: Fail) -> dict[str, Any]:
+    """``key=value`` options as a mapping, each value read as JSON when it is JSON (else text)."""
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"{what} {item!r} must look like key=value")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out

@@ -32,7 +32,7 @@ from trading.breakers import BreakerLimits
 from worker.codec import settings_converter
 from worker.marketdata_schedule import ensure_marketdata_schedule
 from worker.schedules import ensure_schedule, interval_schedule
-from worker.settings import Settings
+from worker.settings import Settings, load_strategies
 from worker.transport import describe as describe_transport
 from worker.transport import tls_config
 from workflows.analyze import AnalyzeWorkflow
@@ -239,6 +239,7 @@ async def serve_workers(
 async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """Migrate the database, then run the worker until SIGINT/SIGTERM."""
     settings.home.mkdir(parents=True, exist_ok=True)
+    load_strategies(settings)  # a broken strategy stops the worker here, naming its file and line
     await migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     deps = settings_deps(settings, engine, llm=settings.llm_config())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,9 @@ SAMPLE_FEEDS: tuple[dict[str, Any], ...] = (
     {"name": "sample-json", "path": "data/news/sample.json"},
 )
 
+
+if TYPE_CHECKING:
+    from asts.registry import Registry
 
 class Settings(BaseSettings):
     """Process settings; every field can be set as ``ASTS_<NAME>`` in the environment."""
@@ -117,6 +120,10 @@ class Settings(BaseSettings):
     # Files a request may name (a backtest's csv_path): only under this directory (default
     # <home>/data); `asts backtest --data FILE` uploads FILE there (POST /data/files).
     data_dir: Path | None = None
+    # Users' strategy directories (or files), separated by the OS path separator (":" here); the
+    # worker and the API load them, with the built-ins and the `asts.strategies` entry points, at
+    # start, and refuse to start on a broken one.
+    strategy_paths: str = ""
     # Host headers the API answers (anything else: 400, against DNS rebinding); "*" allows any.
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost", "::1", "[::1]", "testserver"]
@@ -175,3 +182,12 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where the CLI finds the API."""
         return self.api_url or f"http://{self.api_host}:{self.api_port}"
+
+
+def load_strategies(settings: Settings) -> Registry:
+    """Load and install the process's strategy registry (``StrategyLoadError`` names what is broken);
+    look-ahead checks are cached by code version under ``<home>/strategy-checks``."""
+    from asts import registry
+
+    paths = registry.parse_paths(settings.strategy_paths)
+    return registry.install(registry.load(paths, cache_dir=settings.home / "strategy-checks"))

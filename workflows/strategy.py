@@ -340,6 +340,11 @@ class StrategyWorkflow:
         """Replace the strategy parameters from the next cycle on (validated by the API)."""
         self.state.config = self.state.config.model_copy(update={"params": params})
 
+    @workflow.signal
+    def upgrade_code(self, version: str) -> None:
+        """Run the strategy type's code at ``version`` from the next cycle on (recorded by the API)."""
+        self.state.config = self.state.config.model_copy(update={"code_version": version})
+
     @workflow.query
     def status(self) -> StrategyStatus:
         """Live status of the strategy."""

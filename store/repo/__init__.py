@@ -19,6 +19,7 @@ from store.repo.candles import (
     list_candle_series,
     list_candles,
 )
+from store.repo.code import get_strategy_code, record_strategy_code, set_strategy_code_version
 from store.repo.control import (
     admit_placement,
     create_approval,
@@ -110,6 +111,7 @@ __all__ = [
     "get_order",
     "get_positions",
     "get_strategy",
+    "get_strategy_code",
     "hub_gate_of",
     "last_candle_ts",
     "last_order_send",
@@ -135,7 +137,9 @@ __all__ = [
     "record_llm_calls",
     "record_order_send",
     "record_pnl",
+    "record_strategy_code",
     "set_hub_gate",
+    "set_strategy_code_version",
     "set_strategy_params",
     "set_strategy_status",
     "stored_hashes",

@@ -33,7 +33,8 @@ async def record_decision(
 ) -> DecisionRow:
     """Record a decision once: a strategy's by (strategy, cycle, symbol), an ad-hoc one by its
     ``analysis_id``; a repeat returns the first one. ``record`` carries the rest of the record
-    (mode, as_of, inputs, output, model, prompt_hash, tokens_in, tokens_out, cost, latency_ms, error)."""
+    (mode, as_of, inputs, output, model, prompt_hash, tokens_in, tokens_out, cost, latency_ms, error,
+    code_version)."""
     if (strategy_id is None) != (cycle is None) or (strategy_id is None) == (analysis_id is None):
         raise ValueError("a decision has either a strategy and a cycle, or an analysis id")
     extra = {k: v for k, v in (record or {}).items() if k in _RECORD_FIELDS}
@@ -87,6 +88,7 @@ _RECORD_FIELDS = frozenset(
         "cost",
         "latency_ms",
         "error",
+        "code_version",
     }
 )
 

@@ -28,6 +28,7 @@ async def create_strategy(
     now: datetime,
     controls: dict[str, Any] | None = None,
     created_by: str = "",
+    code_version: str = "",
 ) -> StrategyRow:
     """Insert a new strategy in status ``running``; a duplicate id raises ``IntegrityError``."""
     row = StrategyRow(
@@ -45,6 +46,7 @@ async def create_strategy(
         placements=0,
         controls=dict(controls or {}),
         created_by=created_by,
+        code_version=code_version,
         created_at=now,
         updated_at=now,
     )

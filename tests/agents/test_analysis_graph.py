@@ -15,6 +15,7 @@ from agents.llm import CallLog, LlmClient, LlmUnavailable
 from tests.agents.support import HOUR, T0, llm_config, news, trending
 from tests.llm_emulator import LlmEmulator
 from trading.errors import InvalidInput, UnknownStrategyType
+from trading.models import Candle
 
 BUY = {"signal": "buy", "confidence": 0.9, "size": 0.4, "rationale": "uptrend and good news", "evidence": []}
 AS_OF = T0 + 200 * HOUR  # 200 hourly bars have closed
@@ -28,15 +29,20 @@ RISING = closes(10, 10, 10, 10, 10, 10, 11, 12, 13, 14)
 FALLING = closes(14, 14, 14, 14, 14, 14, 13, 12, 11, 10)
 
 
+def bars_of(values: list[Decimal]) -> list[Candle]:
+    """Hourly bars with these closes, the last one closed at ``T0``."""
+    n = len(values)
+    return [Candle(T0 - (n - i) * HOUR, v, v, v, v, Decimal(1)) for i, v in enumerate(values)]
+
+
 async def rule(strategy_type: str, params: dict[str, Any], values: list[Decimal]) -> dict[str, Any]:
     state: AnalysisState = {
         "symbol": "MSFT/USD",
         "strategy_type": strategy_type,
         "params": params,
-        "closes": values,
         "as_of": T0,
     }
-    out, _ = await run_analysis(state, AgentContext(data=AsOfData(candles=[])))
+    out, _ = await run_analysis(state, AgentContext(data=AsOfData(candles=bars_of(values))))
     return out["result"]
 
 

@@ -20,6 +20,7 @@ from tests.store.factories import add_strategy
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "strategies",
+    "strategy_code",
     "orders",
     "fills",
     "positions",
@@ -148,4 +149,4 @@ def test_migrations_ship_inside_the_store_package() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "store" / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head() == "0007"
+    assert head() == "0008"

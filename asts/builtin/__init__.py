@@ -1,0 +1,1 @@
+"""The built-in strategy types, written on the SDK like any user's."""

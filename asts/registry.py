@@ -1,0 +1,381 @@
+"""Where strategy types come from: the built-ins, files in ``ASTS_STRATEGY_PATHS``, and the
+``asts.strategies`` entry points of installed packages; one registry per process.
+
+A broken strategy stops the load with :class:`StrategyLoadError`, which names the file, the
+line and the reason (import error, missing method, bad params model, duplicate name, or a
+failed look-ahead/recursion check). Every type carries its code version, a hash of the
+source of the module that defines it, and that source, so a strategy started on one version
+can be run on it again after the file has changed (:meth:`Registry.pinned`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import inspect
+import json
+import logging
+import os
+import re
+import sys
+import traceback
+import types
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from asts.checks import run_checks
+from asts.strategy import Strategy
+from trading.errors import DomainError, UnknownStrategyType
+
+log = logging.getLogger(__name__)
+
+Source = Literal["built-in", "file", "package"]
+ENTRY_POINTS = "asts.strategies"
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+# Bump when the checks change, so cached verdicts of older checks are not trusted.
+CHECKS_VERSION = "1"
+BUILTIN_MODULES = ("asts.builtin.sma_cross", "asts.builtin.rsi_reversion", "asts.builtin.agent")
+
+
+class StrategyLoadError(DomainError):
+    """A strategy that cannot be accepted: where it is and why."""
+
+    def __init__(self, file: str, line: int, reason: str) -> None:
+        self.file, self.line, self.reason = file, line, reason
+        super().__init__(f"{file}:{line}: {reason}" if line else f"{file}: {reason}")
+
+
+def code_version(source: str) -> str:
+    """The version of a strategy's code: a hash of its module's source."""
+    return "sha256:" + hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StrategyType:
+    """One loaded strategy type."""
+
+    name: str
+    cls: type[Strategy]
+    source: Source
+    origin: str  # the file, or "<distribution>: <entry point>" for a package
+    line: int
+    version: str
+    code: str = field(repr=False)
+
+    @property
+    def description(self) -> str:
+        """The one-line description."""
+        return self.cls.summary()
+
+    def params_schema(self) -> dict[str, Any]:
+        """The JSON Schema of its parameters."""
+        return self.cls.params_model.model_json_schema()
+
+    def parse_params(self, raw: Any) -> BaseModel:
+        """Validate raw parameters (``InvalidInput`` names the field)."""
+        return self.cls.parse_params(raw)
+
+
+def _line_in(exc: BaseException, file: str) -> int:
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == Path(file):
+        return exc.lineno or 0
+    line = 0
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename and Path(frame.filename) == Path(file):
+            line = frame.lineno or 0
+    return line
+
+
+def _exec_module(name: str, source: str, file: str) -> types.ModuleType:
+    """Run ``source`` as module ``name`` (registered, so pydantic resolves its annotations)."""
+    module = types.ModuleType(name)
+    module.__file__ = file
+    sys.modules[name] = module
+    try:
+        # The operator's own strategy code: from their strategy directories, or recorded from them.
+        exec(compile(source, file, "exec"), module.__dict__)  # noqa: S102  # nosec B102
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _strategies_in(module: types.ModuleType) -> list[type[Strategy]]:
+    found = []
+    for obj in vars(module).values():
+        if inspect.isclass(obj) and issubclass(obj, Strategy) and obj is not Strategy:
+            if obj.__module__ == module.__name__ and "name" in vars(obj):
+                found.append(obj)
+    return found
+
+
+def _class_line(cls: type) -> int:
+    try:
+        return inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return 0
+
+
+def validate_class(cls: type[Strategy], file: str) -> None:
+    """The shape checks: a valid name, both methods, a params model whose defaults validate."""
+    line = _class_line(cls)
+    name = vars(cls).get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise StrategyLoadError(
+            file, line, f"{cls.__name__}.name must be lower_snake_case of 1-50 characters, got {name!r}"
+        )
+    for method in ("warmup", "signal"):
+        if getattr(cls, method) is getattr(Strategy, method):
+            raise StrategyLoadError(file, line, f"strategy {name!r} has no {method}() method")
+    model = cls.params_model
+    if not (inspect.isclass(model) and issubclass(model, BaseModel)):
+        raise StrategyLoadError(
+            file, line, f"strategy {name!r}: params_model must be a pydantic model (asts.Params)"
+        )
+    try:
+        defaults = model()
+        model.model_json_schema()
+        cls.warmup_of(defaults)
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StrategyLoadError(
+            file, line, f"strategy {name!r}: bad params model or warm-up: {reason}"
+        ) from None
+
+
+class Registry:
+    """The strategy types of a process, by name, and the pinned versions it has run."""
+
+    def __init__(self, kinds: Iterable[StrategyType] = ()) -> None:
+        self.types: dict[str, StrategyType] = {}
+        self._pinned: dict[tuple[str, str], StrategyType] = {}
+        for t in kinds:
+            self.add(t)
+
+    def add(self, t: StrategyType) -> None:
+        """Register a type; a second one of the same name is refused, naming both places."""
+        other = self.types.get(t.name)
+        if other is not None:
+            raise StrategyLoadError(
+                t.origin,
+                t.line,
+                f"duplicate strategy name {t.name!r}: also defined at {other.origin}:{other.line}",
+            )
+        self.types[t.name] = t
+
+    def get(self, name: str) -> StrategyType:
+        """The type of this name, or ``UnknownStrategyType`` naming the known ones."""
+        try:
+            return self.types[name]
+        except KeyError:
+            known = ", ".join(sorted(self.types))
+            raise UnknownStrategyType(f"unknown strategy type {name!r}; known types: {known}") from None
+
+    def pinned(self, name: str, version: str, code: str | None) -> StrategyType:
+        """The type as it was at ``version``: the loaded one when it is that version, else built
+        from ``code`` (the source recorded when the strategy started), once per process."""
+        current = self.get(name)
+        if not version or version == current.version:
+            return current
+        key = (name, version)
+        if key not in self._pinned:
+            if code is None or code_version(code) != version:
+                raise UnknownStrategyType(
+                    f"strategy type {name!r} is at version {current.version}; the code of version {version} "
+                    "is not recorded, so it cannot be run (restart or upgrade the strategy)"
+                )
+            origin = f"{current.origin}@{version}"
+            module = _exec_module(f"asts_pinned.{name}_{version[7:]}", code, origin)
+            found = [c for c in _strategies_in(module) if c.name == name]
+            if not found:
+                raise UnknownStrategyType(
+                    f"the code of {name!r} at version {version} defines no strategy {name!r}"
+                )
+            self._pinned[key] = StrategyType(name, found[0], current.source, origin, 0, version, code)
+        return self._pinned[key]
+
+
+def _from_module(module: types.ModuleType, source: Source, origin: str, code: str) -> list[StrategyType]:
+    out = []
+    for cls in _strategies_in(module):
+        validate_class(cls, origin)
+        out.append(StrategyType(cls.name, cls, source, origin, _class_line(cls), code_version(code), code))
+    return out
+
+
+def load_file(path: Path) -> list[StrategyType]:
+    """The strategies one file defines (``StrategyLoadError`` with its line when it is broken)."""
+    file = str(path)
+    try:
+        code = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise StrategyLoadError(file, 0, f"cannot read it: {e}") from None
+    name = f"asts_user.{path.stem}_{hashlib.sha256(file.encode()).hexdigest()[:8]}"
+    try:
+        module = _exec_module(name, code, file)
+    except Exception as e:
+        raise StrategyLoadError(file, _line_in(e, file), f"{type(e).__name__}: {e}") from None
+    found = _from_module(module, "file", file, code)
+    if not found:
+        raise StrategyLoadError(file, 0, "defines no strategy (a subclass of asts.Strategy with a name)")
+    return found
+
+
+def strategy_files(paths: Sequence[Path]) -> list[Path]:
+    """The ``*.py`` files of each directory (or the file itself), sorted; ``_*`` and ``test_*`` skipped."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_file():
+            files.append(p)
+        elif p.is_dir():
+            files.extend(
+                f for f in sorted(p.glob("*.py")) if not f.name.startswith(("_", "test_")) and f.is_file()
+            )
+        else:
+            raise StrategyLoadError(str(p), 0, "no such strategy directory or file (ASTS_STRATEGY_PATHS)")
+    return files
+
+
+def _module_code(module: types.ModuleType) -> tuple[str, str]:
+    file = inspect.getsourcefile(module) or module.__name__
+    return file, inspect.getsource(module)
+
+
+def _builtins() -> list[StrategyType]:
+    out = []
+    for name in BUILTIN_MODULES:
+        module = importlib.import_module(name)
+        file, code = _module_code(module)
+        out.extend(_from_module(module, "built-in", file, code))
+    return out
+
+
+def _packages() -> list[StrategyType]:
+    out = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINTS):
+        where = f"{ep.dist.name if ep.dist else '?'}: {ep.value}"
+        try:
+            obj = ep.load()
+        except Exception as e:
+            raise StrategyLoadError(
+                where, 0, f"cannot load entry point {ep.name!r}: {type(e).__name__}: {e}"
+            ) from None
+        module = inspect.getmodule(obj)
+        if module is None:
+            raise StrategyLoadError(where, 0, f"entry point {ep.name!r} is not a module or a class")
+        file, code = _module_code(module)
+        found = [t for t in _from_module(module, "package", file, code) if obj is module or t.cls is obj]
+        if not found:
+            raise StrategyLoadError(where, 0, f"entry point {ep.name!r} names no asts.Strategy subclass")
+        out.extend(found)
+    return out
+
+
+class CheckCache:
+    """Verdicts of the look-ahead/recursion checks by code version, in a directory (or in memory)."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.memory: dict[str, str] = {}
+
+    def _file(self, key: str) -> Path | None:
+        return None if self.directory is None else self.directory / f"check-{key}.json"
+
+    def get(self, key: str) -> str | None:
+        """The cached failure text ("" for a pass), or None when not checked yet."""
+        if key in self.memory:
+            return self.memory[key]
+        f = self._file(key)
+        if f is not None and f.is_file():
+            try:
+                return str(json.loads(f.read_text())["failure"])
+            except (OSError, ValueError, KeyError):
+                return None
+        return None
+
+    def put(self, key: str, failure: str) -> None:
+        """Remember a verdict."""
+        self.memory[key] = failure
+        f = self._file(key)
+        if f is not None:
+            try:
+                f.parent.mkdir(parents=True, exist_ok=True)
+                tmp = f.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({"failure": failure}))
+                tmp.replace(f)
+            except OSError as e:  # a read-only cache only costs a re-check next time
+                log.warning("cannot cache a strategy check in %s: %s", f.parent, e)
+
+
+def check_type(t: StrategyType, cache: CheckCache) -> None:
+    """Run (or recall) the look-ahead and recursion checks of ``t`` with its default params."""
+    key = f"{t.version[7:]}-{CHECKS_VERSION}"
+    failure = cache.get(key)
+    if failure is None:
+        found = run_checks(t.cls)
+        failure = "" if found is None else str(found)
+        cache.put(key, failure)
+    if failure:
+        raise StrategyLoadError(t.origin, t.line, f"strategy {t.name!r} refused: {failure}")
+
+
+def load(
+    paths: Sequence[Path] = (),
+    *,
+    entry_points: bool = True,
+    check: bool = True,
+    cache_dir: Path | None = None,
+) -> Registry:
+    """The built-ins, then the strategy files under ``paths``, then the installed packages' ones."""
+    reg = Registry(_builtins())
+    for f in strategy_files(paths):
+        for t in load_file(f):
+            reg.add(t)
+    if entry_points:
+        for t in _packages():
+            reg.add(t)
+    if check:
+        cache = CheckCache(cache_dir)
+        for t in reg.types.values():
+            check_type(t, cache)
+    return reg
+
+
+def parse_paths(value: str | Sequence[str] | None) -> list[Path]:
+    """``ASTS_STRATEGY_PATHS``: directories (or files) separated by the OS path separator."""
+    if not value:
+        return []
+    items = value.split(os.pathsep) if isinstance(value, str) else list(value)
+    return [Path(v).expanduser() for v in items if v.strip()]
+
+
+def default_cache_dir() -> Path:
+    """Where check verdicts are kept: ``ASTS_CACHE_DIR`` or the user's cache directory."""
+    base = os.environ.get("ASTS_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or "~/.cache", "asts"
+    )
+    return Path(base).expanduser() / "strategy-checks"
+
+
+_current: Registry | None = None
+
+
+def install(reg: Registry) -> Registry:
+    """Make ``reg`` the process's registry (the worker and the API do so at start)."""
+    global _current
+    _current = reg
+    return reg
+
+
+def current() -> Registry:
+    """The process's registry; loaded from ``ASTS_STRATEGY_PATHS`` on first use if none was installed."""
+    if _current is None:
+        return install(
+            load(parse_paths(os.environ.get("ASTS_STRATEGY_PATHS")), cache_dir=default_cache_dir())
+        )
+    return _current
