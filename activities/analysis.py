@@ -360,6 +360,7 @@ class AnalysisActivities:
                     "window": out.get("window") or {"closes": len(out.get("closes") or [])},
                     "technical": tech,
                     "news": out.get("news") or {},
+                    "analysts": out.get("analysts") or [],
                     "news_ids": news_ids,
                 },
                 "output": {

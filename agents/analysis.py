@@ -1,6 +1,6 @@
 """The analysis graph (TACoreService): analysts, an optional LLM debate and verdict, a decision.
 
-``technical → news → plan → [debate →] reason → decide``; ``plan`` routes straight to
+``technical → news → analysts → plan → [debate →] reason → decide``; ``plan`` routes straight to
 ``decide`` when no model is configured, the strategy does not use one, the bars are still
 warming up, or the day's LLM budget is spent. Every read takes the run's ``as_of`` time (see
 :class:`agents.context.AsOfData`). Rule strategies (``sma_cross``, ``rsi_reversion``) take
@@ -11,6 +11,7 @@ Agents propose; the risk step and the workflow decide.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -25,9 +26,10 @@ from agents.context import AgentContext, BudgetSpent
 from agents.llm import LlmInvalidAnswer, LlmRejected, LlmUnavailable, answer_schema, prompt_hash
 from agents.prompts import DebatePoint, LlmVerdict, debate_messages, verdict_messages
 from asts.bars import Bars
-from asts.builtin.agent import AgentParams, window_of
+from asts.builtin.agent import AgentParams, run_analysts, window_of
 from asts.registry import StrategyType, current
 from trading.analysts import (
+    AnalystView,
     NewsRef,
     NewsReport,
     TechnicalReport,
@@ -41,6 +43,8 @@ from trading.analysts import (
 T = TypeVar("T", bound=BaseModel)
 Mode = Literal["analysts", "llm", "budget_fallback", "failsafe_hold"]
 NEWS_LIMIT = 20
+# The custom analysts of one decision must all have answered within this.
+ANALYSTS_TIMEOUT_S = 10.0
 
 
 class AnalysisState(TypedDict, total=False):
@@ -54,6 +58,7 @@ class AnalysisState(TypedDict, total=False):
     technical: dict[str, Any]
     window: dict[str, Any]
     news: dict[str, Any]
+    analysts: list[dict[str, Any]]  # the custom analysts' reports (or errors)
     mode: Mode
     debate: list[dict[str, Any]]
     llm: dict[str, Any]
@@ -141,6 +146,55 @@ async def news_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
             ],
         }
     }
+
+
+async def analysts_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
+    """The custom analysts the agent's params name, on the same closed bars and news; each report
+    (or its error) goes into the decision record. They run off the event loop, within a time limit."""
+    p = _agent(state)
+    if p is None or not p.analysts:
+        return {}
+    as_of, data = state["as_of"], runtime.context.data
+    candles = data.bars(as_of, limit=window_of(p))
+    if not candles:
+        failed = [
+            {"name": n, "weight": w, "error": "no closed bar yet"} for n, w in sorted(p.analysts.items())
+        ]
+        return {
+            "analysts": [
+                {**r, "score": 0.0, "confidence": 0.0, "rationale": "", "version": ""} for r in failed
+            ]
+        }
+    news = tuple(data.news(as_of, timedelta(hours=p.news_lookback_h), NEWS_LIMIT))
+    bars = Bars.from_candles(candles, state["symbol"])
+    try:
+        reports = await asyncio.wait_for(
+            asyncio.to_thread(run_analysts, p, bars, as_of, news), ANALYSTS_TIMEOUT_S
+        )
+    except TimeoutError:
+        error = f"the analysts took longer than {ANALYSTS_TIMEOUT_S:g} s"
+        reports = [
+            {
+                "name": n,
+                "weight": w,
+                "version": "",
+                "score": 0.0,
+                "confidence": 0.0,
+                "rationale": "",
+                "error": error,
+            }
+            for n, w in sorted(p.analysts.items())
+        ]
+    return {"analysts": reports}
+
+
+def _views(state: AnalysisState) -> list[AnalystView]:
+    """The custom analysts' reports that count: those that did not fail."""
+    return [
+        AnalystView(r["name"], r["score"], r["confidence"], r["weight"])
+        for r in state.get("analysts") or []
+        if not r.get("error")
+    ]
 
 
 def plan_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
@@ -273,7 +327,15 @@ def decide_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
         }
     news = _news(state)
     analysts = gate_confidence(
-        combine(_tech_report(state), news, news_weight=p.news_weight, threshold=p.threshold), p.min_confidence
+        combine(
+            _tech_report(state),
+            news,
+            news_weight=p.news_weight,
+            threshold=p.threshold,
+            others=_views(state),
+            technical_weight=p.technical_weight,
+        ),
+        p.min_confidence,
     )
     if state.get("llm_error"):
         why = f"the model failed ({state['llm_error']}); holding, as a failed answer never trades"
@@ -294,7 +356,12 @@ def decide_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
                 analysts.evidence,
             )
         return {"result": _verdict_dict(analysts, mode)}
-    known = {"technical", *state["technical"]["indicators"], *(f"news:{n.id}" for n in news.items)}
+    known = {
+        "technical",
+        *state["technical"]["indicators"],
+        *(f"news:{n.id}" for n in news.items),
+        *(f"analyst:{v.name}" for v in _views(state)),
+    }
     unknown = [e for e in answer["evidence"] if e not in known]
     verdict = gate_confidence(
         Verdict(
@@ -323,8 +390,10 @@ def make_analysis_graph() -> Graph:
     graph.add_node("reason", reason_node)
     graph.add_node("decide", decide_node)
     graph.add_edge(START, "technical")
+    graph.add_node("analysts", analysts_node)
     graph.add_edge("technical", "news")
-    graph.add_edge("news", "plan")
+    graph.add_edge("news", "analysts")
+    graph.add_edge("analysts", "plan")
     graph.add_conditional_edges("plan", _route_plan, ["debate", "reason", "decide"])
     graph.add_conditional_edges("debate", _route_debate, ["reason", "decide"])
     graph.add_edge("reason", "decide")

@@ -71,7 +71,8 @@ class DebatePoint(BaseModel):
 
 
 def briefing(state: dict[str, Any]) -> str:
-    """The data block every prompt starts from: market, as-of time, technical report, news."""
+    """The data block every prompt starts from: market, as-of time, technical report, news, and
+    the custom analysts' reports."""
     tech = state["technical"]
     lines = [
         f"Market: {state['symbol']}. As of: {state['as_of'].isoformat()}.",
@@ -89,6 +90,14 @@ def briefing(state: dict[str, Any]) -> str:
         ]
     else:
         lines.append("News: none in the window.")
+    for r in state.get("analysts") or []:
+        if r.get("error"):
+            lines.append(f"Analyst {r['name']}: failed ({r['error']}); not counted.")
+        else:
+            lines.append(
+                f"Analyst analyst:{r['name']} (weight {r['weight']:g}): score {r['score']:+.3f}, "
+                f"confidence {r['confidence']:.2f}: {r['rationale']}"
+            )
     return "\n".join(lines)
 
 

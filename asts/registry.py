@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from asts.analyst import ANALYST_MARK, AnalysisContext, Report
 from asts.checks import run_checks
 from asts.strategy import Strategy
 from trading.errors import DomainError, UnknownStrategyType
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Source = Literal["built-in", "file", "package"]
 ENTRY_POINTS = "asts.strategies"
+ANALYST_ENTRY_POINTS = "asts.analysts"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 # Bump when the checks change, so cached verdicts of older checks are not trusted.
 CHECKS_VERSION = "1"
@@ -81,6 +83,28 @@ class StrategyType:
         return self.cls.parse_params(raw)
 
 
+@dataclass(frozen=True)
+class AnalystType:
+    """One loaded custom analyst."""
+
+    name: str
+    fn: Any = field(repr=False)
+    source: Source
+    origin: str
+    line: int
+    version: str
+    description: str = ""
+
+    def run(self, ctx: AnalysisContext) -> Report:
+        """Its report on ``ctx`` (a mapping is read as a report; anything else is its error)."""
+        out = self.fn(ctx)
+        if isinstance(out, Report):
+            return out
+        if isinstance(out, dict):
+            return Report.model_validate(out)
+        raise TypeError(f"analyst {self.name!r} returned {type(out).__name__}, not an asts.Report")
+
+
 def _line_in(exc: BaseException, file: str) -> int:
     if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == Path(file):
         return exc.lineno or 0
@@ -114,7 +138,36 @@ def _strategies_in(module: types.ModuleType) -> list[type[Strategy]]:
     return found
 
 
-def _class_line(cls: type) -> int:
+def _analysts_in(module: types.ModuleType, source: Source, origin: str, code: str) -> list[AnalystType]:
+    out = []
+    for obj in vars(module).values():
+        mark = getattr(obj, ANALYST_MARK, None)
+        if (
+            not (callable(obj) and isinstance(mark, dict))
+            or getattr(obj, "__module__", None) != module.__name__
+        ):
+            continue
+        line = _class_line(obj)
+        name = mark.get("name")
+        if not isinstance(name, str) or not NAME.match(name):
+            raise StrategyLoadError(
+                origin, line, f"analyst name must be lower_snake_case of 1-50 characters, got {name!r}"
+            )
+        try:
+            arity = len(inspect.signature(obj).parameters)
+        except (TypeError, ValueError):
+            arity = -1
+        if arity != 1:
+            raise StrategyLoadError(
+                origin, line, f"analyst {name!r} must take one argument (an AnalysisContext)"
+            )
+        doc = (inspect.getdoc(obj) or "").strip()
+        description = mark.get("description") or (doc.splitlines()[0] if doc else name)
+        out.append(AnalystType(name, obj, source, origin, line, code_version(code), str(description)))
+    return out
+
+
+def _class_line(cls: Any) -> int:
     try:
         return inspect.getsourcelines(cls)[1]
     except (OSError, TypeError):
@@ -151,11 +204,33 @@ def validate_class(cls: type[Strategy], file: str) -> None:
 class Registry:
     """The strategy types of a process, by name, and the pinned versions it has run."""
 
-    def __init__(self, kinds: Iterable[StrategyType] = ()) -> None:
+    def __init__(self, kinds: Iterable[StrategyType] = (), analysts: Iterable[AnalystType] = ()) -> None:
         self.types: dict[str, StrategyType] = {}
+        self.analysts: dict[str, AnalystType] = {}
         self._pinned: dict[tuple[str, str], StrategyType] = {}
         for t in kinds:
             self.add(t)
+        for a in analysts:
+            self.add_analyst(a)
+
+    def add_analyst(self, a: AnalystType) -> None:
+        """Register an analyst; a second one of the same name is refused, naming both places."""
+        other = self.analysts.get(a.name)
+        if other is not None:
+            raise StrategyLoadError(
+                a.origin,
+                a.line,
+                f"duplicate analyst name {a.name!r}: also defined at {other.origin}:{other.line}",
+            )
+        self.analysts[a.name] = a
+
+    def analyst(self, name: str) -> AnalystType:
+        """The analyst of this name, or ``UnknownStrategyType`` naming the known ones."""
+        try:
+            return self.analysts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.analysts)) or "none loaded"
+            raise UnknownStrategyType(f"unknown analyst {name!r}; known analysts: {known}") from None
 
     def add(self, t: StrategyType) -> None:
         """Register a type; a second one of the same name is refused, naming both places."""
@@ -210,6 +285,11 @@ def _from_module(module: types.ModuleType, source: Source, origin: str, code: st
 
 def load_file(path: Path) -> list[StrategyType]:
     """The strategies one file defines (``StrategyLoadError`` with its line when it is broken)."""
+    return load_file_all(path)[0]
+
+
+def load_file_all(path: Path) -> tuple[list[StrategyType], list[AnalystType]]:
+    """The strategies and the analysts one file defines (at least one of either)."""
     file = str(path)
     try:
         code = path.read_text(encoding="utf-8")
@@ -221,9 +301,12 @@ def load_file(path: Path) -> list[StrategyType]:
     except Exception as e:
         raise StrategyLoadError(file, _line_in(e, file), f"{type(e).__name__}: {e}") from None
     found = _from_module(module, "file", file, code)
-    if not found:
-        raise StrategyLoadError(file, 0, "defines no strategy (a subclass of asts.Strategy with a name)")
-    return found
+    analysts = _analysts_in(module, "file", file, code)
+    if not found and not analysts:
+        raise StrategyLoadError(
+            file, 0, "defines no strategy (a subclass of asts.Strategy with a name) and no @asts.analyst"
+        )
+    return found, analysts
 
 
 def strategy_files(paths: Sequence[Path]) -> list[Path]:
@@ -255,9 +338,11 @@ def _builtins() -> list[StrategyType]:
     return out
 
 
-def _packages() -> list[StrategyType]:
+def _entry_points(group: str) -> list[tuple[str, str, Any, types.ModuleType, str, str]]:
+    """Each entry point of ``group``: its name, where it comes from, what it loads, its module,
+    that module's file and source."""
     out = []
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINTS):
+    for ep in importlib.metadata.entry_points(group=group):
         where = f"{ep.dist.name if ep.dist else '?'}: {ep.value}"
         try:
             obj = ep.load()
@@ -265,13 +350,30 @@ def _packages() -> list[StrategyType]:
             raise StrategyLoadError(
                 where, 0, f"cannot load entry point {ep.name!r}: {type(e).__name__}: {e}"
             ) from None
-        module = inspect.getmodule(obj)
+        module = obj if inspect.ismodule(obj) else inspect.getmodule(obj)
         if module is None:
-            raise StrategyLoadError(where, 0, f"entry point {ep.name!r} is not a module or a class")
+            raise StrategyLoadError(where, 0, f"entry point {ep.name!r} is not a module, class or function")
         file, code = _module_code(module)
+        out.append((ep.name, where, obj, module, file, code))
+    return out
+
+
+def _package_analysts() -> list[AnalystType]:
+    out = []
+    for name, where, obj, module, file, code in _entry_points(ANALYST_ENTRY_POINTS):
+        found = [a for a in _analysts_in(module, "package", file, code) if obj is module or a.fn is obj]
+        if not found:
+            raise StrategyLoadError(where, 0, f"entry point {name!r} names no @asts.analyst function")
+        out.extend(found)
+    return out
+
+
+def _packages() -> list[StrategyType]:
+    out = []
+    for name, where, obj, module, file, code in _entry_points(ENTRY_POINTS):
         found = [t for t in _from_module(module, "package", file, code) if obj is module or t.cls is obj]
         if not found:
-            raise StrategyLoadError(where, 0, f"entry point {ep.name!r} names no asts.Strategy subclass")
+            raise StrategyLoadError(where, 0, f"entry point {name!r} names no asts.Strategy subclass")
         out.extend(found)
     return out
 
@@ -331,14 +433,20 @@ def load(
     check: bool = True,
     cache_dir: Path | None = None,
 ) -> Registry:
-    """The built-ins, then the strategy files under ``paths``, then the installed packages' ones."""
+    """The built-ins, then the strategies and analysts of the files under ``paths``, then those of
+    the installed packages' entry points."""
     reg = Registry(_builtins())
     for f in strategy_files(paths):
-        for t in load_file(f):
+        kinds, analysts = load_file_all(f)
+        for t in kinds:
             reg.add(t)
+        for a in analysts:
+            reg.add_analyst(a)
     if entry_points:
         for t in _packages():
             reg.add(t)
+        for a in _package_analysts():
+            reg.add_analyst(a)
     if check:
         cache = CheckCache(cache_dir)
         for t in reg.types.values():

@@ -194,14 +194,52 @@ class Verdict:
         return {"buy": Target.LONG, "sell": Target.FLAT, "hold": Target.HOLD}[self.call]
 
 
-def combine(tech: TechnicalReport, news: NewsReport, *, news_weight: float, threshold: float) -> Verdict:
-    """The analysts' own decision: a weighted score against a threshold (news counts only if seen)."""
+@dataclass(frozen=True)
+class AnalystView:
+    """A custom analyst's report as the decision weighs it."""
+
+    name: str
+    score: float  # -1..1
+    confidence: float  # 0..1
+    weight: float  # 0..1
+
+
+def combine(
+    tech: TechnicalReport,
+    news: NewsReport,
+    *,
+    news_weight: float,
+    threshold: float,
+    others: Sequence[AnalystView] = (),
+    technical_weight: float | None = None,
+) -> Verdict:
+    """The analysts' own decision: a weighted score against a threshold (news counts only if seen).
+
+    Weights: technical ``technical_weight`` (default: what news leaves, ``1 - news_weight`` when
+    there is news, else 1), news ``news_weight``,
+    each custom analyst its own; the score is their weighted mean. With nothing left to weigh
+    (every weight zero, or every analyst failed), the decision is a hold.
+    """
     if tech.warming_up:
         return Verdict("hold", 1.0, 0.0, f"technical analyst {tech.summary}")
     w = news_weight if news.items else 0.0
-    score = (1.0 - w) * tech.score + w * news.score
-    evidence = tuple(["technical", *(f"news:{n.id}" for n in news.items[:5])] if w else ["technical"])
-    why = f"technical {tech.score:+.2f}" + (f", news {news.score:+.2f} (weight {w:g})" if w else "")
+    wt = (1.0 - w) if technical_weight is None else technical_weight
+    parts = [(wt, tech.score, "technical", "technical")]
+    if w:
+        parts.append((w, news.score, "news", ""))
+    parts += [(o.weight, o.score, o.name, f"analyst:{o.name}") for o in others]
+    parts = [p for p in parts if p[0] > 0]
+    total = sum(p[0] for p in parts)
+    if total <= 0:
+        return Verdict("hold", 1.0, 0.0, "no analyst left to decide: holding")
+    score = sum(weight * value for weight, value, _, _ in parts) / total
+    evidence = tuple(e for _, _, _, e in parts if e)
+    if w:
+        evidence += tuple(f"news:{n.id}" for n in news.items[:5])
+    if not others and technical_weight is None:
+        why = f"technical {tech.score:+.2f}" + (f", news {news.score:+.2f} (weight {w:g})" if w else "")
+    else:
+        why = ", ".join(f"{label} {value:+.2f} (weight {weight:g})" for weight, value, label, _ in parts)
     if abs(score) < threshold:
         conf = round(_clip(1.0 - abs(score) / threshold * 0.5, 0.0, 1.0), 4)
         return Verdict("hold", conf, 0.0, f"score {score:+.2f} within ±{threshold:g}: {why}", evidence)

@@ -186,8 +186,8 @@ class Settings(BaseSettings):
 
 def load_strategies(settings: Settings) -> Registry:
     """Load and install the process's strategy registry (``StrategyLoadError`` names what is broken);
-    look-ahead checks are cached by code version under ``<home>/strategy-checks``."""
+    the look-ahead checks' verdicts are cached by code version in the user's cache directory."""
     from asts import registry
 
     paths = registry.parse_paths(settings.strategy_paths)
-    return registry.install(registry.load(paths, cache_dir=settings.home / "strategy-checks"))
+    return registry.install(registry.load(paths, cache_dir=registry.default_cache_dir()))
