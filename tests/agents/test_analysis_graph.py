@@ -56,9 +56,10 @@ def ctx(llm: LlmClient | None = None, *, slope: float = 0.2, items: Any = (), **
 
 def test_graph_has_the_analysts_the_model_and_the_decision() -> None:
     graph = make_analysis_graph().get_graph()
-    assert {"technical", "news", "plan", "debate", "reason", "decide"} <= set(graph.nodes)
+    assert {"technical", "news", "analysts", "plan", "debate", "reason", "decide"} <= set(graph.nodes)
     edges = {(e.source, e.target) for e in graph.edges}
-    assert {("technical", "news"), ("news", "plan"), ("plan", "decide"), ("reason", "decide")} <= edges
+    expected = {("technical", "news"), ("news", "analysts"), ("analysts", "plan"), ("plan", "decide")}
+    assert expected | {("reason", "decide")} <= edges
 
 
 async def test_rule_strategy_fast_above_slow_is_a_confident_long() -> None:
