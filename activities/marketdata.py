@@ -38,9 +38,10 @@ from activities.opticore_contracts import StoreSeries
 from exchanges.base import Exchange
 from store import repo
 from trading.backtest import Bars
-from trading.candles_csv import parse_candles_csv, read_csv_text
+from trading.candles_csv import parse_candles_csv
 from trading.errors import InvalidInput
 from trading.models import Candle
+from trading.ohlcv_csv import read_csv_text
 from trading.timeframes import Timeframe, parse_timeframe
 
 # With nothing stored and no ``since``: from the venue's first bar.
@@ -199,21 +200,23 @@ async def import_csv(
     symbol: str,
     timeframe: str,
     replace: bool = False,
+    tz: str | None = None,
 ) -> ImportResult:
     """Validate a whole bars CSV (file or text), then store it in one transaction.
 
-    Nothing is written when any row is bad: the BarsCsvError names the line. Importing the same
-    bars again stores nothing new; with ``replace``, stored bars whose values differ are overwritten.
+    Nothing is written when any row is bad: the BarsCsvError names the line. ``tz`` is the zone
+    of times written without one (None: such times are refused). Importing the same bars again
+    stores nothing new; with ``replace``, stored bars whose values differ are overwritten.
     """
     tf = parse_timeframe(timeframe)
     if (text is None) == (path is None):
         raise InvalidInput("give exactly one of text or path")
     label = name or (path.name if path is not None else "upload.csv")
     if path is not None:
-        text = await asyncio.to_thread(read_csv_text, path)
+        text = await asyncio.to_thread(read_csv_text, path, path.name)
     if text is None:  # cannot happen: exactly one of the two was given
         raise InvalidInput("give exactly one of text or path")
-    candles = await asyncio.to_thread(parse_candles_csv, text, tf, name=label)
+    candles = await asyncio.to_thread(parse_candles_csv, text, tf, name=label, tz=tz)
     source = f"csv:{label}"[:200]
     async with deps.transaction() as s:
         wrote = await repo.add_candles(

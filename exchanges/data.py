@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from trading.errors import InvalidInput
 from trading.models import Candle, Market
+from trading.ohlcv_csv import BarsCsvError, load_ohlcv
 
-HEADER = ("ts", "open", "high", "low", "close", "volume")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 _SYMBOL_RE = re.compile(r"^([A-Z0-9]{1,20})/([A-Z0-9]{1,20})$")
 
@@ -59,87 +57,21 @@ class SeriesSpec:
         return load_candles(self.path)
 
 
-def load_candles(path: Path) -> list[Candle]:
-    """Load and validate a ``ts,open,high,low,close,volume`` CSV; raises InvalidInput on a bad file."""
+def load_candles(path: Path, *, tz: str | None = None) -> list[Candle]:
+    """Load and validate an OHLCV CSV (``trading.ohlcv_csv``, the one reader; ``tz`` is the zone of
+    times written without one); raises BarsCsvError (an InvalidInput) on a bad file."""
     try:
         st = Path(path).stat()
     except OSError as e:
-        raise InvalidInput(f"price file {path} cannot be read: {e.strerror or e}") from e
-    return list(_load_cached(str(path), st.st_mtime_ns, st.st_size))
+        raise BarsCsvError(str(path), None, f"cannot be read: {e.strerror or e}") from e
+    return list(_load_cached(str(path), st.st_mtime_ns, st.st_size, tz))
 
 
 @functools.lru_cache(maxsize=32)
-def _load_cached(path: str, mtime_ns: int, size: int) -> tuple[Candle, ...]:
+def _load_cached(path: str, mtime_ns: int, size: int, tz: str | None) -> tuple[Candle, ...]:
     """Parse a price file; keyed by path, modification time and size so edits are seen."""
     del mtime_ns, size  # part of the cache key only
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return tuple(_parse(path, csv.reader(fh)))
-    except UnicodeDecodeError as e:
-        raise InvalidInput(f"price file {path} is not UTF-8 text") from e
-    except OSError as e:
-        raise InvalidInput(f"price file {path} cannot be read: {e.strerror or e}") from e
-
-
-def _parse(path: str, rows: Iterable[list[str]]) -> list[Candle]:
-    """Validate rows one by one and build candles."""
-    it = iter(rows)
-    header = next(it, None)
-    if header is None:
-        raise InvalidInput(f"price file {path} is empty; expected header {','.join(HEADER)}")
-    if tuple(h.strip().lower() for h in header) != HEADER:
-        raise InvalidInput(
-            f"price file {path} has header {','.join(header)!r}; expected {','.join(HEADER)!r}"
-        )
-    out: list[Candle] = []
-    for line_no, row in enumerate(it, start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != len(HEADER):
-            raise InvalidInput(f"{path} line {line_no}: expected 6 fields, got {len(row)}")
-        ts = _parse_ts(path, line_no, row[0])
-        o, h, lo, c, v = (
-            _parse_num(path, line_no, name, text) for name, text in zip(HEADER[1:], row[1:], strict=True)
-        )
-        if min(o, h, lo, c) <= 0 or v < 0:
-            raise InvalidInput(f"{path} line {line_no}: prices must be positive and volume non-negative")
-        if lo > min(o, c) or h < max(o, c):
-            raise InvalidInput(
-                f"{path} line {line_no}: low {lo} and high {h} do not enclose open {o} and close {c}"
-            )
-        if out and ts <= out[-1].ts:
-            raise InvalidInput(
-                f"{path} line {line_no}: timestamp {row[0]} is not after the previous one "
-                f"({out[-1].ts.isoformat()}); bars must be in strictly increasing time order"
-            )
-        out.append(Candle(ts=ts, open=o, high=h, low=lo, close=c, volume=v))
-    if not out:
-        raise InvalidInput(f"price file {path} has a header but no bars")
-    return out
-
-
-def _parse_ts(path: str, line_no: int, text: str) -> datetime:
-    """An ISO-8601 timestamp with a zone, converted to UTC."""
-    try:
-        ts = datetime.fromisoformat(text.strip())
-    except ValueError as e:
-        raise InvalidInput(f"{path} line {line_no}: {text!r} is not an ISO-8601 timestamp") from e
-    if ts.tzinfo is None:
-        raise InvalidInput(
-            f"{path} line {line_no}: timestamp {text!r} has no zone; write UTC as e.g. 2020-01-31T00:00:00Z"
-        )
-    return ts.astimezone(UTC)
-
-
-def _parse_num(path: str, line_no: int, name: str, text: str) -> Decimal:
-    """A finite decimal number."""
-    try:
-        d = Decimal(text.strip())
-    except InvalidOperation as e:
-        raise InvalidInput(f"{path} line {line_no}: {name} {text!r} is not a number") from e
-    if not d.is_finite():
-        raise InvalidInput(f"{path} line {line_no}: {name} {text!r} is not a finite number")
-    return d
+    return tuple(load_ohlcv(Path(path), tz=tz).candles())
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:

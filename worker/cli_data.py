@@ -247,7 +247,9 @@ def make_data_app(*, call: Call, fail: Fail, console: Console) -> typer.Typer:
 
     @data_app.command("import")
     def import_(
-        file: Annotated[Path, typer.Argument(help="a ts,open,high,low,close,volume CSV file")],
+        file: Annotated[
+            Path, typer.Argument(help="an OHLCV CSV file (a ts/timestamp/date column, open ... volume)")
+        ],
         symbol: SymbolOpt,
         timeframe: TimeframeOpt,
         exchange: Annotated[
@@ -257,6 +259,10 @@ def make_data_app(*, call: Call, fail: Fail, console: Console) -> typer.Typer:
             ),
         ] = "csv",
         replace: Annotated[bool, typer.Option(help="overwrite stored bars whose values differ")] = False,
+        tz: Annotated[
+            str | None,
+            typer.Option("--tz", help="the zone of times written without one, e.g. UTC (none: refused)"),
+        ] = None,
         home: HomeOpt = None,
     ) -> None:
         """Validate a whole CSV, then store its bars (nothing is stored if any row is bad)."""
@@ -270,7 +276,7 @@ def make_data_app(*, call: Call, fail: Fail, console: Console) -> typer.Typer:
         async def run() -> Any:
             async with store_deps(home, fail) as deps:
                 return await import_csv(
-                    deps, path=file, exchange=exchange, symbol=symbol, timeframe=tf, replace=replace
+                    deps, path=file, exchange=exchange, symbol=symbol, timeframe=tf, replace=replace, tz=tz
                 )
 
         try:

@@ -32,8 +32,8 @@ from api.exchanges import check_venue
 from api.limits import read_capped
 from api.schemas import DataFilePublic
 from store import repo
-from trading.bars_csv import BarsCsvError
 from trading.errors import InvalidInput
+from trading.ohlcv_csv import TZ_PATTERN, BarsCsvError, parse_ohlcv
 from trading.timeframes import PATTERN as TIMEFRAME_PATTERN
 from trading.timeframes import parse_timeframe
 from workflows.marketdata import MarketDataWorkflow
@@ -52,6 +52,12 @@ TimeframeQ = Query(
 Limit = Query(default=1000, ge=1, le=100_000, description="at most this many (a page)")
 Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
 WorkflowId = Annotated[str, Path(min_length=1, max_length=200)]
+Tz = Query(
+    default=None,
+    max_length=64,
+    pattern=TZ_PATTERN,
+    description='the zone of times written without one, an IANA name such as "UTC" (none: refused)',
+)
 # The CSV bodies of /data/import and /data/files, as the OpenAPI schema states them.
 CSV_EXAMPLE = "ts,open,high,low,close,volume\n2024-01-01T00:00:00Z,100,101,99,100.5,1000\n"
 CSV_BODY = {
@@ -125,6 +131,14 @@ async def _csv_body(request: Request, cap: int, what: str) -> tuple[bytes, str]:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{what} is not UTF-8 text"
         ) from None
+
+
+def _refused(e: BarsCsvError) -> JSONResponse:
+    """422 for a CSV that cannot be read, naming the line at fault."""
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": str(e), "type": e.kind, "line": e.line},
+    )
 
 
 def _timeframe(text: str) -> str:
@@ -275,8 +289,10 @@ async def import_bars(
     exchange: str = Query(default="csv", min_length=1, max_length=64, description="csv, paper or a venue"),
     name: str = Query(default="upload.csv", min_length=1, max_length=190, description="recorded as csv:NAME"),
     replace: bool = Query(default=False, description="overwrite stored bars whose values differ"),
+    tz: str | None = Tz,
 ) -> ImportResult | JSONResponse:
-    """Import a ``ts,open,high,low,close,volume`` CSV sent as the request body (``text/csv``).
+    """Import an OHLCV CSV sent as the request body (``text/csv``): a time column (``ts``,
+    ``timestamp``, ``date``, ``datetime`` or ``time``) and ``open,high,low,close,volume``.
 
     The whole file is validated first: one bad row and nothing is stored (422 naming the line).
     Importing the same bars again stores nothing twice. Bars imported under exchange "paper" are
@@ -293,12 +309,10 @@ async def import_bars(
             symbol=symbol,
             timeframe=_timeframe(timeframe),
             replace=replace,
+            tz=tz,
         )
     except BarsCsvError as e:
-        return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            content={"detail": str(e), "type": e.kind, "line": e.line},
-        )
+        return _refused(e)
 
 
 @router.post(
@@ -308,15 +322,24 @@ async def import_bars(
     dependencies=[TRADER],
     openapi_extra=CSV_BODY,
 )
-async def upload_file(request: Request, settings: SettingsDep) -> DataFilePublic:
-    """Keep a ``ts,open,high,low,close,volume`` CSV (the request body, ``text/csv``) under the data
-    directory, for backtests to name as ``csv_path``; the same bytes are kept once.
+async def upload_file(
+    request: Request, settings: SettingsDep, tz: str | None = Tz
+) -> DataFilePublic | JSONResponse:
+    """Keep an OHLCV CSV (the request body, ``text/csv``) under the data directory, for backtests
+    to name as ``csv_path``; the same bytes are kept once.
 
-    Unlike ``POST /data/import`` nothing is stored in the market-data store and the rows are not
-    checked here: the backtest reads the file, and fails naming the line of a bad row.
+    Unlike ``POST /data/import`` nothing is stored in the market-data store. Without ``tz`` the
+    rows are not checked here: the backtest reads the file, and fails naming the line of a bad row.
+    With ``tz`` (the zone the backtest will be given as ``data.tz``) the file is read now as the
+    backtest will read it, and a bad one is refused (422 naming the line).
     """
-    body, _ = await _csv_body(request, settings.max_import_bytes, "the file")
+    body, text = await _csv_body(request, settings.max_import_bytes, "the file")
     if not body.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="the file is empty")
+    if tz is not None:
+        try:
+            await asyncio.to_thread(parse_ohlcv, text, name="the file", tz=tz)
+        except BarsCsvError as e:
+            return _refused(e)
     csv_path = await asyncio.to_thread(store_upload, settings.data_path, body)
     return DataFilePublic(csv_path=csv_path, bytes=len(body))

@@ -136,6 +136,60 @@ async def test_a_backtest_from_the_store_matches_the_same_csv(http: httpx.AsyncC
     assert bt["status"] == "failed" and "no stored 1d bars of NONE/USD" in bt["error"]
 
 
+def as_yahoo(text: str) -> str:
+    """The same bars with the header and dates as Yahoo Finance writes them (no zone, Adj Close)."""
+    lines = text.splitlines()
+    rows = [f"{r[:10]},{r.split(',', 1)[1].rsplit(',', 1)[0]},1,{r.rsplit(',', 1)[1]}" for r in lines[1:]]
+    return "\n".join(["Date,Open,High,Low,Close,Adj Close,Volume", *rows]) + "\n"
+
+
+async def test_an_import_of_times_without_a_zone_needs_tz(http: httpx.AsyncClient) -> None:
+    key = {"exchange": "csv", "symbol": "TZ/USD", "timeframe": "1d"}
+    naive = as_yahoo(SPX)
+    r = await import_text(http, naive, name="spx.csv", **key)
+    assert r.status_code == 422 and r.json()["line"] == 2, r.text
+    assert "has no zone" in r.json()["detail"] and '"tz": "UTC"' in r.json()["detail"]
+    unknown = await import_text(http, naive, **key, tz="Mars/Olympus")
+    assert unknown.status_code == 422 and "not a known time zone" in unknown.json()["detail"]
+    r = await import_text(http, naive, name="spx.csv", **key, tz="UTC")
+    assert r.status_code == 201, r.text
+    assert (r.json()["bars"], r.json()["first"]) == (3000, "2007-02-01T00:00:00Z")
+    bars = (await http.get("/data/candles", params=key | {"since": "2007-02-01", "limit": 1})).json()["data"]
+    assert bars[0]["close"] == "1445.94"  # Close, not Adj Close
+
+
+async def test_a_backtest_of_an_upload_without_zones_takes_tz(http: httpx.AsyncClient) -> None:
+    naive = as_yahoo(SPX)
+    bad = await http.post(
+        "/data/files",
+        params={"tz": "UTC"},
+        content=naive.replace(",1446.64,", ",-1,", 1),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert bad.status_code == 422 and bad.json()["line"] == 2, bad.text
+    kept = await http.post(
+        "/data/files", params={"tz": "UTC"}, content=naive, headers={"Content-Type": "text/csv"}
+    )
+    assert kept.status_code == 201, kept.text
+    data = {"csv_path": kept.json()["csv_path"], "last": 800}
+    refusals = [
+        ({"data": data | {"tz": "Mars/Olympus"}}, "not a known time zone"),
+        ({"data": {"symbol": "MSFT/USD", "tz": "UTC"}}, "tz applies to csv_path only"),
+    ]
+    for body, reason in refusals:
+        r = await http.post("/backtests", json=body | {"strategy": "sma_cross"})
+        assert r.status_code == 422 and reason in r.text, r.text
+    results = []
+    for given in (data, data | {"tz": "UTC"}):
+        r = await http.post("/backtests", json={"data": given, "strategy": "sma_cross"})
+        assert r.status_code == 202, r.text
+        results.append(await finished(http, f"/backtests/{r.json()['id']}"))
+    without, with_tz = results
+    assert without["status"] == "failed" and "line 2: ts '2007-02-01' has no zone" in without["error"]
+    assert with_tz["status"] == "done", with_tz["error"]
+    assert with_tz["metrics"]["trades"] > 0
+
+
 async def test_after_a_restart_the_paper_venue_lists_a_stored_paper_series(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:

@@ -18,7 +18,12 @@ from exchanges.data import (
     parse_series_arg,
     resolve_series,
 )
+from trading.backtest import Bars
+from trading.bars_csv import load_bars_csv
+from trading.candles_csv import parse_candles_csv
 from trading.errors import InvalidInput
+from trading.ohlcv_csv import NO_ZONE_HINT, BarsCsvError
+from trading.timeframes import parse_timeframe
 
 HEADER = "ts,open,high,low,close,volume"
 GOOD = "2020-01-01T00:00:00Z,10,11,9,10.5,100"
@@ -42,18 +47,18 @@ def test_loads_valid_file_as_utc_decimals(tmp_path: Path) -> None:
     ("lines", "message"),
     [
         ((), "is empty"),
-        (("date,open,high,low,close,volume", GOOD), "expected 'ts,open,high,low,close,volume'"),
+        (("when,open,high,low,close,volume", GOOD), "missing the time column"),
         ((HEADER,), "has a header but no bars"),
         ((HEADER, "2020-01-01T00:00:00Z,10,11,9,10"), "expected 6 fields, got 5"),
-        ((HEADER, "yesterday,10,11,9,10,1"), "'yesterday' is not an ISO-8601 timestamp"),
-        ((HEADER, "2020-01-01T00:00:00,10,11,9,10,1"), "has no zone"),
+        ((HEADER, "yesterday,10,11,9,10,1"), "ts 'yesterday' is neither ISO-8601 nor epoch"),
+        ((HEADER, "2020-01-01T00:00:00,10,11,9,10,1"), "has no zone; pass --tz UTC"),
         ((HEADER, "2020-01-01T00:00:00Z,10,abc,9,10,1"), "high 'abc' is not a number"),
         ((HEADER, "2020-01-01T00:00:00Z,10,NaN,9,10,1"), "high 'NaN' is not a finite number"),
-        ((HEADER, "2020-01-01T00:00:00Z,10,11,9,-10,1"), "prices must be positive"),
-        ((HEADER, "2020-01-01T00:00:00Z,10,11,10.5,10,1"), "low 10.5 and high 11 do not enclose"),
+        ((HEADER, "2020-01-01T00:00:00Z,10,11,9,-10,1"), "close -10 is not a positive price"),
+        ((HEADER, "2020-01-01T00:00:00Z,10,11,10.5,10,1"), "open 10 is outside [low 10.5, high 11]"),
         (
             (HEADER, GOOD, "2020-01-01T00:00:00Z,10,11,9,10,1"),
-            "line 3: timestamp 2020-01-01T00:00:00Z is not after",
+            "line 3: timestamp 2020-01-01T00:00:00Z duplicates the one on line 2",
         ),
         ((HEADER, GOOD, "2019-12-31T00:00:00Z,10,11,9,10,1"), "strictly increasing"),
     ],
@@ -136,10 +141,50 @@ def test_bad_user_series_argument(arg: str, message: str) -> None:
 
 def test_user_series_file_is_validated_at_once(tmp_path: Path) -> None:
     path = write(tmp_path, "a,b", "1,2")
-    with pytest.raises(InvalidInput, match="has header"):
+    with pytest.raises(InvalidInput, match="missing the time column"):
         parse_series_arg(f"X/USD={path}")
 
 
 def test_infer_price_step_uses_finest_decimal(tmp_path: Path) -> None:
     candles = load_candles(write(tmp_path, HEADER, "2020-01-01T00:00:00Z,1.10,1.2,1.00001,1.1,1"))
     assert infer_price_step(candles) == Decimal("0.00001")
+
+
+# A file as Yahoo Finance writes it: "Date" without a zone, "Adj Close" beside "Close".
+YAHOO = (
+    "Date,Open,High,Low,Close,Adj Close,Volume\n"
+    "2024-01-02,10.5,11,10,10.75,9.1,1200\n"
+    "2024-01-03,10.75,12,10.5,11.5,9.8,900\n"
+    "2024-01-05,11.5,11.5,11,11.25,9.5,0\n"
+)
+
+
+def test_one_file_is_read_alike_by_the_backtest_the_paper_venue_and_the_import(tmp_path: Path) -> None:
+    path = write(tmp_path, YAHOO.rstrip("\n"), name="yahoo.csv")
+    venue = load_candles(path, tz="UTC")
+    imported = parse_candles_csv(path.read_text(), parse_timeframe("1d"), name="yahoo.csv", tz="UTC")
+    backtest = load_bars_csv(path, tz="UTC")
+    assert venue == imported and [c.close for c in venue] == [
+        Decimal("10.75"),
+        Decimal("11.5"),
+        Decimal("11.25"),
+    ]
+    assert venue[0].ts == datetime(2024, 1, 2, tzinfo=UTC)
+    expected = Bars.from_candles(venue)
+    for column in ("ts", "open", "high", "low", "close", "volume"):
+        assert getattr(backtest, column).tolist() == getattr(expected, column).tolist()
+
+
+def test_one_file_is_refused_alike_by_the_three_without_tz(tmp_path: Path) -> None:
+    path = write(tmp_path, YAHOO.rstrip("\n"), name="yahoo.csv")
+    errors = []
+    for read in (
+        lambda: load_candles(path),
+        lambda: parse_candles_csv(path.read_text(), parse_timeframe("1d"), name=str(path)),
+        lambda: load_bars_csv(path),
+    ):
+        with pytest.raises(BarsCsvError) as e:
+            read()
+        errors.append(str(e.value))
+    assert errors[0] == errors[1] == errors[2]
+    assert errors[0] == f"{path} line 2: ts '2024-01-02' has no zone; {NO_ZONE_HINT}"

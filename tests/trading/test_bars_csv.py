@@ -118,7 +118,9 @@ def test_bad_row_is_refused_with_its_line_and_reason(row: str, reason: str) -> N
     ("header", "message"),
     [
         ("ts,open,low,close", "missing column(s) high, volume in the header"),
-        ("time,open,high,low,close,volume", "missing column(s) ts"),
+        ("when,open,high,low,close,volume", "missing the time column (one of ts, timestamp, date"),
+        ("date,time,open,high,low,close,volume", "more than one time column: date, time"),
+        ("ts,open,high,low,adj close,volume", "missing column(s) close"),
         ("ts,open,high,low,close,volume,open", "column(s) open appear more than once"),
     ],
 )

@@ -72,6 +72,19 @@ async def test_a_bad_row_exits_2_naming_the_line_and_stores_nothing(tmp_path: Pa
     assert await count(home, "csv", "MSFT/USD", "1w") == 0
 
 
+async def test_import_of_dates_without_a_zone_needs_tz_utc(tmp_path: Path) -> None:
+    home, naive = tmp_path / "home", tmp_path / "naive.csv"
+    rows = MSFT.read_text().splitlines()[1:31]
+    naive.write_text("Date,Open,High,Low,Close,Volume\n" + "".join(f"{r[:10]}{r[20:]}\n" for r in rows))
+    args = ("data", "import", str(naive), "--symbol", "MSFT/USD", "--timeframe", "1d", "--home", str(home))
+    refused = await asts(*args)
+    assert refused.code == 2 and "naive.csv line 2: ts '2005-12-13' has no zone" in refused.err
+    assert "--tz UTC" in refused.err and await count(home, "csv", "MSFT/USD") == 0
+    run = await asts(*args, "--tz", "UTC")
+    assert run.code == 0, run.err
+    assert "30 bars, new 30" in run.out and "from 2005-12-13T00:00:00Z" in run.out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
