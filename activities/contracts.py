@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from activities.bounds import Amount
 from trading.scanner import ScanCriteria
+from trading.sizing import Sizing
 
 StepMode = Literal["activity", "local"]
 
@@ -56,6 +57,8 @@ class StrategyConfig(BaseModel):
     created_by: str = ""
     # The version of the strategy type's code it runs ("" from before versions: the loaded one).
     code_version: str = ""
+    # How its entries are sized (None: FixedQty(params.size), as before sizing could be given).
+    sizing: Sizing | None = None
 
 
 class LlmSpend(BaseModel):

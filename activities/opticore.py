@@ -9,7 +9,7 @@ import asyncio
 import functools
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ from trading import optimize
 from trading.backtest import BacktestConfig, BacktestResult, Bars, backtest_strategy
 from trading.bars_csv import detect_gaps, load_bars_csv
 from trading.errors import InvalidInput
+from trading.sizing import Sizing, choose_sizing
 from trading.strategies import get_strategy
 
 T = TypeVar("T")
@@ -56,14 +57,14 @@ SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
 
 @functools.lru_cache(maxsize=8)
-def _load(kind: str, where: str, stamp: int) -> Bars:
+def _load(kind: str, where: str, stamp: int, tz: str | None = None) -> Bars:
     if kind == "symbol":
         series = bundled_series()
         if where not in series:
             known = ", ".join(sorted(series))
             raise InvalidInput(f"no bundled series {where!r}; known: {known}")
         return Bars.from_candles(series[where].candles())
-    return load_bars_csv(Path(where))
+    return load_bars_csv(Path(where), tz=tz)
 
 
 def load_bars(data: DataSpec) -> Bars:
@@ -76,19 +77,31 @@ def load_bars(data: DataSpec) -> Bars:
             stamp = path.stat().st_mtime_ns
         except OSError as e:
             raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
-        bars = _load("csv", str(path), stamp)
+        bars = _load("csv", str(path), stamp, data.tz)
     return bars if data.last is None else bars.tail(data.last)
 
 
-def engine_config(settings: BacktestSettings, bars: Bars) -> BacktestConfig:
+def sizing_for(strategy_type: str, settings: BacktestSettings, params: Mapping[str, Any]) -> Sizing:
+    """The sizing of a backtest of these (raw) parameters under these settings."""
+    return choose_sizing(
+        strategy_type, params, given=settings.sizing, fraction=settings.fraction, units=settings.units
+    )
+
+
+def engine_config(settings: BacktestSettings, bars: Bars, sizing: Sizing | None = None) -> BacktestConfig:
     """The engine's configuration; annualisation follows the bars' own interval unless given."""
     per_year = settings.bars_per_year
     if per_year is None:
         gaps = np.diff(bars.ts.astype(np.int64))
         step = float(np.median(gaps)) / 1e9 if gaps.size else 86_400.0
         per_year = 252.0 if step >= 86_400 * 0.9 else SECONDS_PER_YEAR / max(step, 1.0)
-    fields = settings.model_dump(exclude={"bars_per_year"})
-    return BacktestConfig(bars_per_year=per_year, **fields)
+    fields = settings.model_dump(exclude={"bars_per_year", "fraction", "sizing"})
+    return BacktestConfig(
+        bars_per_year=per_year,
+        fraction=settings.fraction or 1.0,
+        sizing=sizing or settings.sizing,
+        **fields,
+    )
 
 
 def _finite(x: float) -> float:
@@ -132,7 +145,7 @@ def _evaluator(
     req: OptimizeRequest, bars: Bars
 ) -> Callable[[dict[str, Any]], tuple[float, dict[str, float]]]:
     spec = get_strategy(req.strategy_type)
-    cfg = engine_config(req.settings, bars)
+    cfgs: dict[Sizing, BacktestConfig] = {}  # one per sizing: a searched size changes it
 
     def evaluate(candidate: dict[str, Any]) -> tuple[float, dict[str, float]]:
         params = {**req.fixed, **candidate}
@@ -140,7 +153,10 @@ def _evaluator(
             spec.parse_params(params)
         except InvalidInput:
             return -math.inf, {}
-        result = backtest_strategy(bars, req.strategy_type, params, cfg)
+        sizing = sizing_for(req.strategy_type, req.settings, params)
+        if sizing not in cfgs:
+            cfgs[sizing] = engine_config(req.settings, bars, sizing)
+        result = backtest_strategy(bars, req.strategy_type, params, cfgs[sizing])
         return score_of(result, req.objective), key_metrics(result)
 
     return evaluate
@@ -185,7 +201,8 @@ class OptiCoreActivities:
     async def run_backtest(self, req: BacktestRequest) -> BacktestSummary:
         """Run one backtest and store its metrics, trades and equity curve."""
         bars = await self._bars(req.data)
-        cfg = engine_config(req.settings, bars)
+        # The API gives settings.sizing (it keeps the params normalised, a size filled in).
+        cfg = engine_config(req.settings, bars, sizing_for(req.strategy_type, req.settings, req.params))
         result = await _cpu(lambda: backtest_strategy(bars, req.strategy_type, req.params, cfg))
         metrics = {k: _finite(v) for k, v in vars(result.metrics).items()}
         trades = [
@@ -283,8 +300,9 @@ class OptiCoreActivities:
                 return WalkForwardRow(
                     train=inp.train, test=inp.test, best_params={}, in_sample_score=0.0, out_of_sample={}
                 )
-            cfg = engine_config(req.settings, test)
-            out = backtest_strategy(test, req.strategy_type, {**req.fixed, **best.params}, cfg)
+            params = {**req.fixed, **best.params}
+            cfg = engine_config(req.settings, test, sizing_for(req.strategy_type, req.settings, params))
+            out = backtest_strategy(test, req.strategy_type, params, cfg)
             return WalkForwardRow(
                 train=inp.train,
                 test=inp.test,

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from activities.bounds import FreeMapping, Name, Timeframe
+from trading.ohlcv_csv import TZ_PATTERN
+from trading.sizing import Sizing
 
 # Candidates of one search at most: the plan and every chunk's results go through its history.
 MAX_CANDIDATES = 20_000
@@ -54,7 +56,8 @@ class DataSpec(BaseModel):
     """Where the bars come from: a bundled series by symbol, a CSV file the worker can read, or
     a series in the market-data store."""
 
-    # The schema states the rule of ``_one_source``: exactly one of the three is given (not null).
+    # The schema states the rule of ``_one_source``: exactly one of the three is given (not null),
+    # and ``tz`` only with ``csv_path``.
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -63,7 +66,7 @@ class DataSpec(BaseModel):
                     "required": [given],
                     "properties": {
                         name: {"not": {"type": "null"}} if name == given else {"type": "null"}
-                        for name in _SOURCES
+                        for name in (*_SOURCES, *(() if given == "csv_path" else ("tz",)))
                     },
                 }
                 for given in _SOURCES
@@ -77,11 +80,15 @@ class DataSpec(BaseModel):
     # Keep only the last N bars (None: all).
     last: int | None = Field(default=None, ge=10, le=MAX_BARS)
     store: StoreSeries | None = None
+    # The zone of the CSV's times written without one (an IANA name, e.g. "UTC"); None: refused.
+    tz: str | None = Field(default=None, max_length=64, pattern=TZ_PATTERN, examples=["UTC"])
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
         if sum(x is not None for x in (self.symbol, self.csv_path, self.store)) != 1:
             raise ValueError("data needs exactly one of symbol (bundled series), csv_path or store")
+        if self.tz is not None and self.csv_path is None:
+            raise ValueError("tz applies to csv_path only (bundled and stored series are UTC)")
         return self
 
 
@@ -93,13 +100,17 @@ class BacktestSettings(BaseModel):
     cash: float = Field(default=10_000.0, gt=0, le=1e15, allow_inf_nan=False)
     commission: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
     slippage_bps: float = Field(default=0.0, ge=0, lt=10_000, allow_inf_nan=False)
-    fraction: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
+    # Of equity per entry (what ``sizing`` equity_fraction says), in ``units``; None: see ``sizing``.
+    fraction: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
     units: Literal["whole", "fractional"] = "fractional"
     direction: Literal["long", "long_short"] = "long"
     stop_loss: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
     take_profit: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     close_at_end: bool = True
     bars_per_year: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
+    # How entries are sized; None: ``fraction`` if given, else the strategy's own (a fixed quantity
+    # when the parameters name a ``size``), else all the equity less the entry's commission.
+    sizing: Sizing | None = None
 
 
 class BacktestRequest(BaseModel):

@@ -20,20 +20,23 @@ from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import RISK_REJECTIONS
 from store import repo
 from trading.control import Gate, admit
-from trading.models import ClientOrderId, Target
+from trading.models import ClientOrderId, Side, Target
+from trading.portfolio import Position
 from trading.risk import OrderIntent, RiskContext, RiskLimits, check_order
-from trading.sizing import order_for_target
-from trading.strategies import get_strategy
+from trading.sizing import free_cash, order_for_target, strategy_sizing
 
 
 async def risk_context(
     s: AsyncSession, *, strategy_id: str, capital: Decimal, now: datetime
-) -> tuple[RiskContext, dict[str, Decimal], Gate]:
-    """The strategy's PnL state as the risk rules see it, its positions by symbol, and its gate."""
+) -> tuple[RiskContext, dict[str, Decimal], Gate, Decimal]:
+    """The strategy's PnL state as the risk rules see it, its positions by symbol, its gate, and
+    its cash (what an entry may spend)."""
     row = await repo.get_strategy(s, strategy_id=strategy_id)
     halted = row is None or row.status != "running"
     gate = repo.strategy_gate_of(row) if row is not None else Gate(state="stopped")
-    positions = {p.symbol: p.qty for p in await repo.get_positions(s, strategy_id=strategy_id)}
+    rows = await repo.get_positions(s, strategy_id=strategy_id)
+    positions = {p.symbol: p.qty for p in rows}
+    cash = free_cash(capital, (Position(p.symbol, p.qty, p.avg_price, p.realised_pnl, p.fees) for p in rows))
     latest = await repo.latest_pnl(s, strategy_id=strategy_id)
     net = (latest.realised + latest.unrealised - latest.fees) if latest else Decimal(0)
     equity = capital + net
@@ -44,7 +47,7 @@ async def risk_context(
     ctx = RiskContext(
         position_qty=Decimal(0), daily_pnl=net - base_net, equity=equity, peak_equity=peak, halted=halted
     )
-    return ctx, positions, gate
+    return ctx, positions, gate, cash
 
 
 def order_legs(cfg: StrategyConfig, snapshots: list[SymbolSnapshot]) -> dict[str, int]:
@@ -63,10 +66,10 @@ class RiskActivities:
     @activity.defn(name="risk_approve")
     @translate_errors
     async def risk_approve(self, inp: RiskInput) -> RiskResult:
-        """Size an order per decision, check it against the limits, record every rejection."""
+        """Size an order per decision, check it against the limits, record every rejection (and
+        every entry the venue's size rules or the cash leave no order for)."""
         cfg = inp.config
-        spec = get_strategy(cfg.type)
-        size: Decimal = spec.parse_params(cfg.params).size  # type: ignore[attr-defined]
+        sizing = strategy_sizing(cfg.type, cfg.params, cfg.sizing)
         limits = RiskLimits.from_mapping(cfg.risk)
         ex = self.deps.exchange(cfg.exchange)
         last = {snap.symbol: snap.last for snap in inp.snapshots}
@@ -75,7 +78,7 @@ class RiskActivities:
         approved: list[OrderPlan] = []
         rejected: list[RiskRejection] = []
         async with self.deps.transaction() as s:
-            base_ctx, positions, strategy_gate = await risk_context(
+            base_ctx, positions, strategy_gate, cash = await risk_context(
                 s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=now
             )
             pending = {o.symbol for o in await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)}
@@ -86,10 +89,32 @@ class RiskActivities:
                     continue
                 market = await ex.market(d.symbol)
                 held = positions.get(d.symbol, Decimal(0))
-                order = order_for_target(Target(d.target), held, size, market, fraction=d.size)
-                if order is None:
+                price = last[d.symbol]
+                sized = order_for_target(
+                    Target(d.target),
+                    held,
+                    sizing,
+                    market,
+                    equity=base_ctx.equity,
+                    cash=cash,
+                    price=price,
+                    fraction=d.size,
+                )
+                if sized.qty <= 0:
+                    if sized.reason:  # an entry was wanted: say why there is no order
+                        await repo.record_event(
+                            s,
+                            event_key=f"size-{cfg.strategy_id}-{inp.cycle}-{leg}",
+                            kind="size_rejected",
+                            reason=sized.reason,
+                            now=now,
+                            strategy_id=cfg.strategy_id,
+                            cycle=inp.cycle,
+                            symbol=d.symbol,
+                            data={"target": d.target, "held": str(held), "price": str(price)},
+                        )
                     continue
-                side, qty = order
+                side, qty = sized.side, sized.qty
                 intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=last[d.symbol])
                 ctx = RiskContext(
                     position_qty=held,
@@ -117,6 +142,8 @@ class RiskActivities:
                         data={"side": side.value, "qty": str(qty), "price": str(last[d.symbol])},
                     )
                     continue
+                if side is Side.BUY:  # what it spends is not there for the next symbol's entry
+                    cash -= qty * price
                 approved.append(
                     OrderPlan(
                         strategy_id=cfg.strategy_id,

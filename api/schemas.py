@@ -24,6 +24,7 @@ from activities.bounds import Amount, FreeMapping, Name, Symbol, decimal_string
 from activities.contracts import ApprovalOutcome, ControlResult, LlmBudget, StrategyAck, StrategyStatus
 from trading.breakers import BreakerLimits
 from trading.scanner import ScanCriteria
+from trading.sizing import Sizing
 
 T = TypeVar("T")
 
@@ -179,6 +180,9 @@ class StrategyCreate(BaseModel):
     llm_budget: LlmBudget | None = None
     # Take the parameters of a finished optimisation's best result (``params`` override them).
     params_from: str | None = Field(default=None, max_length=64)
+    # How entries are sized (fixed_qty, fixed_notional, equity_fraction, risk_per_trade); None:
+    # a fixed quantity of ``params.size``. A size never tradable on a symbol is refused (422).
+    sizing: Sizing | None = Field(default=None, examples=[{"mode": "equity_fraction", "fraction": "0.5"}])
 
     @field_validator("symbols")
     @classmethod

@@ -7,8 +7,11 @@ Conventions (every result carries them, with the run's figures, in ``conventions
 - Costs: ``commission`` x traded notional on every entry and on every exit; slippage moves
   every fill price (stop, target and end exits included) ``slippage_bps`` against the trader:
   buys fill higher, sells lower.
-- Size: ``fraction`` x equity at the fill / entry fill price, floored to whole units with
-  ``units="whole"`` (a size of 0 means no trade); the entry commission is paid on top.
+- Size: ``trading.sizing``, the live risk step's rule, at every entry: ``sizing`` (fixed quantity,
+  fixed notional, fraction of equity, risk per trade), or ``fraction`` x equity at the fill
+  (``units`` whole or fractional) when none is given; rounded down to ``qty_step``, never more than
+  the cash held once the entry commission is paid (on top), and no trade when under ``min_qty`` or
+  ``min_notional``.
 - Direction: ``long`` (FLAT means no position) or ``long_short`` (FLAT means short); a
   reversal exits, then enters, at the same open.
 - Stops and targets: levels are set from the entry fill price and checked against each bar's
@@ -33,17 +36,20 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ValidationError
 
 from trading.errors import InvalidInput
 from trading.indicators import FloatArray
 from trading.metrics import Metrics, compute_metrics
 from trading.models import Candle
+from trading.sizing import SIZINGS, EquityFraction, Sizing, describe, entry_sizer
 from trading.strategies import CODE_HOLD, CODE_LONG, SmaCrossParams, get_strategy, sma_cross_codes
 
 __all__ = [
@@ -68,8 +74,6 @@ IntArray = npt.NDArray[np.int64]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _REASONS: tuple[ExitReason, ...] = ("signal", "stop_loss", "take_profit", "end", "open")
 _SIGNAL, _STOP, _TAKE, _END, _OPEN = range(5)
-# Slack when flooring to whole units, so 29.999999999999996 units of float noise buy 30.
-_WHOLE_SLACK = 1e-9
 
 
 def _num(name: str, v: Any) -> float:
@@ -85,13 +89,18 @@ class BacktestConfig:
     cash: float = 10_000.0
     commission: float = 0.0  # fraction of traded notional, charged on entry and on exit
     slippage_bps: float = 0.0  # against the trader on every fill
-    fraction: float = 1.0  # of current equity committed per entry, (0, 1]
-    units: Units = "fractional"
+    fraction: float = 1.0  # of current equity committed per entry, (0, 1]; when sizing is None
+    units: Units = "fractional"  # of that fraction's entries
     direction: Direction = "long"  # long_short: a FLAT target means short
     stop_loss: float | None = None  # fraction below (long) / above (short) the entry price
     take_profit: float | None = None  # fraction above (long) / below (short) the entry price
     close_at_end: bool = True  # False: an open position is reported open, valued at the last close
     bars_per_year: float = 252.0  # for annualised figures
+    sizing: Sizing | None = None  # how every entry is sized (None: fraction and units above)
+    qty_step: float | None = None  # the venue's quantity step (None: any quantity)
+    min_qty: float = 0.0  # the venue's minimum order quantity
+    min_notional: float = 0.0  # and its minimum order value
+    _entry_sizing: Sizing = field(init=False, repr=False, compare=False)  # set by __post_init__
 
     def __post_init__(self) -> None:
         checks = [
@@ -105,6 +114,10 @@ class BacktestConfig:
             checks.append(("stop_loss", self.stop_loss, lambda x: 0 < x < 1, "a fraction in (0, 1)"))
         if self.take_profit is not None:
             checks.append(("take_profit", self.take_profit, lambda x: x > 0, "a positive fraction"))
+        if self.qty_step is not None:
+            checks.append(("qty_step", self.qty_step, lambda x: x > 0, "positive"))
+        checks.append(("min_qty", self.min_qty, lambda x: x >= 0, "zero or more"))
+        checks.append(("min_notional", self.min_notional, lambda x: x >= 0, "zero or more"))
         for name, value, ok, want in checks:
             if not ok(_num(name, value)):
                 raise InvalidInput(f"{name} must be {want}, got {value!r}")
@@ -114,6 +127,20 @@ class BacktestConfig:
             raise InvalidInput(f"direction must be 'long' or 'long_short', got {self.direction!r}")
         if not isinstance(self.close_at_end, bool):
             raise InvalidInput(f"close_at_end must be true or false, got {self.close_at_end!r}")
+        if self.sizing is not None and not isinstance(self.sizing, SIZINGS):
+            raise InvalidInput(f"sizing must be one of {', '.join(t.__name__ for t in SIZINGS)}")
+        sizing = self.sizing
+        if sizing is None:
+            try:
+                sizing = EquityFraction(fraction=Decimal(repr(float(self.fraction))), units=self.units)
+            except ValidationError as e:
+                raise InvalidInput(f"fraction {self.fraction!r}: {e.errors()[0]['msg']}") from None
+        object.__setattr__(self, "_entry_sizing", sizing)
+
+    @property
+    def entry_sizing(self) -> Sizing:
+        """The sizing of every entry: ``sizing``, or ``fraction`` of equity in ``units``."""
+        return self._entry_sizing
 
 
 def _ns(ts: Any) -> IntArray:
@@ -263,9 +290,12 @@ def conventions(cfg: BacktestConfig) -> str:
         "filled); HOLD keeps the position; equity is marked at every close. "
         f"Commission: {cfg.commission:.6g} x traded notional on every entry and every exit; slippage: "
         f"{cfg.slippage_bps:g} bps against the trader on every fill (buys higher, sells lower). "
-        f"Size: {cfg.fraction:g} x equity at the fill / entry fill price"
-        + (", floored to whole units (0 units: no trade)" if cfg.units == "whole" else ", fractional units")
-        + "; the entry commission is paid on top. "
+        f"Size: {describe(cfg.entry_sizing)} at the entry fill price"
+        + (f", rounded down to a step of {cfg.qty_step:g}" if cfg.qty_step is not None else "")
+        + ", never more than the cash held once the entry commission is paid (on top)"
+        + (f"; no trade under {cfg.min_qty:g} units" if cfg.min_qty else "")
+        + (f" or under {cfg.min_notional:g} of value" if cfg.min_notional else "")
+        + "; a size of 0 is no trade. "
         + (
             "Direction long/short: FLAT means short; a reversal exits then enters at the same open. "
             if cfg.direction == "long_short"
@@ -380,7 +410,16 @@ def run_backtest(bars: Bars, targets: npt.NDArray[np.int8], cfg: BacktestConfig)
     plan = _plan(bars, codes, cfg)
     entry_ts = bars.ts[plan.entry].tolist()
     exit_ts = bars.ts[np.minimum(plan.exit, n - 1)].tolist()
-    cash, whole, fee = cfg.cash, cfg.units == "whole", cfg.commission
+    cash, fee = cfg.cash, cfg.commission
+    # The live risk step's rule, in float, built once: called once per trade.
+    size_of = entry_sizer(
+        cfg.entry_sizing,
+        number=float,
+        commission=fee,
+        step=cfg.qty_step,
+        min_qty=cfg.min_qty,
+        min_notional=cfg.min_notional,
+    )
     trades: list[Trade] = []
     done: list[int] = []  # which planned trades were taken
     sizes: list[float] = []
@@ -397,11 +436,9 @@ def run_backtest(bars: Bars, targets: npt.NDArray[np.int8], cfg: BacktestConfig)
     ):
         if cash <= 0:
             break
-        size = cfg.fraction * cash / pe
-        if whole:
-            size = float(math.floor(size + _WHOLE_SLACK))
-            if size <= 0:
-                continue
+        size = size_of(cash, cash, pe, 0.0)[0]  # equity is cash: nothing is held at an entry
+        if size <= 0:
+            continue
         fee_in = fee * size * pe
         is_open = why == _OPEN
         fees = fee_in if is_open else fee_in + fee * size * px
@@ -410,17 +447,19 @@ def run_backtest(bars: Bars, targets: npt.NDArray[np.int8], cfg: BacktestConfig)
         sizes.append(size)
         bases.append(cash - fee_in)
         after.append(cash + pnl)
+        # Positional, in field order (entry_ts, exit_ts, side, size, entry_price, exit_price, pnl,
+        # commission, exit_reason): keywords cost a frozen dataclass half again as much per trade.
         trades.append(
             Trade(
-                entry_ts=entry_ts[i],
-                exit_ts=None if is_open else exit_ts[i],
-                side="long" if s > 0 else "short",
-                size=size,
-                entry_price=pe,
-                exit_price=None if is_open else px,
-                pnl=pnl,
-                commission=fees,
-                exit_reason=_REASONS[why],
+                entry_ts[i],
+                None if is_open else exit_ts[i],
+                "long" if s > 0 else "short",
+                size,
+                pe,
+                None if is_open else px,
+                pnl,
+                fees,
+                _REASONS[why],
             )
         )
         if not is_open:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from urllib.parse import urlencode
 
 import typer
 from rich.console import Console
@@ -23,6 +24,11 @@ POLL_S = 0.5
 # The figures an optimisation keeps per evaluation (activities.opticore.KEY_METRICS), as columns.
 SHOWN = ("total_return", "sharpe", "sortino", "calmar", "max_drawdown")
 COUNTS = ("trades", "max_drawdown_duration")
+DATA_HELP = "an OHLCV CSV file (time column ts/timestamp/date/datetime/time, open, high, low, close, volume)"
+TzOpt = Annotated[
+    str | None,
+    typer.Option("--tz", help="the zone of --data times written without one, e.g. UTC (none: refused)"),
+]
 
 
 def data_spec(
@@ -31,14 +37,18 @@ def data_spec(
     last: int | None,
     fail: Callable[..., NoReturn],
     from_store: str | None = None,
+    tz: str | None = None,
 ) -> dict[str, Any]:
-    """The request's data: a CSV file (its absolute path here: ``upload_data`` sends it to the API),
-    a bundled symbol, or a series in the market-data store given as EXCHANGE:SYMBOL:TIMEFRAME."""
+    """The request's data: a CSV file (its absolute path here: ``upload_data`` sends it to the API;
+    ``tz``, the zone of its times written without one), a bundled symbol, or a series in the
+    market-data store given as EXCHANGE:SYMBOL:TIMEFRAME."""
     if sum(x is not None for x in (data, symbol, from_store)) != 1:
         fail(
             "give exactly one of --data FILE.csv or --symbol SYMBOL (a bundled series)"
             " or --from-store EXCHANGE:SYMBOL:TIMEFRAME"
         )
+    if tz is not None and data is None:
+        fail("--tz applies to --data only (bundled and stored series are UTC)")
     if from_store is not None:
         exchange, _, rest = from_store.partition(":")
         pair, _, timeframe = rest.rpartition(":")
@@ -51,15 +61,19 @@ def data_spec(
         fail(f"no such file: {data}")
     if last is not None:
         spec["last"] = last
+    if tz is not None:
+        spec["tz"] = tz
     return spec
 
 
 def upload_data(spec: dict[str, Any], call: Callable[..., Any], api_url: str | None) -> dict[str, Any]:
     """``spec`` with its CSV file uploaded (``POST /data/files``) and named as the API keeps it: the
-    API reads only files under its data directory, which need not be on this machine."""
+    API reads only files under its data directory, which need not be on this machine. With a
+    ``tz`` the API reads the file at once, so a bad one is refused before any backtest starts."""
     if "csv_path" not in spec:
         return spec
-    kept = call("POST", "/data/files", api_url, csv=Path(spec["csv_path"]).read_bytes(), timeout=300)
+    path = "/data/files" + (f"?{urlencode({'tz': spec['tz']})}" if "tz" in spec else "")
+    kept = call("POST", path, api_url, csv=Path(spec["csv_path"]).read_bytes(), timeout=300)
     return spec | {"csv_path": kept["csv_path"]}
 
 
@@ -74,6 +88,31 @@ def _number(text: str) -> int | float:
 def settings_of(**opts: Any) -> dict[str, Any]:
     """The engine settings given on the command line (unset ones keep the API's defaults)."""
     return {k: v for k, v in opts.items() if v is not None}
+
+
+# ``--sizing MODE:AMOUNT[:STOP]``: the field each mode's amount goes in.
+SIZING_AMOUNTS = {
+    "fixed_qty": "qty",
+    "fixed_notional": "notional",
+    "equity_fraction": "fraction",
+    "risk_per_trade": "risk",
+}
+
+
+def sizing_of(text: str | None, units: str | None, fail: Callable[..., NoReturn]) -> dict[str, Any] | None:
+    """The sizing object of ``--sizing``, e.g. ``fixed_qty:10`` or ``risk_per_trade:0.01:0.05``
+    (risk 1% of equity at a stop 5% away); ``--units`` goes with it. The API checks the numbers."""
+    if text is None:
+        return None
+    mode, _, rest = text.partition(":")
+    amount, _, stop = rest.partition(":")
+    if mode not in SIZING_AMOUNTS or not amount or bool(stop) != (mode == "risk_per_trade"):
+        fail(
+            f"--sizing {text!r} must be fixed_qty:QTY, fixed_notional:AMOUNT, equity_fraction:FRACTION "
+            "or risk_per_trade:RISK:STOP"
+        )
+    out: dict[str, Any] = {"mode": mode, SIZING_AMOUNTS[mode]: amount}
+    return out | ({"stop": stop} if stop else {}) | ({"units": units} if units else {})
 
 
 def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
@@ -172,7 +211,8 @@ def add_opticore_commands(
     @app.command()
     def backtest(
         strategy: Annotated[str, typer.Option("--strategy", help="sma_cross, rsi_reversion or agent")],
-        data: Annotated[Path | None, typer.Option(help="a ts,open,high,low,close,volume CSV file")] = None,
+        data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
+        tz: TzOpt = None,
         symbol: Annotated[str | None, typer.Option(help="a bundled series, e.g. MSFT/USD")] = None,
         from_store: Annotated[
             str | None, typer.Option("--from-store", help="a stored series, EXCHANGE:SYMBOL:TIMEFRAME")
@@ -183,6 +223,14 @@ def add_opticore_commands(
         commission: Annotated[float | None, typer.Option(help="fraction of notional, each side")] = None,
         slippage_bps: Annotated[float | None, typer.Option(help="against the trader")] = None,
         fraction: Annotated[float | None, typer.Option(help="of equity per entry")] = None,
+        sizing: Annotated[
+            str | None,
+            typer.Option(
+                help="fixed_qty:QTY, fixed_notional:AMOUNT, equity_fraction:FRACTION or "
+                "risk_per_trade:RISK:STOP (default: the strategy's size parameter if given, else "
+                "all the equity less the commission)"
+            ),
+        ] = None,
         units: Annotated[str | None, typer.Option(help="whole or fractional")] = None,
         direction: Annotated[str | None, typer.Option(help="long or long_short")] = None,
         stop_loss: Annotated[float | None, typer.Option(help="fraction from entry")] = None,
@@ -199,7 +247,7 @@ def add_opticore_commands(
     ) -> None:
         """Backtest a strategy with the live strategy code and stated, conservative fill rules."""
         body = {
-            "data": upload_data(data_spec(data, symbol, last, fail, from_store), call, api_url),
+            "data": upload_data(data_spec(data, symbol, last, fail, from_store, tz), call, api_url),
             "strategy": strategy,
             "params": pairs(param or [], "parameter"),
             "settings": settings_of(
@@ -207,6 +255,7 @@ def add_opticore_commands(
                 commission=commission,
                 slippage_bps=slippage_bps,
                 fraction=fraction,
+                sizing=sizing_of(sizing, units, fail),
                 units=units,
                 direction=direction,
                 stop_loss=stop_loss,
@@ -241,7 +290,8 @@ def add_opticore_commands(
     def optimize(
         strategy: Annotated[str, typer.Option("--strategy", help="sma_cross, rsi_reversion or agent")],
         space: Annotated[list[str], typer.Option("--space", "-s", help="searched parameter name=low:high")],
-        data: Annotated[Path | None, typer.Option(help="a ts,open,high,low,close,volume CSV file")] = None,
+        data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
+        tz: TzOpt = None,
         symbol: Annotated[str | None, typer.Option(help="a bundled series, e.g. MSFT/USD")] = None,
         from_store: Annotated[
             str | None, typer.Option("--from-store", help="a stored series, EXCHANGE:SYMBOL:TIMEFRAME")
@@ -282,7 +332,7 @@ def add_opticore_commands(
             except ValueError:
                 fail(f"--space {item!r} must look like name=low:high")
         body: dict[str, Any] = {
-            "data": upload_data(data_spec(data, symbol, last, fail, from_store), call, api_url),
+            "data": upload_data(data_spec(data, symbol, last, fail, from_store, tz), call, api_url),
             "strategy": strategy,
             "fixed": pairs(param or [], "parameter"),
             "space": bounds,

@@ -31,7 +31,9 @@ from api.exchanges import check_venue
 from exchanges.data import bundled_series
 from store import repo
 from trading.errors import InvalidInput, TradingError
+from trading.ohlcv_csv import parse_tz
 from trading.optimize import Space, grid_candidates
+from trading.sizing import choose_sizing
 from trading.strategies import get_strategy
 from worker.settings import Settings
 from workflows.backtest import BacktestWorkflow
@@ -122,6 +124,7 @@ def _check_data(data: DataSpec, settings: Settings) -> None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
     if data.store is not None:
         check_venue(data.store.exchange, settings, stored=True, field="data.store.exchange")
+    parse_tz(data.tz)  # an unknown zone: InvalidInput, a 422 by the app's handler
 
 
 async def _check_quota(
@@ -163,11 +166,18 @@ async def start_backtest(
     """Validate, record and start a backtest; poll ``GET /backtests/{id}`` for the result."""
     _check_data(body.data, settings)
     params = _check_strategy(body.strategy, body.params)
+    # Chosen from the params as given: the normalised ones always carry a size.
+    s = body.settings
+    sizing = choose_sizing(body.strategy, body.params, given=s.sizing, fraction=s.fraction, units=s.units)
     await _check_quota(session, settings, user, "backtest")
     bid = "bt" + secrets.token_hex(5)
     wid = backtest_workflow_id(bid)
     req = BacktestRequest(
-        backtest_id=bid, data=body.data, strategy_type=body.strategy, params=params, settings=body.settings
+        backtest_id=bid,
+        data=body.data,
+        strategy_type=body.strategy,
+        params=params,
+        settings=s.model_copy(update={"sizing": sizing}),
     )
     async with session.begin():
         await repo.create_backtest(

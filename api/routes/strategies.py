@@ -37,6 +37,7 @@ from store.models import StrategyRow
 from trading.breakers import BreakerLimits
 from trading.errors import TradingError
 from trading.risk import RiskLimits
+from trading.sizing import check_tradable, strategy_sizing
 from trading.strategies import get_strategy
 from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
@@ -103,9 +104,12 @@ async def start_strategy(
     params = spec.parse_params(raw).model_dump(mode="json")
     risk = RiskLimits.from_mapping(body.risk).to_mapping()
     breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
+    sizing = strategy_sizing(body.type, params, body.sizing)
     venue = venues.exchange(check_venue(body.exchange, settings))
     for symbol in body.symbols:
-        await venue.market(symbol)
+        market = await venue.market(symbol)
+        # A size never tradable there is refused now, not left to run for ever without an order.
+        check_tradable(sizing, market, price=(await venue.ticker(symbol)).last, capital=body.capital)
     if body.universe is not None:
         await check_universe(venue, body.universe)
     strategy_id = "s" + secrets.token_hex(4)
@@ -128,6 +132,7 @@ async def start_strategy(
         llm_budget=body.llm_budget,
         universe=body.universe,
         created_by=user.name,
+        sizing=body.sizing,
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():

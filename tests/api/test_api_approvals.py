@@ -11,7 +11,7 @@ import pytest
 from tests.api.live import api_client, poll, start_strategy
 
 # RSI below 99 means LONG: the first cycle buys 10 MSFT, far above a notional threshold of 1.
-ALWAYS_LONG = {"period": 14, "lower": 99, "upper": 99.5, "size": "10"}
+ALWAYS_LONG = {"period": 2, "lower": 99, "upper": 99.5, "size": "10"}  # warm-up 41 bars
 
 
 async def _pending_of(http: httpx.AsyncClient, strategy_id: str) -> dict[str, Any]:

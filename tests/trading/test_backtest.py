@@ -97,12 +97,18 @@ def test_hold_keeps_and_repeated_long_adds_nothing() -> None:
 
 
 def test_commission_on_entry_and_on_exit() -> None:
-    r = run(RISING, "L.F..", commission=0.01)
+    r = run(RISING, "L.F..", commission=0.01, fraction=0.5)
     t = only(r)
-    assert t.commission == pytest.approx(0.01 * 50 * 20 + 0.01 * 50 * 40)  # 10 + 20
-    assert t.pnl == pytest.approx(1000 - 30)
-    assert r.equity.tolist() == pytest.approx([1000, 1040, 1540, 1970, 1970])
-    assert r.metrics.commissions == pytest.approx(30)
+    assert t.size == 25 and t.commission == pytest.approx(0.01 * 25 * 20 + 0.01 * 25 * 40)  # 5 + 10
+    assert t.pnl == pytest.approx(500 - 15)
+    assert r.equity.tolist() == pytest.approx([1000, 1020, 1270, 1485, 1485])
+    assert r.metrics.commissions == pytest.approx(15)
+
+
+def test_all_the_equity_buys_what_the_cash_pays_for_with_its_commission() -> None:
+    t = only(run(RISING, "L.F..", commission=0.01))
+    assert t.size == pytest.approx(1000 / (20 * 1.01))  # not 50, which would cost 1010
+    assert t.size * 20 * 1.01 == pytest.approx(1000)
 
 
 def test_slippage_moves_long_fills_against_the_trader() -> None:
@@ -268,20 +274,20 @@ END = make_bars([10, 10, 12], [10, 11, 13])
 
 
 def test_open_position_is_closed_at_the_last_close() -> None:
-    r = run(END, "L..", commission=0.01, close_at_end=True)
+    r = run(END, "L..", commission=0.01, close_at_end=True, fraction=0.5)
     t = only(r)
     assert (t.exit_reason, t.exit_ts, t.exit_price) == ("end", 2 * DAY, 13.0)
-    assert t.commission == pytest.approx(10 + 13) and t.pnl == pytest.approx(300 - 23)
-    assert r.equity.tolist() == pytest.approx([1000, 1090, 1277])
+    assert t.commission == pytest.approx(5 + 6.5) and t.pnl == pytest.approx(150 - 11.5)
+    assert r.equity.tolist() == pytest.approx([1000, 1045, 1138.5])
     assert r.metrics.win_rate == 1.0 and r.metrics.exposure == pytest.approx(2 / 3)
 
 
 def test_open_position_can_be_reported_open() -> None:
-    r = run(END, "L..", commission=0.01, close_at_end=False)
+    r = run(END, "L..", commission=0.01, close_at_end=False, fraction=0.5)
     t = only(r)
     assert (t.exit_reason, t.exit_ts, t.exit_price) == ("open", None, None)
-    assert t.commission == pytest.approx(10) and t.pnl == pytest.approx(300 - 10)
-    assert r.equity.tolist() == pytest.approx([1000, 1090, 1290])
+    assert t.commission == pytest.approx(5) and t.pnl == pytest.approx(150 - 5)
+    assert r.equity.tolist() == pytest.approx([1000, 1045, 1145])
     assert r.metrics.trades == 1 and r.metrics.win_rate == 0.0  # no closed trade yet
     assert r.metrics.exposure == pytest.approx(2 / 3)
 
@@ -465,7 +471,7 @@ def simulate(
                 close_at(t, o[t], "signal")
             if wanted != 0 and cash > 0:
                 pe = o[t] * (1 + wanted * slip)
-                size = cfg.fraction * cash / pe
+                size = min(cfg.fraction * cash / pe, cash / (pe * (1 + fee)))  # the commission paid too
                 if cfg.units == "whole":
                     size = math.floor(size + 1e-9)
                 if size > 0:

@@ -101,6 +101,19 @@ async def test_a_bad_csv_exits_1_naming_the_row(api_url: str, tmp_path: Path) ->
     assert "Traceback" not in run.err and run.out.strip() == ""
 
 
+async def test_backtest_of_a_csv_without_zones_takes_tz(api_url: str, tmp_path: Path) -> None:
+    rows = bars_csv(tmp_path / "bars.csv").read_text().splitlines()[1:]
+    naive = tmp_path / "naive.csv"
+    naive.write_text("date,open,high,low,close,volume\n" + "".join(f"{r[:10]}{r[20:]}\n" for r in rows))
+    run = await asts("backtest", "--data", str(naive), "--tz", "UTC", *SMA, *COSTS, "--json", api=api_url)
+    assert run.code == 0, run.err
+    _trades_match(json.loads(run.out)["trades"], json.loads(run.out)["metrics"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(naive.read_text().replace(",1000\n", ",-1\n", 1))
+    refused = await asts("backtest", "--data", str(bad), "--tz", "UTC", *SMA, api=api_url)
+    assert refused.code == 2 and "line 2: volume -1 is negative" in refused.err, refused.err
+
+
 BAD = {
     "no data option": (["backtest", *SMA], "error: give exactly one of --data FILE.csv or --symbol"),
     "both data options": (
@@ -108,6 +121,10 @@ BAD = {
         "error: give exactly one of --data FILE.csv or --symbol",
     ),
     "no such file": (["backtest", "--data", "/nonexistent/bars.csv", *SMA], "error: no such file"),
+    "--tz without --data": (
+        ["backtest", *MSFT, "--tz", "UTC", *SMA],
+        "error: --tz applies to --data only",
+    ),
     "unknown strategy": (
         ["backtest", *MSFT, "--strategy", "nope"],
         "error: 422: unknown strategy type 'nope'",

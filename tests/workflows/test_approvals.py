@@ -36,7 +36,7 @@ from workflows.options import cycle_workflow_id
 
 # RSI below 99 means LONG: on the bundled data every symbol is LONG from the first cycle on,
 # so cycle 1 always sizes a buy of 10 (MSFT ~ 13-31 USD, GOOGL and SPX far above 1000 USD).
-ALWAYS_LONG = {"period": 14, "lower": 99, "upper": 99.5, "size": "10"}
+ALWAYS_LONG = {"period": 2, "lower": 99, "upper": 99.5, "size": "10"}  # warm-up 41 bars
 UPDATE_EVENTS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,

@@ -1,0 +1,37 @@
+"""`asts backtest` sizes as a user asks: a strategy's size parameter, or ``--sizing`` (real process,
+real API and worker)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.worker.test_cli import asts
+
+MSFT = ["--symbol", "MSFT/USD", "--last", "600"]
+SMA = ["--strategy", "sma_cross", "-p", "fast=5", "-p", "slow=20"]
+
+
+async def test_a_backtest_with_a_size_parameter_holds_that_many_units(api_url: str) -> None:
+    run = await asts("backtest", *MSFT, *SMA, "-p", "size=10", "--json", api=api_url)
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    assert len(out["trades"]) > 0 and {t["size"] for t in out["trades"]} == {10.0}
+    assert "a fixed quantity of 10" in out["conventions"]
+
+
+async def test_sizing_on_the_command_line_overrides_the_strategys_size(api_url: str) -> None:
+    run = await asts(
+        "backtest", *MSFT, *SMA, "-p", "size=10", "--sizing", "fixed_notional:1000", "--units", "whole",
+        "--json", api=api_url,
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    trades = json.loads(run.out)["trades"]
+    assert trades and all(
+        t["size"] == int(t["size"]) and t["size"] * t["entry_price"] <= 1000 for t in trades
+    )
+
+
+async def test_a_malformed_sizing_is_refused_with_the_forms_it_takes(api_url: str) -> None:
+    run = await asts("backtest", *MSFT, *SMA, "--sizing", "risk_per_trade:0.01", api=api_url)
+    assert run.code != 0
+    assert "risk_per_trade:RISK:STOP" in run.err + run.out
