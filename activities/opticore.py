@@ -36,14 +36,15 @@ from activities.opticore_contracts import (
     WalkForwardRow,
     WindowInput,
 )
+from asts.engine import backtest, backtest_type
+from asts.registry import current
 from exchanges.data import bundled_series
 from store import repo
 from trading import optimize
-from trading.backtest import BacktestConfig, BacktestResult, Bars, backtest_strategy
+from trading.backtest import BacktestConfig, BacktestResult, Bars
 from trading.bars_csv import detect_gaps, load_bars_csv
 from trading.errors import InvalidInput
 from trading.sizing import Sizing, choose_sizing
-from trading.strategies import get_strategy
 
 T = TypeVar("T")
 HEARTBEAT_EVERY_S = 5.0
@@ -83,9 +84,8 @@ def load_bars(data: DataSpec) -> Bars:
 
 def sizing_for(strategy_type: str, settings: BacktestSettings, params: Mapping[str, Any]) -> Sizing:
     """The sizing of a backtest of these (raw) parameters under these settings."""
-    return choose_sizing(
-        strategy_type, params, given=settings.sizing, fraction=settings.fraction, units=settings.units
-    )
+    named = current().get(strategy_type).size_of(params, named_only=True)
+    return choose_sizing(named, given=settings.sizing, fraction=settings.fraction, units=settings.units)
 
 
 def engine_config(settings: BacktestSettings, bars: Bars, sizing: Sizing | None = None) -> BacktestConfig:
@@ -144,19 +144,19 @@ async def _cpu(
 def _evaluator(
     req: OptimizeRequest, bars: Bars
 ) -> Callable[[dict[str, Any]], tuple[float, dict[str, float]]]:
-    spec = get_strategy(req.strategy_type)
+    kind = current().get(req.strategy_type)
     cfgs: dict[Sizing, BacktestConfig] = {}  # one per sizing: a searched size changes it
 
     def evaluate(candidate: dict[str, Any]) -> tuple[float, dict[str, float]]:
         params = {**req.fixed, **candidate}
         try:
-            spec.parse_params(params)
+            kind.parse_params(params)
         except InvalidInput:
             return -math.inf, {}
         sizing = sizing_for(req.strategy_type, req.settings, params)
         if sizing not in cfgs:
             cfgs[sizing] = engine_config(req.settings, bars, sizing)
-        result = backtest_strategy(bars, req.strategy_type, params, cfgs[sizing])
+        result = backtest(kind, bars, params, cfgs[sizing])
         return score_of(result, req.objective), key_metrics(result)
 
     return evaluate
@@ -202,26 +202,14 @@ class OptiCoreActivities:
         """Run one backtest and store its metrics, trades and equity curve."""
         bars = await self._bars(req.data)
         # The API gives settings.sizing (it keeps the params normalised, a size filled in).
-        cfg = engine_config(req.settings, bars, sizing_for(req.strategy_type, req.settings, req.params))
-        result = await _cpu(lambda: backtest_strategy(bars, req.strategy_type, req.params, cfg))
-        metrics = {k: _finite(v) for k, v in vars(result.metrics).items()}
-        trades = [
-            {k: (v.item() if isinstance(v, np.generic) else v) for k, v in vars(t).items()}
-            for t in result.trades
-        ]
+        record = await _cpu(lambda: backtest_record(req, bars))
         async with self.deps.transaction() as s:
-            await repo.finish_backtest(
-                s,
-                id=req.backtest_id,
-                status="done",
-                now=utcnow(),
-                metrics=metrics,
-                trades=trades,
-                equity=equity_curve(bars, result.equity),
-                conventions=result.conventions + gap_note(bars),
-            )
+            await repo.finish_backtest(s, id=req.backtest_id, status="done", now=utcnow(), **record)
         return BacktestSummary(
-            backtest_id=req.backtest_id, metrics=metrics, trades=len(result.trades), bars=len(bars.close)
+            backtest_id=req.backtest_id,
+            metrics=record["metrics"],
+            trades=len(record["trades"]),
+            bars=len(bars.close),
         )
 
     @activity.defn(name="fail_backtest")
@@ -236,7 +224,7 @@ class OptiCoreActivities:
     async def plan_optimization(self, req: OptimizeRequest) -> OptimizePlan:
         """The candidates of a grid or random search, and the walk-forward windows."""
         bars = await self._bars(req.data)
-        get_strategy(req.strategy_type)
+        current().get(req.strategy_type)  # an unknown type fails here
         _space(req)  # a bad space or constraint fails here, before any chunk runs
         candidates = _candidates(req) if req.walk_forward is None else []
         windows = []
@@ -302,7 +290,7 @@ class OptiCoreActivities:
                 )
             params = {**req.fixed, **best.params}
             cfg = engine_config(req.settings, test, sizing_for(req.strategy_type, req.settings, params))
-            out = backtest_strategy(test, req.strategy_type, params, cfg)
+            out = backtest_type(req.strategy_type, test, params, cfg)
             return WalkForwardRow(
                 train=inp.train,
                 test=inp.test,
@@ -362,6 +350,21 @@ def _scipy(
         method = "L-BFGS-B" if req.method == "lbfgsb" else "Nelder-Mead"
         optimize.minimize(space, objective, method=method, seed=req.seed)
     return evals
+
+
+def backtest_record(req: BacktestRequest, bars: Bars) -> dict[str, Any]:
+    """Run one backtest: its metrics, trades, equity curve and conventions, as the store keeps them."""
+    cfg = engine_config(req.settings, bars, sizing_for(req.strategy_type, req.settings, req.params))
+    result = backtest_type(req.strategy_type, bars, req.params, cfg)
+    return {
+        "metrics": {k: _finite(v) for k, v in vars(result.metrics).items()},
+        "trades": [
+            {k: (v.item() if isinstance(v, np.generic) else v) for k, v in vars(t).items()}
+            for t in result.trades
+        ],
+        "equity": equity_curve(bars, result.equity),
+        "conventions": result.conventions + gap_note(bars),
+    }
 
 
 def gap_note(bars: Bars) -> str:

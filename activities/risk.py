@@ -18,6 +18,7 @@ from activities.contracts import (
 )
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import RISK_REJECTIONS
+from activities.strategy_code import strategy_type
 from store import repo
 from trading.control import Gate, admit
 from trading.models import ClientOrderId, Side, Target
@@ -69,7 +70,8 @@ class RiskActivities:
         """Size an order per decision, check it against the limits, record every rejection (and
         every entry the venue's size rules or the cash leave no order for)."""
         cfg = inp.config
-        sizing = strategy_sizing(cfg.type, cfg.params, cfg.sizing)
+        kind = await strategy_type(self.deps, cfg.type, cfg.code_version)  # the version it runs
+        sizing = strategy_sizing(kind.size_of(cfg.params), cfg.sizing)
         limits = RiskLimits.from_mapping(cfg.risk)
         ex = self.deps.exchange(cfg.exchange)
         last = {snap.symbol: snap.last for snap in inp.snapshots}

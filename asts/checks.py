@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from asts.bars import Bars
 from asts.signal import Signal
 from asts.strategy import Strategy
-from trading.strategies import CODE_TARGETS
+from trading.rules import CODE_TARGETS
 
 # Strength differences below this are float rounding (cumulative sums over other starts).
 STRENGTH_TOLERANCE = 1e-6

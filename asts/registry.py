@@ -21,8 +21,9 @@ import re
 import sys
 import traceback
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,6 +82,14 @@ class StrategyType:
     def parse_params(self, raw: Any) -> BaseModel:
         """Validate raw parameters (``InvalidInput`` names the field)."""
         return self.cls.parse_params(raw)
+
+    def size_of(self, raw: Mapping[str, Any], *, named_only: bool = False) -> Decimal | None:
+        """The fixed size (``size``) these parameters give, None when the type has none (or, with
+        ``named_only``, when the raw parameters do not name one)."""
+        if named_only and "size" not in raw:
+            return None
+        size = getattr(self.parse_params(raw), "size", None)
+        return size if isinstance(size, Decimal) else None
 
 
 @dataclass(frozen=True)

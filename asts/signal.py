@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from trading.errors import InvalidInput
 from trading.models import Target
-from trading.strategies import CODE_FLAT, CODE_HOLD, CODE_LONG, CODE_TARGETS, TargetCodes
+from trading.rules import CODE_FLAT, CODE_HOLD, CODE_LONG, CODE_TARGETS, TargetCodes
 
 __all__ = ["CODE_FLAT", "CODE_HOLD", "CODE_LONG", "BarSignal", "Signal", "Target"]
 

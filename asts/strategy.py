@@ -39,7 +39,7 @@ from trading.errors import InvalidInput
 
 __all__ = ["MAX_SIZE", "Field", "Int", "Num", "Params", "Strategy", "describe_errors"]
 
-from trading.strategies import MAX_SIZE
+from trading.rules import MAX_SIZE
 
 
 def _not_bool(v: Any) -> Any:
@@ -139,12 +139,12 @@ class Strategy:
 
     @classmethod
     def latest(cls, bars: Bars, p: BaseModel) -> BarSignal:
-        """The live decision: the signal of the window's last bar, with its reason."""
+        """The live decision: the signal of the window's last bar, read off its last ``warmup``
+        bars (what the recursion check proves equal to the whole series' signal); its reason may
+        look at the whole window (a cross "since 12 bars")."""
         need = cls.warmup_of(p)
         if len(bars) < need:
-            return BarSignal(
-                Signal.hold(1).at(0, "").target, 0.0, f"warming up: have {len(bars)} of {need} bars"
-            )
-        window = bars.last(need) if len(bars) > need else bars
-        sig = cls.targets(window, p)
-        return sig.at(-1, cls().reason(window, p, sig))
+            return Signal.hold(1).at(0, f"warming up: have {len(bars)} of {need} bars")
+        decided = cls.targets(bars.last(need), p).at(-1, "")
+        reason = cls().reason(bars, p, cls.targets(bars, p))
+        return BarSignal(decided.target, decided.strength, reason, decided.indicators)

@@ -51,8 +51,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import lfilter
 
+from asts.builtin.sma_cross import grid as sma_cross_grid
+from asts.engine import backtest_type
 from bench.report import machine_line, write_section
-from trading.backtest import BacktestConfig, BacktestResult, Bars, backtest_strategy, sma_cross_grid
+from trading.backtest import BacktestConfig, BacktestResult, Bars
 
 T = TypeVar("T")
 Pair = tuple[int, int]
@@ -180,7 +182,7 @@ def ours_outcome(bars: Bars, res: BacktestResult) -> Outcome:
 def ours_single(bars: Bars, runs: int) -> tuple[float, Outcome]:
     """Our single backtest: median seconds and outcome."""
     params = {"fast": FAST, "slow": SLOW}
-    secs, res = timed(lambda: backtest_strategy(bars, "sma_cross", params, CFG), runs)
+    secs, res = timed(lambda: backtest_type("sma_cross", bars, params, CFG), runs)
     return secs, ours_outcome(bars, res)
 
 
@@ -386,7 +388,7 @@ def sma_precision(bars: Bars) -> str:
     import pandas as pd
 
     from trading.indicators import sma
-    from trading.strategies import CODE_HOLD, sma_cross_codes
+    from trading.rules import CODE_HOLD, sma_cross_codes
 
     x = bars.close
     direct = {w: np.convolve(x, np.ones(w), "valid") / w for w in (FAST, SLOW)}

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from asts.registry import current
 from exchanges.data import bundled_series
 from tests.api.live import serve_api, token_for
 from tests.encryption import TEST_CONVERTER
-from trading.strategies import STRATEGIES
 from worker.launcher import dev_server_args
 
 BIN = Path(sys.executable).parent
@@ -40,7 +40,7 @@ EXCLUDED_PATH_REGEX = "^/codec/"
 # Names that are valid only if they exist (a strategy type, a symbol the paper venue lists, the
 # timeframe of its series): the fuzzer draws them from these lists most of the time.
 NAMED: dict[str, tuple[str, list[str]]] = {
-    "strategy_types": ("type strategy strategy_type", sorted(STRATEGIES)),
+    "strategy_types": ("type strategy strategy_type", sorted(current().types)),
     "symbols": ("symbols[*] symbol data.symbol series[*].symbol", sorted(bundled_series())),
     "timeframes": ("series[*].timeframe data.store.timeframe", ["1d"]),
 }

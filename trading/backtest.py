@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -49,8 +49,8 @@ from trading.errors import InvalidInput
 from trading.indicators import FloatArray
 from trading.metrics import Metrics, compute_metrics
 from trading.models import Candle
+from trading.rules import CODE_HOLD, CODE_LONG
 from trading.sizing import SIZINGS, EquityFraction, Sizing, describe, entry_sizer
-from trading.strategies import CODE_HOLD, CODE_LONG, SmaCrossParams, get_strategy, sma_cross_codes
 
 __all__ = [
     "BacktestConfig",
@@ -58,11 +58,9 @@ __all__ = [
     "Bars",
     "Metrics",
     "Trade",
-    "backtest_strategy",
     "compute_metrics",
     "conventions",
     "run_backtest",
-    "sma_cross_grid",
     "sma_table",
 ]
 
@@ -496,15 +494,6 @@ def _equity(
     return np.where(inside, np.array(bases)[kk] + q[kk] * (bars.close - pe[kk]), level)
 
 
-def backtest_strategy(
-    bars: Bars, strategy_type: str, params: Mapping[str, Any], cfg: BacktestConfig
-) -> BacktestResult:
-    """Backtest a registered strategy type with raw parameters (validated as the live code does)."""
-    spec = get_strategy(strategy_type)
-    p = spec.parse_params(params)
-    return run_backtest(bars, spec.targets(bars.close, p), cfg)
-
-
 def sma_table(closes: FloatArray, windows: Iterable[int]) -> dict[int, FloatArray]:
     """The SMA of every window from one cumulative sum (bit-identical to ``indicators.sma``)."""
     x = np.asarray(closes, dtype=np.float64)
@@ -520,18 +509,3 @@ def sma_table(closes: FloatArray, windows: Iterable[int]) -> dict[int, FloatArra
                 a[w - 1 :] = (csum[w:] - csum[:-w]) / w
             out[w] = a
     return out
-
-
-def sma_cross_grid(
-    bars: Bars, pairs: Iterable[tuple[int, int]], cfg: BacktestConfig
-) -> dict[tuple[int, int], BacktestResult]:
-    """Backtest ``sma_cross`` for every (fast, slow) pair, computing each SMA once."""
-    spec = get_strategy("sma_cross")
-    checked = []
-    for f, s in pairs:
-        p = spec.parse_params({"fast": f, "slow": s})  # the live validation (InvalidInput)
-        if not isinstance(p, SmaCrossParams):
-            raise TypeError(f"sma_cross parses its params as {type(p).__name__}, not SmaCrossParams")
-        checked.append((p.fast, p.slow))
-    table = sma_table(bars.close, sorted({w for pair in checked for w in pair}))
-    return {(f, s): run_backtest(bars, sma_cross_codes(table[f], table[s]), cfg) for f, s in checked}

@@ -10,7 +10,7 @@ runs it in Decimal (``size_entry``, ``order_for_target``), the backtester in flo
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from trading.errors import InvalidInput
 from trading.models import Market, Side, Target
 from trading.portfolio import Position
-from trading.strategies import get_strategy
 
 MAX_QTY = Decimal("1e12")  # base units, as a strategy's ``size`` allows
 MAX_NOTIONAL = Decimal("1e15")  # quote currency, as a strategy's capital allows
@@ -323,41 +322,30 @@ def free_cash(capital: Decimal, positions: Iterable[Position]) -> Decimal:
     return capital + sum((p.realised_pnl - p.fees - p.qty * p.avg_price for p in positions), _ZERO)
 
 
-def params_size(strategy_type: str, params: Mapping[str, Any]) -> Decimal | None:
-    """The fixed size a strategy's parameters give (None when its type has no ``size``): the one
-    place sizing reads a strategy's parameter model."""
-    size = getattr(get_strategy(strategy_type).parse_params(params), "size", None)
-    return size if isinstance(size, Decimal) else None
-
-
 def strategy_sizing(
-    strategy_type: str,
-    params: Mapping[str, Any],
-    configured: Sizing | None = None,
-    units: Units = "fractional",
+    size: Decimal | None, configured: Sizing | None = None, units: Units = "fractional"
 ) -> Sizing:
     """A strategy's own sizing: its config's, else ``FixedQty(size)`` when its parameters have a
-    size (today's way, so ``params.size`` keeps its meaning), else the default."""
+    ``size`` (today's way, so ``params.size`` keeps its meaning), else the default."""
     if configured is not None:
         return configured
-    size = params_size(strategy_type, params)
     return default_sizing(units) if size is None else FixedQty(qty=size, units=units)
 
 
 def choose_sizing(
-    strategy_type: str,
-    params: Mapping[str, Any],
+    named_size: Decimal | None,
     *,
     given: Sizing | None = None,
     fraction: float | None = None,
     units: Units = "fractional",
 ) -> Sizing:
     """A backtest's sizing: the request's ``given`` sizing, else its ``fraction`` of equity, else
-    the strategy's own when the (raw) ``params`` name a ``size``, else the default."""
+    the strategy's own fixed size when the request's parameters name a ``size`` (``named_size``),
+    else the default."""
     if given is not None:
         return given
     if fraction is not None:
         return EquityFraction(fraction=Decimal(repr(float(fraction))), units=units)
-    if "size" in params:
-        return strategy_sizing(strategy_type, params, units=units)
+    if named_size is not None:
+        return strategy_sizing(named_size, units=units)
     return default_sizing(units)

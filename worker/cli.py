@@ -471,9 +471,7 @@ def resume(
     """Resume every strategy (--all) or one."""
     _check_target(all_, strategy_id, wait)
     if strategy_id is not None:
-        out = _call(
-            "POST", f"/strategies/{strategy_id}/resume", api_url, {"reason": reason}
-        )
+        out = _call("POST", f"/strategies/{strategy_id}/resume", api_url, {"reason": reason})
         console.print(f"{strategy_id} running again since {out['at']}")
         return
     body = {"reason": reason, "wait": wait, "ack_timeout": timeout}
@@ -585,7 +583,7 @@ app.add_typer(make_data_app(call=_call, fail=fail, console=console), name="data"
 app.add_typer(make_llm_app(fail=fail, console=console), name="llm")
 app.add_typer(make_codec_app(fail=fail, console=console), name="codec")
 add_agent_commands(app, call=_call, pairs=_pairs, console=console)
-add_opticore_commands(app, call=_call, pairs=_pairs, fail=fail, console=console)
+add_opticore_commands(app, call=_call, pairs=_pairs, fail=fail, console=console, base_url=_base)
 add_scan_command(app, call=_call, fail=fail, console=console)
 app.add_typer(emulator_app, name="emulator")
 make_auth_commands(app, call=_call, fail=fail, console=console, base_url=_base)

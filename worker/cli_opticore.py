@@ -25,6 +25,18 @@ POLL_S = 0.5
 SHOWN = ("total_return", "sharpe", "sortino", "calmar", "max_drawdown")
 COUNTS = ("trades", "max_drawdown_duration")
 DATA_HELP = "an OHLCV CSV file (time column ts/timestamp/date/datetime/time, open, high, low, close, volume)"
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local", help="run here, without the stack (the default when no API answers and --api is not given)"
+    ),
+]
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local", help="run here, without the stack (the default when no API answers and --api is not given)"
+    ),
+]
 TzOpt = Annotated[
     str | None,
     typer.Option("--tz", help="the zone of --data times written without one, e.g. UTC (none: refused)"),
@@ -179,6 +191,106 @@ def plot(path: Path, bt: dict[str, Any]) -> None:
     plt.close(fig)
 
 
+def run_here(local: bool, api_url: str | None, console: Console, base_url: Callable[[None], str]) -> bool:
+    """Whether to run in this process: asked to, or no API answers at the configured address (an
+    address given with --api is never given up on)."""
+    if local:
+        return True
+    if api_url is not None:
+        return False
+    import httpx
+
+    base = base_url(None).rstrip("/")
+    try:
+        httpx.get(f"{base}/health", timeout=2.0)
+    except httpx.HTTPError:
+        console.print(f"[dim]no API answers at {base}: running here (--local)[/dim]")
+        return True
+    return False
+
+
+def _kind(name: str, fail: Callable[..., NoReturn]) -> Any:
+    """The strategy type ``name`` of this process's registry (built-ins and ASTS_STRATEGY_PATHS)."""
+    from asts.registry import current
+    from trading.errors import TradingError
+
+    try:
+        return current().get(name)
+    except TradingError as e:
+        fail(str(e))
+
+
+def local_backtest(body: dict[str, Any], fail: Callable[..., NoReturn], console: Console) -> dict[str, Any]:
+    """Run a backtest request body here, answering as ``GET /backtests/{id}`` does."""
+    from pydantic import ValidationError
+
+    from activities.opticore_contracts import BacktestRequest
+    from activities.opticore_local import run_backtest_locally
+    from trading.errors import TradingError
+
+    kind = _kind(body["strategy"], fail)
+    try:
+        req = BacktestRequest(
+            backtest_id="local",
+            data=body["data"],
+            strategy_type=kind.name,
+            params=kind.parse_params(body["params"]).model_dump(mode="json"),
+            settings=body["settings"],
+        )
+        named = kind.size_of(body["params"], named_only=True)
+        if named is not None and req.settings.sizing is None and req.settings.fraction is None:
+            from trading.sizing import choose_sizing
+
+            sized = choose_sizing(named, units=req.settings.units)
+            req = req.model_copy(update={"settings": req.settings.model_copy(update={"sizing": sized})})
+        with console.status(f"backtesting {kind.name}", spinner="dots"):
+            return run_backtest_locally(req)
+    except ValidationError as e:
+        fail(f"invalid backtest: {_first_error(e)}")
+    except TradingError as e:
+        fail(str(e))
+
+
+def local_optimization(
+    body: dict[str, Any], fail: Callable[..., NoReturn], console: Console
+) -> dict[str, Any]:
+    """Run an optimisation request body here, answering as ``GET /optimizations/{id}`` does."""
+    from pydantic import ValidationError
+
+    from activities.opticore_contracts import OptimizeRequest
+    from activities.opticore_local import run_optimization_locally
+    from trading.errors import TradingError
+
+    kind = _kind(body["strategy"], fail)
+    unknown = set(body["space"]) - set(kind.cls.params_model.model_fields)
+    if unknown:
+        fail(f"unknown {kind.name} parameters: {sorted(unknown)}")
+    try:
+        req = OptimizeRequest(
+            optimization_id="local",
+            strategy_type=kind.name,
+            **{k: v for k, v in body.items() if k != "strategy"},
+        )
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True, disable=not console.is_terminal,
+        ) as bar:  # fmt: skip
+            task = bar.add_task(f"optimising {kind.name}", total=None)
+            return run_optimization_locally(
+                req, lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    except ValidationError as e:
+        fail(f"invalid optimisation: {_first_error(e)}")
+    except (TradingError, ValueError) as e:
+        fail(str(e))
+
+
+def _first_error(e: Any) -> str:
+    err = e.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else str(err["msg"])
+
+
 def add_opticore_commands(
     app: typer.Typer,
     *,
@@ -186,8 +298,9 @@ def add_opticore_commands(
     pairs: Callable[[list[str], str], dict[str, Any]],
     fail: Callable[..., NoReturn],
     console: Console,
+    base_url: Callable[[None], str],
 ) -> None:
-    """Register ``backtest`` and ``optimize`` on the CLI."""
+    """Register ``backtest`` and ``optimize`` on the CLI (``base_url(None)``: the API's address)."""
 
     def wait(path: str, api: str | None, total_key: str | None = None) -> dict[str, Any]:
         with Progress(
@@ -210,7 +323,7 @@ def add_opticore_commands(
 
     @app.command()
     def backtest(
-        strategy: Annotated[str, typer.Option("--strategy", help="sma_cross, rsi_reversion or agent")],
+        strategy: Annotated[str, typer.Option("--strategy", help="a strategy type (asts strategy types)")],
         data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
         tz: TzOpt = None,
         symbol: Annotated[str | None, typer.Option(help="a bundled series, e.g. MSFT/USD")] = None,
@@ -243,11 +356,14 @@ def add_opticore_commands(
         plot_path: Annotated[
             Path | None, typer.Option("--plot", help="write an equity/drawdown PNG here")
         ] = None,
+        local: LocalOpt = False,
         api_url: ApiOpt = None,
     ) -> None:
         """Backtest a strategy with the live strategy code and stated, conservative fill rules."""
+        spec = data_spec(data, symbol, last, fail, from_store, tz)
+        here = run_here(local, api_url, console, base_url)
         body = {
-            "data": upload_data(data_spec(data, symbol, last, fail, from_store, tz), call, api_url),
+            "data": spec if here else upload_data(spec, call, api_url),
             "strategy": strategy,
             "params": pairs(param or [], "parameter"),
             "settings": settings_of(
@@ -263,8 +379,11 @@ def add_opticore_commands(
                 close_at_end=False if keep_open else None,
             ),
         }
-        started = call("POST", "/backtests", api_url, body)
-        bt = wait(f"/backtests/{started['id']}", api_url)
+        if here:
+            bt = local_backtest(body, fail, console)
+        else:
+            started = call("POST", "/backtests", api_url, body)
+            bt = wait(f"/backtests/{started['id']}", api_url)
         if bt["status"] != "done":
             fail(f"backtest {bt['id']} {bt['status']}: {bt['error']}", code=1)
         if csv_path is not None:
@@ -288,7 +407,7 @@ def add_opticore_commands(
 
     @app.command()
     def optimize(
-        strategy: Annotated[str, typer.Option("--strategy", help="sma_cross, rsi_reversion or agent")],
+        strategy: Annotated[str, typer.Option("--strategy", help="a strategy type (asts strategy types)")],
         space: Annotated[list[str], typer.Option("--space", "-s", help="searched parameter name=low:high")],
         data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
         tz: TzOpt = None,
@@ -319,9 +438,10 @@ def add_opticore_commands(
             typer.Option("--walk-forward", help="train=BARS,test=BARS[,step=BARS][,anchored=true]"),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="the record as JSON")] = False,
+        local: LocalOpt = False,
         api_url: ApiOpt = None,
     ) -> None:
-        """Search a strategy's parameters as a durable workflow, with progress."""
+        """Search a strategy's parameters, with progress: as a durable workflow through the API, or here."""
         bounds: dict[str, list[float]] = {}
         for item in space:
             name, _, rng = item.partition("=")
@@ -331,8 +451,10 @@ def add_opticore_commands(
                 bounds[name] = [_number(low), _number(high)]
             except ValueError:
                 fail(f"--space {item!r} must look like name=low:high")
+        spec = data_spec(data, symbol, last, fail, from_store, tz)
+        here = run_here(local, api_url, console, base_url)
         body: dict[str, Any] = {
-            "data": upload_data(data_spec(data, symbol, last, fail, from_store, tz), call, api_url),
+            "data": spec if here else upload_data(spec, call, api_url),
             "strategy": strategy,
             "fixed": pairs(param or [], "parameter"),
             "space": bounds,
@@ -347,8 +469,11 @@ def add_opticore_commands(
             body["steps"] = steps
         if walk_forward:
             body["walk_forward"] = pairs([p.strip() for p in walk_forward.split(",")], "walk-forward setting")
-        started = call("POST", "/optimizations", api_url, body)
-        op = wait(f"/optimizations/{started['id']}", api_url, total_key="total")
+        if here:
+            op = local_optimization(body, fail, console)
+        else:
+            started = call("POST", "/optimizations", api_url, body)
+            op = wait(f"/optimizations/{started['id']}", api_url, total_key="total")
         if op["status"] != "done":
             fail(f"optimisation {op['id']} {op['status']}: {op['error']}", code=1)
         if as_json:
@@ -365,7 +490,13 @@ def add_opticore_commands(
                     json.dumps(e["params"]), f"{e['score']:.4f}", *(f"{m.get(k, 0):.4f}" for k in SHOWN)
                 )
             console.print(table)
-            console.print(f"trade it: asts strategy start --type {strategy} --params-from {op['id']} ...")
+            if here:
+                given = " ".join(
+                    f"-p {k}={json.dumps(v)}" for k, v in {**body["fixed"], **op["best_params"]}.items()
+                )
+                console.print(f"trade it: asts strategy start --type {strategy} {given} ...")
+            else:
+                console.print(f"trade it: asts strategy start --type {strategy} --params-from {op['id']} ...")
         if op["walk_forward"]:
             wf = Table(
                 "train",

@@ -22,6 +22,7 @@ SAMPLE_FEEDS: tuple[dict[str, Any], ...] = (
 if TYPE_CHECKING:
     from asts.registry import Registry
 
+
 class Settings(BaseSettings):
     """Process settings; every field can be set as ``ASTS_<NAME>`` in the environment."""
 

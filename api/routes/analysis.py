@@ -16,8 +16,8 @@ from api.auth.deps import TRADER
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
 from api.exchanges import check_venue
 from api.schemas import AnalyzeBody, DecisionDetail
+from asts.registry import current
 from store import repo
-from trading.strategies import get_strategy
 from worker.settings import Settings
 from workflows.analyze import AnalyzeWorkflow
 from workflows.options import analysis_workflow_id
@@ -43,8 +43,7 @@ async def analyze(
     if body.as_of is not None and body.as_of > utcnow() + CLOCK_SKEW:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="as_of is in the future")
     # Bad input is a 422 and a venue that is down a 503: the app's TradingError handler decides.
-    spec = get_strategy(body.strategy_type)
-    params = spec.parse_params(body.params).model_dump(mode="json")
+    params = current().get(body.strategy_type).parse_params(body.params).model_dump(mode="json")
     await venues.exchange(check_venue(body.exchange, settings)).market(body.symbol)
     analysis_id = "a" + uuid.uuid4().hex[:16]
     req = AnalyzeRequest(

@@ -28,13 +28,13 @@ from api.auth.deps import TRADER, VIEWER, TraderUser
 from api.auth.roles import Principal
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.exchanges import check_venue
+from asts.registry import current
 from exchanges.data import bundled_series
 from store import repo
 from trading.errors import InvalidInput, TradingError
 from trading.ohlcv_csv import parse_tz
 from trading.optimize import Space, grid_candidates
 from trading.sizing import choose_sizing
-from trading.strategies import get_strategy
 from worker.settings import Settings
 from workflows.backtest import BacktestWorkflow
 from workflows.optimize import OptimizeWorkflow
@@ -152,23 +152,19 @@ async def _check_quota(
         )
 
 
-def _check_strategy(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return get_strategy(strategy).parse_params(params).model_dump(mode="json")
-    except TradingError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
-
-
 @router.post("/backtests", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
 async def start_backtest(
     body: BacktestCreate, user: TraderUser, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> Started:
     """Validate, record and start a backtest; poll ``GET /backtests/{id}`` for the result."""
     _check_data(body.data, settings)
-    params = _check_strategy(body.strategy, body.params)
+    # An unknown type or bad params: the app's TradingError handler answers 422 with the reason.
+    kind = current().get(body.strategy)
+    params = kind.parse_params(body.params).model_dump(mode="json")
     # Chosen from the params as given: the normalised ones always carry a size.
     s = body.settings
-    sizing = choose_sizing(body.strategy, body.params, given=s.sizing, fraction=s.fraction, units=s.units)
+    named = kind.size_of(body.params, named_only=True)
+    sizing = choose_sizing(named, given=s.sizing, fraction=s.fraction, units=s.units)
     await _check_quota(session, settings, user, "backtest")
     bid = "bt" + secrets.token_hex(5)
     wid = backtest_workflow_id(bid)
@@ -216,8 +212,8 @@ async def start_optimization(
 ) -> Started:
     """Validate, record and start a parameter search; ``GET /optimizations/{id}`` shows progress."""
     _check_data(body.data, settings)
-    spec = get_strategy_or_422(body.strategy)
-    unknown = set(body.space) - set(spec.params_model.model_fields)
+    kind = current().get(body.strategy)  # unknown: 422 (the app's TradingError handler)
+    unknown = set(body.space) - set(kind.cls.params_model.model_fields)
     if unknown:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -257,14 +253,6 @@ async def start_optimization(
             await repo.update_optimization(session, id=oid, status="failed", error=f"did not start: {e}")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
     return Started(id=oid, workflow_id=wid, status="running")
-
-
-def get_strategy_or_422(strategy: str) -> Any:
-    """The strategy spec, or a 422 naming the known types."""
-    try:
-        return get_strategy(strategy)
-    except TradingError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
 
 
 @router.get("/optimizations/{optimization_id}", response_model=OptimizationPublic, dependencies=[VIEWER])

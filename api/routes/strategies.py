@@ -18,6 +18,7 @@ from activities.contracts import HaltRequest, StatusChanged, StrategyConfig, Str
 from activities.deps import utcnow
 from activities.scan import check_universe
 from activities.status import record_strategy
+from activities.strategy_code import type_at
 from api.auth.deps import TraderOrRiskUser, TraderUser, ViewerUser, forbidden
 from api.auth.roles import Principal
 from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
@@ -32,13 +33,12 @@ from api.schemas import (
     StrategyPublic,
 )
 from api.temporal import signal_latest
+from asts.registry import current
 from store import repo
 from store.models import StrategyRow
 from trading.breakers import BreakerLimits
-from trading.errors import TradingError
 from trading.risk import RiskLimits
 from trading.sizing import check_tradable, strategy_sizing
-from trading.strategies import get_strategy
 from workflows.options import strategy_workflow_id
 from workflows.strategy import StrategyWorkflow
 
@@ -100,11 +100,11 @@ async def start_strategy(
         async with session.begin():  # a read of its own: the strategy's row is written below
             raw = await optimised_params(session, body.params_from, body.type) | raw
     # Bad input is a 422 and a venue that is down a 503: the app's TradingError handler decides.
-    spec = get_strategy(body.type)
-    params = spec.parse_params(raw).model_dump(mode="json")
+    kind = current().get(body.type)
+    params = kind.parse_params(raw).model_dump(mode="json")
     risk = RiskLimits.from_mapping(body.risk).to_mapping()
     breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
-    sizing = strategy_sizing(body.type, params, body.sizing)
+    sizing = strategy_sizing(kind.size_of(params), body.sizing)
     venue = venues.exchange(check_venue(body.exchange, settings))
     for symbol in body.symbols:
         market = await venue.market(symbol)
@@ -132,6 +132,7 @@ async def start_strategy(
         llm_budget=body.llm_budget,
         universe=body.universe,
         created_by=user.name,
+        code_version=kind.version,
         sizing=body.sizing,
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
@@ -246,10 +247,9 @@ async def update_params(
     only its owner (or an admin) may."""
     row = await _row(session, strategy_id)
     check_owner(user, row, "change the parameters of", override="")
-    try:
-        params = get_strategy(row.type).parse_params(body.params).model_dump(mode="json")
-    except TradingError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from None
+    # Validated by the version of the code it runs (bad params: 422, by the app's handler).
+    kind = await type_at(session, row.type, row.code_version)
+    params = kind.parse_params(body.params).model_dump(mode="json")
     handle = client.get_workflow_handle(strategy_workflow_id(strategy_id))
     try:
         await signal_latest(handle, StrategyWorkflow.update_params, params)

@@ -21,7 +21,7 @@ from asts.signal import Signal
 from asts.strategy import MAX_SIZE, Int, Num, Params, Strategy
 from trading.analysts import AnalystView, NewsReport, combine, gate_confidence, technical_report
 from trading.models import Target
-from trading.strategies import TARGET_CODES
+from trading.rules import TARGET_CODES
 
 # The fewest bars the technical analyst reads (it reads 4 x slow when that is more).
 MIN_WINDOW = 120

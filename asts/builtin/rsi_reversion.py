@@ -11,7 +11,7 @@ from asts.bars import Bars
 from asts.indicators import rsi
 from asts.signal import Signal
 from asts.strategy import MAX_SIZE, Int, Num, Params, Strategy
-from trading.strategies import CODE_FLAT, CODE_LONG, rsi_reversion_codes
+from trading.rules import CODE_FLAT, CODE_LONG, rsi_reversion_codes
 
 # Wilder's smoothing remembers every bar since its seed, fading by (1 - 1/period) a bar: after
 # this many periods what came before the window weighs e^-20 (about 2e-9), below any signal.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 import numpy as np
@@ -11,7 +12,9 @@ from asts.bars import Bars
 from asts.indicators import sma
 from asts.signal import Signal
 from asts.strategy import MAX_SIZE, Int, Params, Strategy
-from trading.strategies import CODE_HOLD, CODE_LONG, sma_cross_codes
+from trading.backtest import BacktestConfig, BacktestResult, run_backtest, sma_table
+from trading.backtest import Bars as Columns
+from trading.rules import CODE_HOLD, CODE_LONG, sma_cross_codes
 
 # A relative gap between the SMAs of this size (2%) or more gives full strength.
 FULL_STRENGTH_GAP = 0.02
@@ -70,3 +73,18 @@ class SmaCross(Strategy):
         n = f"{run} bar" if run == 1 else f"{run} bars"
         since = n if run < len(same) else f"at least {n}"
         return f"fast SMA {_fmt(f)} {word} slow SMA {_fmt(s)} since {since}"
+
+
+def grid(
+    bars: Columns, pairs: Iterable[tuple[int, int]], cfg: BacktestConfig
+) -> dict[tuple[int, int], BacktestResult]:
+    """Backtest ``sma_cross`` for every (fast, slow) pair, computing each SMA once (the rule and
+    the parameter checks are the strategy's own, so each result equals its single backtest)."""
+    checked = []
+    for f, s in pairs:
+        p = SmaCross.parse_params({"fast": f, "slow": s})  # the live validation (InvalidInput)
+        if not isinstance(p, SmaCrossParams):
+            raise TypeError(f"sma_cross parses its params as {type(p).__name__}, not SmaCrossParams")
+        checked.append((p.fast, p.slow))
+    table = sma_table(bars.close, sorted({w for pair in checked for w in pair}))
+    return {(f, s): run_backtest(bars, sma_cross_codes(table[f], table[s]), cfg) for f, s in checked}

@@ -11,31 +11,10 @@ from pathlib import Path
 import pytest
 
 from asts.registry import CheckCache, StrategyLoadError, code_version, load, parse_paths
+from tests.asts.samples import MOMENTUM
 from trading.errors import UnknownStrategyType
 
-GOOD = '''
-from asts import Bars, Field, Int, Params, Signal, Strategy, indicators
-
-
-class MomentumParams(Params):
-    """How far back the momentum looks."""
-
-    n: Int = Field(default=10, ge=1, description="bars of momentum")
-
-
-class Momentum(Strategy):
-    """Long while the close is above the close n bars ago."""
-
-    name = "momentum"
-    params_model = MomentumParams
-
-    def warmup(self, p):
-        return p.n + 1
-
-    def signal(self, bars: Bars, p) -> Signal:
-        before = indicators.shift(bars.close, p.n)
-        return Signal.where(long=bars.close > before, flat=bars.close < before)
-'''
+GOOD = MOMENTUM
 
 
 # The line of ``class Momentum`` in a file written from GOOD.

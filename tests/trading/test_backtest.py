@@ -11,19 +11,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from exchanges.data import DATA_DIR, load_candles
 from trading.backtest import (
     BacktestConfig,
     BacktestResult,
     Bars,
     Trade,
-    backtest_strategy,
     run_backtest,
-    sma_cross_grid,
 )
 from trading.errors import InvalidInput
 from trading.models import Candle
-from trading.strategies import get_strategy
 
 DAY = 86_400 * 10**9
 CODES = {"F": 0, "L": 1, ".": 2}
@@ -566,38 +562,3 @@ def test_engine_matches_bar_by_bar_simulation(raw: dict[str, Any], seed: int) ->
 
 
 # Strategies and grids ---------------------------------------------------------------------
-
-
-def msft() -> Bars:
-    return Bars.from_candles(load_candles(DATA_DIR / "MSFT-USD-1d.csv"))
-
-
-def test_backtest_strategy_runs_the_strategys_own_targets() -> None:
-    bars = msft()
-    cfg = BacktestConfig(commission=0.001)
-    spec = get_strategy("sma_cross")
-    direct = run_backtest(bars, spec.targets(bars.close, spec.parse_params({"fast": 5, "slow": 20})), cfg)
-    via = backtest_strategy(bars, "sma_cross", {"fast": 5, "slow": 20}, cfg)
-    assert np.array_equal(direct.equity, via.equity) and direct.trades == via.trades
-    assert via.metrics.trades > 20
-    with pytest.raises(InvalidInput, match="slow"):
-        backtest_strategy(bars, "sma_cross", {"fast": 20, "slow": 5}, cfg)
-
-
-def test_sma_grid_equals_one_backtest_per_pair() -> None:
-    bars = msft()
-    cfg = BacktestConfig(stop_loss=0.05, direction="long_short")
-    grid = sma_cross_grid(bars, [(5, 20), (10, 50), (2, 3)], cfg)
-    assert list(grid) == [(5, 20), (10, 50), (2, 3)]
-    for (fast, slow), result in grid.items():
-        alone = backtest_strategy(bars, "sma_cross", {"fast": fast, "slow": slow}, cfg)
-        assert np.array_equal(result.equity, alone.equity) and result.trades == alone.trades
-    with pytest.raises(InvalidInput, match="slow"):
-        sma_cross_grid(bars, [(5, 5)], cfg)
-
-
-def test_rsi_and_agent_strategies_backtest() -> None:
-    bars = msft().tail(300)
-    assert backtest_strategy(bars, "rsi_reversion", {"period": 2}, BacktestConfig()).metrics.trades > 5
-    agent = backtest_strategy(bars, "agent", {"fast": 3, "slow": 8, "rsi_period": 3}, BacktestConfig())
-    assert len(agent.equity) == 300

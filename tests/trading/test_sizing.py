@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from trading.backtest import BacktestConfig, Bars, backtest_strategy, run_backtest
+from asts.engine import backtest
+from asts.registry import current
+from trading.backtest import BacktestConfig, Bars, run_backtest
 from trading.errors import InvalidInput
 from trading.models import Market, Side, Target
 from trading.portfolio import Position
@@ -50,6 +52,7 @@ def make_market(**overrides: Any) -> Market:
 
 
 EURUSD = make_market(symbol="EUR/USD", min_qty=D(1000), qty_step=D(1), min_notional=D(10))
+SMA = current().get("sma_cross")
 
 
 def order(target: Target, held: str, sizing: Sizing, market: Market | None = None, **kw: Any) -> Sized:
@@ -229,7 +232,7 @@ def test_an_entry_under_the_minimum_says_why_and_an_exit_of_dust_does_not() -> N
 
 def test_a_size_that_can_never_trade_on_its_symbol_is_refused_with_the_reason() -> None:
     with pytest.raises(InvalidInput) as e:
-        check_tradable(strategy_sizing("sma_cross", {}), EURUSD, price=D("1.17"), capital=D(100_000))
+        check_tradable(strategy_sizing(SMA.size_of({})), EURUSD, price=D("1.17"), capital=D(100_000))
     assert str(e.value) == (
         "EUR/USD: a fixed quantity of 1 cannot be traded at 1.17 with a capital of 100000: "
         "under the venue minimum 1000 (sized 1)"
@@ -243,19 +246,20 @@ def test_a_size_that_can_never_trade_on_its_symbol_is_refused_with_the_reason() 
 
 def test_a_strategys_own_sizing_is_its_config_then_its_size_then_the_default() -> None:
     notional = FixedNotional(notional=D(500))
-    assert strategy_sizing("sma_cross", {"size": "2.5"}, notional) == notional
-    assert strategy_sizing("sma_cross", {"size": "2.5"}) == FixedQty(qty=D("2.5"))
-    assert strategy_sizing("sma_cross", {}) == FixedQty(qty=D(1))  # the size parameter's default
+    assert strategy_sizing(SMA.size_of({"size": "2.5"}), notional) == notional
+    assert strategy_sizing(SMA.size_of({"size": "2.5"})) == FixedQty(qty=D("2.5"))
+    assert strategy_sizing(SMA.size_of({})) == FixedQty(qty=D(1))  # the size parameter's default
 
 
 def test_a_backtest_sizes_as_asked_else_as_the_strategy_else_with_all_its_equity() -> None:
     risk = RiskPerTrade(risk=D("0.01"), stop=D("0.05"))
-    assert choose_sizing("sma_cross", {"size": 10}, given=risk, fraction=0.5) == risk
-    assert choose_sizing("sma_cross", {"size": 10}, fraction=0.5) == EquityFraction(fraction=D("0.5"))
-    assert choose_sizing("sma_cross", {"size": 10}, units="whole") == FixedQty(qty=D(10), units="whole")
-    assert choose_sizing("sma_cross", {"fast": 5}) == default_sizing()
+    assert choose_sizing(D(10), given=risk, fraction=0.5) == risk
+    assert choose_sizing(D(10), fraction=0.5) == EquityFraction(fraction=D("0.5"))
+    assert choose_sizing(D(10), units="whole") == FixedQty(qty=D(10), units="whole")
+    assert choose_sizing(SMA.size_of({"fast": 5}, named_only=True)) == default_sizing()
+    assert SMA.size_of({"fast": 5}) == D(1)  # the default size, when not asked for one named
     with pytest.raises(InvalidInput, match="size"):
-        choose_sizing("sma_cross", {"size": -1})
+        SMA.size_of({"size": -1})
 
 
 # Backtests -----------------------------------------------------------------------------------
@@ -281,8 +285,8 @@ def wave_bars(n: int = 300) -> Bars:
 
 def test_a_backtest_of_a_strategy_with_a_size_holds_that_size() -> None:
     params = {"fast": 5, "slow": 20, "size": 10}
-    cfg = BacktestConfig(cash=10_000.0, sizing=choose_sizing("sma_cross", params))
-    result = backtest_strategy(wave_bars(), "sma_cross", params, cfg)
+    cfg = BacktestConfig(cash=10_000.0, sizing=choose_sizing(SMA.size_of(params, named_only=True)))
+    result = backtest(SMA, wave_bars(), params, cfg)
     assert len(result.trades) > 3 and {t.size for t in result.trades} == {10.0}
     assert "a fixed quantity of 10" in result.conventions
 
