@@ -101,6 +101,7 @@ bench: install-test
 	$(BIN)/python -m bench.killswitch
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.exchange
+	$(BIN)/python -m bench.sdk --out BENCHMARKS.md
 	$(PIP) -e ".[bench]"
 	$(BIN)/python -m bench.backtest
 

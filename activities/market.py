@@ -39,7 +39,6 @@ class MarketActivities:
         ranked = scanner.rank(universe)
         by_symbol = {s.symbol: s for s in ranked}
         snapshots = [
-            snapshot_of(by_symbol[sym], universe[sym], by_symbol[sym].rank, True)
-            for sym in cfg.symbols
+            snapshot_of(by_symbol[sym], universe[sym], by_symbol[sym].rank, True) for sym in cfg.symbols
         ]
         return ScanResult(snapshots=snapshots)

@@ -34,14 +34,15 @@ class BarSignal:
 
 
 def _column(name: str, values: Any, n: int, dtype: Any) -> npt.NDArray[Any]:
+    """A read-only view of one value per bar (no copy when it already is one)."""
     a = np.asarray(values, dtype=dtype)
     if a.ndim == 0:
         a = np.full(n, a, dtype=dtype)
     if a.shape != (n,):
         raise InvalidInput(f"signal: {name} must have one value per bar ({n}), got shape {a.shape}")
-    a = a.copy()
-    a.flags.writeable = False
-    return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 @dataclass(frozen=True, init=False)
@@ -62,7 +63,7 @@ class Signal:
         if codes.ndim != 1:
             raise InvalidInput(f"signal: target must be one code per bar, got {codes.ndim} dimensions")
         n = codes.size
-        if not np.isin(codes, (CODE_FLAT, CODE_LONG, CODE_HOLD)).all():
+        if n and (codes.min() < CODE_FLAT or codes.max() > CODE_HOLD or codes.dtype.kind not in "iub"):
             raise InvalidInput("signal: target codes must be Signal.FLAT, Signal.LONG or Signal.HOLD")
         object.__setattr__(self, "target", _column("target", codes, n, np.int8))
         s = _column("strength", strength, n, np.float64)
@@ -104,9 +105,15 @@ class Signal:
         """The same signal with HOLD on the bars before index ``before`` (the warm-up)."""
         if before <= 0:
             return self
-        codes = self.target.copy()
+        codes, strength = self.target.copy(), self.strength.copy()
         codes[:before] = CODE_HOLD
-        return Signal(codes, self.strength, self.indicators)
+        strength[:before] = 0.0
+        codes.flags.writeable = strength.flags.writeable = False
+        out = object.__new__(Signal)  # the columns are checked already: no second pass
+        object.__setattr__(out, "target", codes)
+        object.__setattr__(out, "strength", strength)
+        object.__setattr__(out, "indicators", self.indicators)
+        return out
 
     def at(self, i: int, reason: str) -> BarSignal:
         """Bar ``i`` (``-1``: the latest) as one :class:`BarSignal`."""

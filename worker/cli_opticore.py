@@ -31,12 +31,6 @@ LocalOpt = Annotated[
         "--local", help="run here, without the stack (the default when no API answers and --api is not given)"
     ),
 ]
-LocalOpt = Annotated[
-    bool,
-    typer.Option(
-        "--local", help="run here, without the stack (the default when no API answers and --api is not given)"
-    ),
-]
 TzOpt = Annotated[
     str | None,
     typer.Option("--tz", help="the zone of --data times written without one, e.g. UTC (none: refused)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from asts.builtin.agent import Agent
@@ -10,6 +11,7 @@ from asts.builtin.sma_cross import SmaCross
 from asts.checks import CheckFailure, check_series, run_checks
 from asts.strategy import Strategy
 from tests.asts import leaky
+from trading.errors import InvalidInput
 
 
 @pytest.mark.parametrize("strategy", [SmaCross, RsiReversion, Agent])
@@ -60,3 +62,23 @@ def test_the_checks_report_their_progress_to_the_end() -> None:
     seen: list[tuple[int, int]] = []
     assert run_checks(SmaCross, progress=lambda done, total: seen.append((done, total))) is None
     assert seen[-1][0] == seen[-1][1] > 0
+
+
+def test_the_sdk_indicators_read_only_their_bar_and_earlier_ones() -> None:
+    from asts import indicators as ind
+
+    x = [1.0, 3.0, 2.0, 5.0, 4.0]
+    assert ind.rolling_max(x, 2)[1:].tolist() == [3.0, 3.0, 5.0, 5.0]
+    assert ind.rolling_min(x, 3)[2:].tolist() == [1.0, 2.0, 2.0]
+    assert ind.rolling_std([2.0, 2.0, 4.0], 2)[1:].tolist() == [0.0, 1.0]
+    assert ind.shift(x, 2)[2:].tolist() == [1.0, 3.0, 2.0]
+    assert np.isnan(ind.shift(x, 9)).all()
+    e = ind.ema([1.0, 1.0, 4.0], 2)  # seeded with the mean of the first two, then alpha 2/3
+    assert e[1] == 1.0 and e[2] == pytest.approx(3.0)
+    assert ind.ema([1.0], 3).size == 1 and ind.rolling_max([1.0], 3).size == 1
+    a, b = [1.0, 2.0, 3.0, 1.0], [2.0, 2.0, 2.0, 2.0]
+    assert ind.crossed_above(a, b).tolist() == [False, False, True, False]
+    assert ind.crossed_below(a, b).tolist() == [False, False, False, True]
+    for bad in (lambda: ind.shift(x, -1), lambda: ind.sma(x, 0), lambda: ind.rolling_max(x, True)):
+        with pytest.raises(InvalidInput):
+            bad()
