@@ -19,7 +19,7 @@ from asts.bars import Bars
 from asts.engine import targets_of
 from exchanges.data import DATA_DIR, load_candles
 from tests.api.live import api_client, poll, serve_api
-from tests.asts.samples import MOMENTUM
+from tests.asts.samples import MOMENTUM, package_on_path
 from trading.rules import CODE_TARGETS
 
 FLIPPED = MOMENTUM.replace(
@@ -42,11 +42,11 @@ async def url(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory, strategy_dir: Path
 ) -> AsyncIterator[str]:
     before = registry._current
+    home = tmp_path_factory.mktemp("api")
     try:
-        async with serve_api(
-            dev_env, tmp_path_factory.mktemp("api"), strategy_paths=str(strategy_dir)
-        ) as base:
-            yield base
+        with package_on_path(tmp_path_factory.mktemp("site")):
+            async with serve_api(dev_env, home, strategy_paths=str(strategy_dir)) as base:
+                yield base
     finally:
         registry._current = before
 
@@ -180,3 +180,28 @@ async def test_a_rest_backtest_runs_the_user_strategy(http: httpx.AsyncClient) -
     result = await poll(done, "the backtest", timeout=60)
     assert result["status"] == "done", result
     assert result["metrics"]["trades"] > 5
+
+
+async def test_a_strategy_from_an_installed_package_starts_over_rest_and_trades(
+    http: httpx.AsyncClient,
+) -> None:
+    kinds = {t["name"]: t for t in (await http.get("/strategy-types")).json()["data"]}
+    assert kinds["pkg_momentum"]["source"] == "package"
+    assert kinds["pkg_momentum"]["origin"].endswith("asts_demo_pkg/__init__.py")
+    body = {
+        "name": "pkg",
+        "type": "pkg_momentum",
+        "symbols": ["MSFT/USD"],
+        "interval": "300ms",
+        "params": PARAMS,
+    }
+    r = await http.post("/strategies", json=body)
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+
+    async def traded() -> bool:
+        return (await http.get("/orders", params={"strategy_id": sid})).json()["count"] >= 1
+
+    await poll(traded, "the package's strategy to trade", timeout=60)
+    row = (await http.get(f"/strategies/{sid}")).json()
+    assert row["code_version"] == kinds["pkg_momentum"]["code_version"]

@@ -1,4 +1,12 @@
-"""Strategy sources the SDK tests write into strategy directories."""
+"""Strategy sources the SDK tests write into strategy directories, and an installed package."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
 
 # Long while the close is above the close n bars ago; a size in units.
 MOMENTUM = '''
@@ -27,3 +35,38 @@ class Momentum(Strategy):
         before = indicators.shift(bars.close, p.n)
         return Signal.where(long=bars.close > before, flat=bars.close < before)
 '''
+
+
+@contextlib.contextmanager
+def package_on_path(directory: Path) -> Iterator[Path]:
+    """A distribution in ``directory``, on sys.path while inside, with an ``asts.strategies`` entry
+    point (``pkg_momentum``: MOMENTUM under another name) and an ``asts.analysts`` one."""
+    pkg = directory / "asts_demo_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        textwrap.dedent(MOMENTUM).replace('name = "momentum"', 'name = "pkg_momentum"')
+        + textwrap.dedent(
+            """
+            from asts import Report, analyst
+
+
+            @analyst("always_bullish")
+            def always_bullish(ctx):
+                \"\"\"Says buy, whatever it sees.\"\"\"
+                return Report(score=1.0, confidence=0.9, rationale=f"{len(ctx.bars)} bars look fine")
+            """
+        )
+    )
+    info = directory / "asts_demo_pkg-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: asts-demo-pkg\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[asts.strategies]\npkg_momentum = asts_demo_pkg:Momentum\n\n"
+        "[asts.analysts]\nalways_bullish = asts_demo_pkg:always_bullish\n"
+    )
+    sys.path.insert(0, str(directory))
+    try:
+        yield directory
+    finally:
+        sys.path.remove(str(directory))
+        sys.modules.pop("asts_demo_pkg", None)

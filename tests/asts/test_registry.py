@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from asts.registry import CheckCache, StrategyLoadError, code_version, load, parse_paths
-from tests.asts.samples import MOMENTUM
+from tests.asts.samples import MOMENTUM, package_on_path
 from trading.errors import UnknownStrategyType
 
 GOOD = MOMENTUM
@@ -166,36 +165,8 @@ def test_strategy_paths_are_split_on_the_os_path_separator() -> None:
 
 @pytest.fixture
 def installed_package(tmp_path: Path) -> Iterator[Path]:
-    """A distribution on sys.path with an ``asts.strategies`` and an ``asts.analysts`` entry point."""
-    pkg = tmp_path / "asts_demo_pkg"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text(
-        textwrap.dedent(GOOD).replace('name = "momentum"', 'name = "pkg_momentum"')
-        + textwrap.dedent(
-            """
-            from asts import Report, analyst
-
-
-            @analyst("always_bullish")
-            def always_bullish(ctx):
-                \"\"\"Says buy, whatever it sees.\"\"\"
-                return Report(score=1.0, confidence=0.9, rationale=f"{len(ctx.bars)} bars look fine")
-            """
-        )
-    )
-    info = tmp_path / "asts_demo_pkg-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: asts-demo-pkg\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        "[asts.strategies]\npkg_momentum = asts_demo_pkg:Momentum\n\n"
-        "[asts.analysts]\nalways_bullish = asts_demo_pkg:always_bullish\n"
-    )
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield tmp_path
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("asts_demo_pkg", None)
+    with package_on_path(tmp_path) as where:
+        yield where
 
 
 def test_an_installed_package_s_entry_points_bring_a_strategy_and_an_analyst(installed_package: Path) -> None:
