@@ -113,7 +113,7 @@ async def test_it_trades_on_the_paper_venue_with_its_backtest_s_signals_then_sta
 
     async def traded() -> bool:
         orders = (await http.get("/orders", params={"strategy_id": sid})).json()["count"]
-        return orders >= 2 and len(await decisions(http, sid)) >= 12
+        return orders >= 2 and len(await decisions(http, sid)) >= 30
 
     await poll(traded, "the user strategy to decide and trade", timeout=60)
     row = (await http.get(f"/strategies/{sid}")).json()
@@ -127,7 +127,7 @@ async def test_it_trades_on_the_paper_venue_with_its_backtest_s_signals_then_sta
         last = datetime.fromisoformat((await detail(http, d["id"]))["inputs"]["window"]["last"])
         i = BAR_INDEX[int(last.timestamp()) * 10**9]
         assert CODE_TARGETS[int(whole[i])].value == d["target"], (last, d)
-    assert {d["target"] for d in seen} >= {"long", "flat"} or len(seen) < 30
+    assert {d["target"] for d in seen} >= {"long", "flat"}  # both sides of the rule, each compared
 
     # The file changes and the process loads it again (a restart): the strategy keeps version 1.
     (strategy_dir / "momentum.py").write_text(textwrap.dedent(FLIPPED))
