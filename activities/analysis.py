@@ -143,12 +143,14 @@ class AnalysisActivities:
         todo = [snap for snap in inp.snapshots if snap.symbol not in done]
         if todo:
             logs: dict[str, CallLog] = {snap.symbol: CallLog() for snap in todo}
+            # Every symbol's bars: a strategy may read the others' (``bars.peer``) beside its own.
+            bars_of = {snap.symbol: _candles(snap) for snap in inp.snapshots}
             news = await self._news(cfg.type, cfg.params, [s.symbol for s in todo], as_of)
             gate = asyncio.Semaphore(CONCURRENCY)
 
             async def one(snap: Any) -> tuple[str, AnalysisState, float]:
                 async with gate:
-                    candles = _candles(snap)
+                    candles = bars_of[snap.symbol]
                     state: AnalysisState = {
                         "symbol": snap.symbol,
                         "strategy_type": cfg.type,
@@ -158,6 +160,7 @@ class AnalysisActivities:
                     }
                     ctx = self._context(candles, news.get(snap.symbol, []), budget, logs[snap.symbol])
                     ctx.strategy = kind
+                    ctx.peers = {sym: c for sym, c in bars_of.items() if sym != snap.symbol}
                     ctx.hold_when_spent = cfg.llm_budget is not None and cfg.llm_budget.on_exhausted == "halt"
                     return await self._one(snap.symbol, state, ctx)
 

@@ -22,7 +22,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from agents.context import AgentContext, BudgetSpent
+from agents.context import AgentContext, AsOfData, BudgetSpent
 from agents.llm import LlmInvalidAnswer, LlmRejected, LlmUnavailable, answer_schema, prompt_hash
 from agents.prompts import DebatePoint, LlmVerdict, debate_messages, verdict_messages
 from asts.bars import Bars
@@ -82,6 +82,16 @@ def _strategy(state: AnalysisState, runtime: Ctx) -> StrategyType:
     return t if t is not None else current().get(state["strategy_type"])
 
 
+def _with_peers(bars: Bars, state: AnalysisState, runtime: Ctx) -> Bars:
+    """``bars`` with the cycle's other symbols beside it, each cut to the bars closed at ``as_of``."""
+    peers = {}
+    for symbol, candles in runtime.context.peers.items():
+        closed = AsOfData(candles=candles).bars(state["as_of"], limit=len(candles))
+        if closed:
+            peers[symbol] = Bars.from_candles(closed, symbol)
+    return Bars(symbol=bars.symbol, columns=bars.columns, peers=peers) if peers else bars
+
+
 def _window(bars: list[Any], runtime: Ctx) -> dict[str, Any]:
     """The data window a decision read: how many bars, the first and last, the interval."""
     interval = runtime.context.data.interval
@@ -101,7 +111,9 @@ async def technical_node(state: AnalysisState, runtime: Ctx) -> AnalysisState:
         params = t.parse_params(state.get("params") or {})
         candles = runtime.context.data.bars(state["as_of"], limit=t.cls.warmup_of(params))
         if candles:
-            sig = t.cls.latest(Bars.from_candles(candles, state["symbol"]), params)
+            sig = t.cls.latest(
+                _with_peers(Bars.from_candles(candles, state["symbol"]), state, runtime), params
+            )
             rule = {"target": sig.target.value, "strength": float(sig.strength), "reason": sig.reason}
         else:
             rule = {"target": "hold", "strength": 0.0, "reason": "warming up: no closed bar yet"}

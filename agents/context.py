@@ -100,3 +100,5 @@ class AgentContext:
     deadline: float | None = None
     # The strategy type deciding, at the code version its strategy runs (None: the loaded one).
     strategy: StrategyType | None = None
+    # The other symbols' bars of the strategy's cycle (what ``bars.peer`` reads), as of the same time.
+    peers: dict[str, list[Candle]] = field(default_factory=dict)
