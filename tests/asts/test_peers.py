@@ -55,16 +55,16 @@ def follower(tmp_path: Path) -> Iterator[None]:
         registry._current = before
 
 
-async def decide(peers: dict[str, list[Candle]]) -> str:
+async def decide(peers: dict[str, list[Candle]], own: list[Candle] | None = None) -> str:
+    as_of = T0 + 11 * HOUR
     state: AnalysisState = {
         "symbol": "ETH/USD",
         "strategy_type": "follows_leader",
         "params": {},
-        "as_of": T0 + 11 * HOUR,
+        "as_of": as_of,
     }
-    out, _ = await run_analysis(
-        state, AgentContext(data=AsOfData(candles=hourly(5, 5, 5, 5, 5)), peers=peers)
-    )
+    data = AsOfData(candles=own if own is not None else hourly(5, 5, 5, 5, 5, end=11))
+    out, _ = await run_analysis(state, AgentContext(data=data, peers=peers))
     return str(out["result"]["target"])
 
 
