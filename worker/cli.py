@@ -22,7 +22,7 @@ from worker.cli_common import parse_pairs
 from worker.cli_data import make_data_app
 from worker.cli_llm import check_llm_choice, make_llm_app
 from worker.cli_news import make_news_app
-from worker.cli_opticore import add_opticore_commands
+from worker.cli_opticore import add_opticore_commands, sizing_of
 from worker.cli_scan import add_scan_command, universe_option
 from worker.cli_sdk import add_sdk_commands
 
@@ -303,10 +303,18 @@ def strategy_start(
             "--universe", help='trade the top N of a scan each cycle, JSON: \'{"quote": "USD", "top": 5}\''
         ),
     ] = None,
+    sizing: Annotated[
+        str | None,
+        typer.Option(
+            help="fixed_qty:QTY, fixed_notional:AMOUNT, equity_fraction:FRACTION or risk_per_trade:RISK:STOP "
+            "(default: the strategy's size parameter)"
+        ),
+    ] = None,
+    units: Annotated[str | None, typer.Option(help="with --sizing: whole or fractional units")] = None,
     api_url: ApiOpt = None,
 ) -> None:
     """Start a strategy (built-in types: sma_cross, rsi_reversion, agent; and the users' own)."""
-    body = {
+    body: dict[str, Any] = {
         "name": name or type,
         "type": type,
         "exchange": exchange,
@@ -324,6 +332,10 @@ def strategy_start(
         body["params_from"] = params_from
     if universe is not None:
         body["universe"] = universe_option(universe, fail)
+    if units is not None and sizing is None:
+        fail("--units goes with --sizing")
+    if sizing is not None:
+        body["sizing"] = sizing_of(sizing, units, fail)
     out = _call("POST", "/strategies", api_url, body)
     console.print(f"started {out['id']} (workflow {out['workflow_id']})")
 

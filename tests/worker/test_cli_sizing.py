@@ -35,3 +35,13 @@ async def test_a_malformed_sizing_is_refused_with_the_forms_it_takes(api_url: st
     run = await asts("backtest", *MSFT, *SMA, "--sizing", "risk_per_trade:0.01", api=api_url)
     assert run.code != 0
     assert "risk_per_trade:RISK:STOP" in run.err + run.out
+
+
+async def test_strategy_start_takes_a_sizing_and_a_bad_one_is_refused_with_exit_2(api_url: str) -> None:
+    start = ("strategy", "start", "--type", "sma_cross", "--symbols", "MSFT/USD", "--interval", "1h")
+    run = await asts(*start, "--sizing", "fixed_notional:1000", "--units", "whole", api=api_url)
+    assert run.code == 0 and run.out.startswith("started s"), run.err
+    bad = await asts(*start, "--sizing", "fixed_qty:-1", api=api_url)
+    assert bad.code == 2 and "sizing" in bad.err + bad.out
+    lone = await asts(*start, "--units", "whole", api=api_url)
+    assert lone.code == 2 and "--units goes with --sizing" in lone.err
