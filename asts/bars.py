@@ -108,6 +108,16 @@ class Bars:
             known = ", ".join(sorted(self.peers)) or "none"
             raise InvalidInput(f"no bars of {symbol!r} beside {self.symbol!r} (peers: {known})") from None
 
+    def align(self, symbol: str, column: str = "close") -> FloatArray:
+        """A peer's ``column`` at this series' bar times (NaN where the peer has no bar then)."""
+        peer = self.peer(symbol)
+        out = np.full(len(self), np.nan)
+        idx = np.searchsorted(peer.ts, self.ts)
+        ok = idx < len(peer)
+        ok[ok] = peer.ts[idx[ok]] == self.ts[ok]
+        out[ok] = getattr(peer.columns, column)[idx[ok]]
+        return out
+
     def window(self, start: int, stop: int) -> Bars:
         """Bars ``start:stop`` (Python slice rules), the peers cut to the same times."""
         if len(self) == 0:

@@ -53,10 +53,11 @@ class CheckFailure:
         )
 
 
-def check_series(n: int = SERIES_BARS) -> Bars:
+def check_series(n: int = SERIES_BARS, seed: int = 0, symbol: str = "") -> Bars:
     """The bundled series: ``n`` hourly bars of a deterministic random walk with trending and
-    ranging stretches (an integer generator, so every machine and numpy version gets the same)."""
-    state = 20_261_202
+    ranging stretches (an integer generator, so every machine and numpy version gets the same);
+    another ``seed`` gives another walk over the same times (a strategy's peers)."""
+    state = 20_261_202 + 7_919 * seed
     price, drift = 100.0, 0.0
     rows = []
     for i in range(n):
@@ -75,7 +76,17 @@ def check_series(n: int = SERIES_BARS) -> Bars:
         price = c
     a = np.array(rows)
     ts = 1_735_689_600 * 10**9 + np.arange(n, dtype=np.int64) * 3_600 * 10**9  # from 2025-01-01
-    return Bars.from_arrays(ts=ts, open=a[:, 0], high=a[:, 1], low=a[:, 2], close=a[:, 3], volume=a[:, 4])
+    return Bars.from_arrays(
+        ts=ts, open=a[:, 0], high=a[:, 1], low=a[:, 2], close=a[:, 3], volume=a[:, 4], symbol=symbol
+    )
+
+
+def with_peers(bars: Bars, strategy: type[Strategy]) -> Bars:
+    """``bars`` with a bundled walk of its own for every peer the strategy declares."""
+    if not strategy.peers or bars.peers:
+        return bars
+    peers = {sym: check_series(len(bars), seed=i + 1, symbol=sym) for i, sym in enumerate(strategy.peers)}
+    return Bars(symbol=bars.symbol, columns=bars.columns, peers=peers)
 
 
 def _describe(sig: Signal, i: int) -> str:
@@ -116,7 +127,7 @@ def run_checks(
     """Both checks on the bundled series (or ``bars``); the first failure, or None when it passes."""
     p = params if params is not None else strategy.parse_params({})
     warm = strategy.warmup_of(p)
-    series = bars if bars is not None else check_series()
+    series = bars if bars is not None else with_peers(check_series(), strategy)
     series = series.window(0, min(len(series), warm + CHECKED_BARS))
     n = len(series)
     whole = strategy.targets(series, p)

@@ -37,9 +37,16 @@ def backtest(
     bars: Bars | Columns,
     params: Mapping[str, Any] | None = None,
     cfg: BacktestConfig | None = None,
+    peers: Mapping[str, Bars | Columns] | None = None,
 ) -> BacktestResult:
-    """Backtest a strategy over ``bars`` with raw parameters (validated as the live code does)."""
+    """Backtest a strategy over ``bars`` with raw parameters (validated as the live code does);
+    ``peers``, the other symbols' series its signal reads (``bars.peer``), are cut to each window."""
     b = _bars(bars)
+    if peers:
+        given = {sym: _bars(p) for sym, p in peers.items()}
+        b = Bars(
+            symbol=b.symbol, columns=b.columns, peers={sym: Bars(sym, p.columns) for sym, p in given.items()}
+        )
     return run_backtest(b.columns, targets_of(strategy, b, params), cfg or BacktestConfig())
 
 

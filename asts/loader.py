@@ -101,6 +101,11 @@ def validate_class(cls: type[Strategy], file: str) -> None:
         raise StrategyLoadError(
             file, line, f"{cls.__name__}.name must be lower_snake_case of 1-50 characters, got {name!r}"
         )
+    peers = cls.peers
+    if not isinstance(peers, tuple) or not all(isinstance(x, str) and 0 < len(x) <= 64 for x in peers):
+        raise StrategyLoadError(
+            file, line, f"strategy {name!r}: peers must be a tuple of symbols, got {peers!r}"
+        )
     for method in ("warmup", "signal"):
         if getattr(cls, method) is getattr(Strategy, method):
             raise StrategyLoadError(file, line, f"strategy {name!r} has no {method}() method")

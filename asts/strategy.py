@@ -79,6 +79,9 @@ class Strategy:
     params_model: ClassVar[builtins.type[BaseModel]] = Params
     # One line for listings; the class docstring's first line when not set.
     description: ClassVar[str] = ""
+    # Other symbols the signal reads (``bars.peer``): live, the strategy's other symbols of its
+    # cycle; in a backtest, the series given with it; in the checks, bundled walks of their own.
+    peers: ClassVar[tuple[str, ...]] = ()
 
     def warmup(self, p: Any) -> int:
         """Bars the signal of a bar depends on, that bar included (before that: HOLD)."""

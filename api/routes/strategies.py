@@ -102,6 +102,12 @@ async def start_strategy(
     # Bad input is a 422 and a venue that is down a 503: the app's TradingError handler decides.
     kind = current().get(body.type)
     params = kind.parse_params(raw).model_dump(mode="json")
+    missing = [sym for sym in kind.cls.peers if sym not in body.symbols]
+    if missing and body.universe is None:  # live, a strategy sees only its own cycle's symbols
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"{body.type} reads {', '.join(missing)} beside its own bars: add it to symbols",
+        )
     risk = RiskLimits.from_mapping(body.risk).to_mapping()
     breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
     sizing = strategy_sizing(kind.size_of(params), body.sizing)

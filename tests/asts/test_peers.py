@@ -82,3 +82,69 @@ async def test_a_bar_still_forming_at_the_decision_time_is_seen_by_no_one(follow
     # 99 is never read; the window is 8h..10h, where the leader fell to 7.
     own = hourly(5, 5, 5, 5, 5, 5, end=12)
     assert await decide({"BTC/USD": hourly(10, 10, 10, 10, 7, 99, end=12)}, own) == "flat"
+
+
+PAIRS = '''
+from asts import Bars, Params, Signal, Strategy, indicators
+
+
+class Pairs(Strategy):
+    """Long MSFT while GOOGL is above its 5-bar mean at the same time, flat below."""
+
+    name = "pairs"
+    peers = ("GOOGL/USD",)
+
+    def warmup(self, p: Params) -> int:
+        return 5
+
+    def signal(self, bars: Bars, p: Params) -> Signal:
+        if "GOOGL/USD" not in bars.peers:
+            return Signal.hold(len(bars))
+        lead = bars.align("GOOGL/USD")
+        mean = indicators.sma(lead, 5)
+        return Signal.where(long=lead > mean, flat=lead < mean)
+'''
+
+
+def pairs_strategy(tmp_path: Path, text: str = PAIRS) -> registry.StrategyType:
+    (tmp_path / "pairs.py").write_text(textwrap.dedent(text))
+    [kind] = registry.load_file(tmp_path / "pairs.py")
+    return kind
+
+
+def test_a_strategy_reading_a_declared_peer_passes_the_checks_on_bundled_walks_of_both(
+    tmp_path: Path,
+) -> None:
+    from asts.checks import run_checks
+
+    assert run_checks(pairs_strategy(tmp_path).cls) is None
+
+
+def test_reading_a_peer_s_next_bar_is_refused(tmp_path: Path) -> None:
+    from asts.checks import run_checks
+
+    peeking = PAIRS.replace(
+        'lead = bars.align("GOOGL/USD")', 'lead = np.append(bars.align("GOOGL/USD")[1:], np.nan)'
+    ).replace("from asts import", "import numpy as np\nfrom asts import")
+    found = run_checks(pairs_strategy(tmp_path, peeking).cls)
+    assert found is not None and found.check == "look-ahead"
+
+
+def test_a_two_symbol_backtest_gives_the_live_decisions_bar_by_bar(tmp_path: Path) -> None:
+    from asts.bars import Bars as SdkBars
+    from asts.engine import targets_of
+    from exchanges.data import DATA_DIR, load_candles
+
+    kind = pairs_strategy(tmp_path)
+    msft = load_candles(DATA_DIR / "MSFT-USD-1d.csv")[-300:]
+    googl = load_candles(DATA_DIR / "GOOGL-USD-1d.csv")
+    start, end = msft[0].ts, msft[-1].ts
+    googl = [c for c in googl if start <= c.ts <= end]
+    bars = SdkBars.from_candles(msft, "MSFT/USD")
+    bars = SdkBars(
+        symbol="MSFT/USD", columns=bars.columns, peers={"GOOGL/USD": SdkBars.from_candles(googl, "GOOGL/USD")}
+    )
+    whole = targets_of(kind, bars)
+    p = kind.parse_params({})
+    live = [int(kind.cls.targets(bars.window(0, t + 1).last(5), p).target[-1]) for t in range(len(bars))]
+    assert whole.tolist() == live and {0, 1} <= set(whole.tolist())
