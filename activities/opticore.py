@@ -201,8 +201,9 @@ class OptiCoreActivities:
     async def run_backtest(self, req: BacktestRequest) -> BacktestSummary:
         """Run one backtest and store its metrics, trades and equity curve."""
         bars = await self._bars(req.data)
+        peers = {sym: await self._bars(spec) for sym, spec in req.peers.items()}
         # The API gives settings.sizing (it keeps the params normalised, a size filled in).
-        record = await _cpu(lambda: backtest_record(req, bars))
+        record = await _cpu(lambda: backtest_record(req, bars, peers))
         async with self.deps.transaction() as s:
             await repo.finish_backtest(s, id=req.backtest_id, status="done", now=utcnow(), **record)
         return BacktestSummary(
@@ -352,10 +353,13 @@ def _scipy(
     return evals
 
 
-def backtest_record(req: BacktestRequest, bars: Bars) -> dict[str, Any]:
-    """Run one backtest: its metrics, trades, equity curve and conventions, as the store keeps them."""
+def backtest_record(
+    req: BacktestRequest, bars: Bars, peers: Mapping[str, Bars] | None = None
+) -> dict[str, Any]:
+    """Run one backtest (with the series of the peers its strategy reads): its metrics, trades,
+    equity curve and conventions, as the store keeps them."""
     cfg = engine_config(req.settings, bars, sizing_for(req.strategy_type, req.settings, req.params))
-    result = backtest_type(req.strategy_type, bars, req.params, cfg)
+    result = backtest(current().get(req.strategy_type), bars, req.params, cfg, peers=peers or None)
     return {
         "metrics": {k: _finite(v) for k, v in vars(result.metrics).items()},
         "trades": [

@@ -113,6 +113,11 @@ class BacktestSettings(BaseModel):
     sizing: Sizing | None = None
 
 
+# The other symbols' series a strategy reads beside its own (its declared ``peers``).
+PeerData = dict[Annotated[str, Field(min_length=1, max_length=64)], DataSpec]
+MAX_PEERS = 4
+
+
 class BacktestRequest(BaseModel):
     """One backtest of one strategy with fixed parameters."""
 
@@ -121,6 +126,7 @@ class BacktestRequest(BaseModel):
     strategy_type: str
     params: dict[str, Any] = Field(default_factory=dict)
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
+    peers: PeerData = Field(default_factory=dict, max_length=MAX_PEERS)
 
 
 class BacktestSummary(BaseModel):

@@ -32,7 +32,8 @@ def local_bars(data: DataSpec) -> Bars:
 
 def run_backtest_locally(req: BacktestRequest) -> dict[str, Any]:
     """A backtest here and now, answered as ``GET /backtests/{id}`` would answer it."""
-    record = backtest_record(req, local_bars(req.data))
+    peers = {sym: local_bars(spec) for sym, spec in req.peers.items()}
+    record = backtest_record(req, local_bars(req.data), peers)
     return {"id": req.backtest_id, "status": "done", "error": "", **record}
 
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from trading.errors import InvalidInput
-from trading.indicators import rsi, sma
+from trading.indicators import rsi
 
 __all__ = [
     "crossed_above",
@@ -46,6 +46,22 @@ def _rolling(values: npt.ArrayLike, n: int, how: str) -> FloatArray:
             out[n - 1 :] = view.min(axis=1)
         else:
             out[n - 1 :] = view.std(axis=1)
+    return out
+
+
+def sma(values: npt.ArrayLike, n: int) -> FloatArray:
+    """Simple moving average of the last ``n`` values; NaN until ``n`` exist and on any window
+    holding a NaN (a peer's closes aligned to other times have gaps), the values after it unharmed."""
+    x = np.asarray(values, dtype=np.float64)
+    n = _window("n", n)
+    out = np.full(x.shape, np.nan)
+    if x.size < n:
+        return out
+    missing = np.isnan(x)
+    csum = np.cumsum(np.concatenate(([0.0], np.where(missing, 0.0, x))))
+    gaps = np.cumsum(np.concatenate(([0], missing.astype(np.int64))))
+    out[n - 1 :] = (csum[n:] - csum[:-n]) / n
+    out[n - 1 :][(gaps[n:] - gaps[:-n]) > 0] = np.nan
     return out
 
 

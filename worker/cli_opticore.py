@@ -223,6 +223,9 @@ def local_backtest(body: dict[str, Any], fail: Callable[..., NoReturn], console:
     from trading.errors import TradingError
 
     kind = _kind(body["strategy"], fail)
+    missing = [sym for sym in kind.cls.peers if sym not in body.get("peers", {})]
+    if missing:
+        fail(f"{kind.name} reads {', '.join(missing)} beside its own bars: give it with --peer")
     try:
         req = BacktestRequest(
             backtest_id="local",
@@ -230,6 +233,7 @@ def local_backtest(body: dict[str, Any], fail: Callable[..., NoReturn], console:
             strategy_type=kind.name,
             params=kind.parse_params(body["params"]).model_dump(mode="json"),
             settings=body["settings"],
+            peers=body.get("peers", {}),
         )
         named = kind.size_of(body["params"], named_only=True)
         if named is not None and req.settings.sizing is None and req.settings.fraction is None:
@@ -350,6 +354,13 @@ def add_opticore_commands(
         plot_path: Annotated[
             Path | None, typer.Option("--plot", help="write an equity/drawdown PNG here")
         ] = None,
+        peer: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--peer",
+                help="another symbol's series the strategy reads: SYMBOL (bundled) or SYMBOL=FILE.csv",
+            ),
+        ] = None,
         local: LocalOpt = False,
         api_url: ApiOpt = None,
     ) -> None:
@@ -373,6 +384,15 @@ def add_opticore_commands(
                 close_at_end=False if keep_open else None,
             ),
         }
+        peers: dict[str, Any] = {}
+        for item in peer or []:
+            sym, _, file = item.partition("=")
+            given = data_spec(
+                Path(file) if file else None, None if file else sym, None, fail, None, tz if file else None
+            )
+            peers[sym] = given if here else upload_data(given, call, api_url)
+        if peers:
+            body["peers"] = peers
         if here:
             bt = local_backtest(body, fail, console)
         else:

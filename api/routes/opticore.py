@@ -18,10 +18,12 @@ from activities.data_files import confined_file
 from activities.deps import utcnow
 from activities.opticore_contracts import (
     MAX_CANDIDATES,
+    MAX_PEERS,
     BacktestRequest,
     BacktestSettings,
     DataSpec,
     OptimizeRequest,
+    PeerData,
     SearchSpec,
 )
 from api.auth.deps import TRADER, VIEWER, TraderUser
@@ -54,6 +56,12 @@ class BacktestCreate(BaseModel):
     strategy: str = Field(min_length=1, max_length=50, examples=["sma_cross"])
     params: FreeMapping = Field(default_factory=dict, examples=[{"fast": 5, "slow": 20}])
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
+    peers: PeerData = Field(
+        default_factory=dict,
+        max_length=MAX_PEERS,
+        description="The series of the other symbols the strategy reads (its declared peers).",
+        examples=[{"GOOGL/USD": {"symbol": "GOOGL/USD"}}],
+    )
 
 
 class OptimizationCreate(SearchSpec):
@@ -160,6 +168,14 @@ async def start_backtest(
     _check_data(body.data, settings)
     # An unknown type or bad params: the app's TradingError handler answers 422 with the reason.
     kind = current().get(body.strategy)
+    for peer in body.peers.values():
+        _check_data(peer, settings)
+    missing = [sym for sym in kind.cls.peers if sym not in body.peers]
+    if missing:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"{body.strategy} reads {', '.join(missing)} beside its own bars: give it in peers",
+        )
     params = kind.parse_params(body.params).model_dump(mode="json")
     # Chosen from the params as given: the normalised ones always carry a size.
     s = body.settings
@@ -174,6 +190,7 @@ async def start_backtest(
         strategy_type=body.strategy,
         params=params,
         settings=s.model_copy(update={"sizing": sizing}),
+        peers=body.peers,
     )
     async with session.begin():
         await repo.create_backtest(

@@ -19,7 +19,7 @@ from asts.bars import Bars
 from asts.engine import targets_of
 from exchanges.data import DATA_DIR, load_candles
 from tests.api.live import api_client, poll, serve_api
-from tests.asts.samples import MOMENTUM, package_on_path
+from tests.asts.samples import MOMENTUM, PAIRS, package_on_path
 from trading.rules import CODE_TARGETS
 
 FLIPPED = MOMENTUM.replace(
@@ -34,6 +34,7 @@ BAR_INDEX = {int(t): i for i, t in enumerate(MSFT.ts)}
 def strategy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("strategies")
     (d / "momentum.py").write_text(textwrap.dedent(MOMENTUM))
+    (d / "pairs.py").write_text(textwrap.dedent(PAIRS))
     return d
 
 
@@ -167,8 +168,8 @@ async def test_it_trades_on_the_paper_venue_with_its_backtest_s_signals_then_sta
     assert (await http.get(f"/strategies/{sid}")).json()["code_version"] == v2.version
 
 
-async def test_a_rest_backtest_runs_the_user_strategy(http: httpx.AsyncClient) -> None:
-    body = {"strategy": "momentum", "params": PARAMS, "data": {"symbol": "MSFT/USD", "last": 500}}
+async def backtested(http: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /backtests with ``body`` and wait for the finished record."""
     r = await http.post("/backtests", json=body)
     assert r.status_code == 202, r.text
     bid = r.json()["id"]
@@ -177,7 +178,12 @@ async def test_a_rest_backtest_runs_the_user_strategy(http: httpx.AsyncClient) -
         got = (await http.get(f"/backtests/{bid}")).json()
         return got if got["status"] in ("done", "failed") else None
 
-    result = await poll(done, "the backtest", timeout=60)
+    return await poll(done, f"backtest {bid}", timeout=60)
+
+
+async def test_a_rest_backtest_runs_the_user_strategy(http: httpx.AsyncClient) -> None:
+    body = {"strategy": "momentum", "params": PARAMS, "data": {"symbol": "MSFT/USD", "last": 500}}
+    result = await backtested(http, body)
     assert result["status"] == "done", result
     assert result["metrics"]["trades"] > 5
 
@@ -205,3 +211,17 @@ async def test_a_strategy_from_an_installed_package_starts_over_rest_and_trades(
     await poll(traded, "the package's strategy to trade", timeout=60)
     row = (await http.get(f"/strategies/{sid}")).json()
     assert row["code_version"] == kinds["pkg_momentum"]["code_version"]
+
+
+async def test_a_strategy_reading_a_peer_backtests_with_its_series_and_needs_it(
+    http: httpx.AsyncClient,
+) -> None:
+    data = {"symbol": "MSFT/USD", "last": 800}
+    lacking = await http.post("/backtests", json={"strategy": "pairs", "data": data})
+    assert lacking.status_code == 422 and "GOOGL/USD" in lacking.json()["detail"]
+    body = {"strategy": "pairs", "data": data, "peers": {"GOOGL/USD": {"symbol": "GOOGL/USD"}}}
+    result = await backtested(http, body)
+    assert result["status"] == "done" and result["metrics"]["trades"] > 5, result
+    alone = {"name": "pairs", "type": "pairs", "symbols": ["MSFT/USD"], "interval": "1h"}
+    refused = await http.post("/strategies", json=alone)
+    assert refused.status_code == 422 and "add it to symbols" in refused.json()["detail"]

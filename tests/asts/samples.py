@@ -37,6 +37,29 @@ class Momentum(Strategy):
 '''
 
 
+# Long MSFT/USD while GOOGL/USD is above its 5-bar mean: a declared peer.
+PAIRS = '''
+from asts import Bars, Params, Signal, Strategy, indicators
+
+
+class Pairs(Strategy):
+    """Long MSFT while GOOGL is above its 5-bar mean at the same time, flat below."""
+
+    name = "pairs"
+    peers = ("GOOGL/USD",)
+
+    def warmup(self, p: Params) -> int:
+        return 5
+
+    def signal(self, bars: Bars, p: Params) -> Signal:
+        if "GOOGL/USD" not in bars.peers:
+            return Signal.hold(len(bars))
+        lead = bars.align("GOOGL/USD")
+        mean = indicators.sma(lead, 5)
+        return Signal.where(long=lead > mean, flat=lead < mean)
+'''
+
+
 @contextlib.contextmanager
 def package_on_path(directory: Path) -> Iterator[Path]:
     """A distribution in ``directory``, on sys.path while inside, with an ``asts.strategies`` entry

@@ -82,3 +82,16 @@ def test_the_sdk_indicators_read_only_their_bar_and_earlier_ones() -> None:
     for bad in (lambda: ind.shift(x, -1), lambda: ind.sma(x, 0), lambda: ind.rolling_max(x, True)):
         with pytest.raises(InvalidInput):
             bad()
+
+
+def test_the_sdk_sma_skips_windows_with_a_gap_and_recovers_after_it() -> None:
+    from asts import indicators as ind
+    from trading.indicators import sma as engine_sma
+
+    x = np.arange(1.0, 21.0)
+    assert np.array_equal(ind.sma(x, 4), engine_sma(x, 4), equal_nan=True)  # bit for bit without gaps
+    y = x.copy()
+    y[:3] = np.nan
+    y[10] = np.nan
+    got = ind.sma(y, 2)
+    assert np.isnan(got[:4]).all() and got[4] == 4.5 and np.isnan(got[10:12]).all() and got[12] == 12.5

@@ -13,6 +13,7 @@ from agents.analysis import AnalysisState, run_analysis
 from agents.context import AgentContext, AsOfData
 from asts import registry
 from tests.agents.support import HOUR, T0
+from tests.asts.samples import PAIRS
 from trading.models import Candle
 
 FOLLOWER = '''
@@ -82,28 +83,6 @@ async def test_a_bar_still_forming_at_the_decision_time_is_seen_by_no_one(follow
     # 99 is never read; the window is 8h..10h, where the leader fell to 7.
     own = hourly(5, 5, 5, 5, 5, 5, end=12)
     assert await decide({"BTC/USD": hourly(10, 10, 10, 10, 7, 99, end=12)}, own) == "flat"
-
-
-PAIRS = '''
-from asts import Bars, Params, Signal, Strategy, indicators
-
-
-class Pairs(Strategy):
-    """Long MSFT while GOOGL is above its 5-bar mean at the same time, flat below."""
-
-    name = "pairs"
-    peers = ("GOOGL/USD",)
-
-    def warmup(self, p: Params) -> int:
-        return 5
-
-    def signal(self, bars: Bars, p: Params) -> Signal:
-        if "GOOGL/USD" not in bars.peers:
-            return Signal.hold(len(bars))
-        lead = bars.align("GOOGL/USD")
-        mean = indicators.sma(lead, 5)
-        return Signal.where(long=lead > mean, flat=lead < mean)
-'''
 
 
 def pairs_strategy(tmp_path: Path, text: str = PAIRS) -> registry.StrategyType:

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.asts.samples import MOMENTUM
+from tests.asts.samples import MOMENTUM, PAIRS
 from tests.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,3 +140,15 @@ def test_a_local_optimisation_searches_a_user_strategy(tmp_path: Path) -> None:
     assert op["status"] == "done" and op["total"] == 5 and 2 <= op["best_params"]["n"] <= 40
     bad = run(*args, "--local", "-s", "m=1:3", cwd=tmp_path, ASTS_STRATEGY_PATHS=str(strats))
     assert bad.returncode == 2 and "unknown momentum parameters: ['m']" in bad.stderr
+
+
+def test_a_local_backtest_takes_the_series_of_a_strategy_s_peers(tmp_path: Path) -> None:
+    strats = tmp_path / "strats"
+    strats.mkdir()
+    (strats / "pairs.py").write_text(textwrap.dedent(PAIRS))
+    args = ("backtest", "--strategy", "pairs", "--symbol", "MSFT/USD", "--local", "--json")
+    out = run(*args, "--peer", "GOOGL/USD", cwd=tmp_path, ASTS_STRATEGY_PATHS=str(strats))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["metrics"]["trades"] > 5
+    lacking = run(*args, cwd=tmp_path, ASTS_STRATEGY_PATHS=str(strats))
+    assert lacking.returncode == 2 and "give it with --peer" in lacking.stderr
