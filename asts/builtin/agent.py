@@ -34,7 +34,7 @@ class AgentParams(Params):
     fast: Int = Field(default=10, ge=2, le=1_000, description="Bars in the fast SMA (trend).")
     slow: Int = Field(default=30, ge=3, le=1_000, description="Bars in the slow SMA; more than fast.")
     rsi_period: Int = Field(default=14, ge=2, le=1_000, description="Bars in the RSI (momentum).")
-    news_lookback_h: Num = Field(default=72.0, gt=0, le=24 * 365, description="Hours of news read.")
+    news_lookback_h: Num = Field(default=72.0, gt=0, le=24 * 365 * 20, description="Hours of news read.")
     news_half_life_h: Num = Field(
         default=24.0, gt=0, le=24 * 365, description="Hours for news to fade by half."
     )
