@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trading.errors import InvalidInput
@@ -124,7 +125,15 @@ def parse_ohlcv(text: str, *, name: str = "CSV text", tz: str | None = None) -> 
         zone = parse_tz(tz)
     except InvalidInput as e:
         raise BarsCsvError(name, None, str(e)) from None
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    # newline="": the csv module reads line ends itself, so a lone "\r" ends a line as "\n" does.
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        return _read_table(name, reader, zone)
+    except csv.Error as e:
+        raise BarsCsvError(name, reader.line_num or 1, f"is not valid CSV: {e}") from None
+
+
+def _read_table(name: str, reader: Any, zone: tzinfo | None) -> OhlcvTable:
     header = next(reader, None)
     if header is None or all(not h.strip() for h in header):
         raise BarsCsvError(name, 1, f"is empty; expected the header {','.join(HEADER)}")

@@ -137,3 +137,33 @@ def test_values_stay_exact_decimals_and_lines_are_physical() -> None:
     t = parse_ohlcv(f"\ufeffts,open,high,low,close,volume\n\n{JAN2_S},1.10,1.2,1.05,1.15,0\n")
     assert t.lines == [3] and t.columns["open"] == [Decimal("1.10")] and len(t) == 1
     assert str(t.candles()[0].open) == "1.10"
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n", "\n"])
+def test_old_mac_windows_and_unix_line_ends_read_the_same_bars(end: str) -> None:
+    text = (
+        end.join(
+            ["ts,open,high,low,close,volume", f"2024-01-02T00:00:00Z,{ROW}", f"2024-01-03T00:00:00Z,{ROW}"]
+        )
+        + end
+    )
+    t = parse_ohlcv(text)
+    assert t.ts == [JAN2, JAN2 + 24 * HOUR] and t.lines == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        # A lone carriage return before the header once escaped the reader as a csv.Error (500).
+        ("\rts,open\n", 1, "is empty"),
+        # A field over the csv module's limit is not a stack trace either.
+        (
+            f"ts,open,high,low,close,volume\n2024-01-02T00:00:00Z,{'1' * 200_000},1,1,1,1\n",
+            2,
+            "is not valid CSV",
+        ),
+    ],
+)
+def test_text_the_csv_module_rejects_is_refused_naming_its_line(text: str, line: int, reason: str) -> None:
+    e = refusal(text)
+    assert e.line == line and reason in e.reason
