@@ -17,9 +17,9 @@ import logging
 import os
 import traceback
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -45,6 +45,7 @@ ANALYST_ENTRY_POINTS = "asts.analysts"
 # Bump when the checks change, so cached verdicts of older checks are not trusted.
 CHECKS_VERSION = "1"
 BUILTIN_MODULES = ("asts.builtin.sma_cross", "asts.builtin.rsi_reversion", "asts.builtin.agent")
+_Found = TypeVar("_Found", StrategyType, AnalystType)
 
 
 def _line_in(exc: BaseException, file: str) -> int:
@@ -208,24 +209,29 @@ def _entry_points(group: str) -> list[tuple[str, str, Any, types.ModuleType, str
     return out
 
 
-def _package_analysts() -> list[AnalystType]:
-    out = []
-    for name, where, obj, module, file, code in _entry_points(ANALYST_ENTRY_POINTS):
-        found = [a for a in _analysts_in(module, "package", file, code) if obj is module or a.fn is obj]
+def _from_entry_points(
+    group: str,
+    find: Callable[[types.ModuleType, Source, str, str], list[_Found]],
+    target: Callable[[_Found], object],
+    what: str,
+) -> list[_Found]:
+    """What each entry point of ``group`` names: all that ``find`` finds in its module, or the one
+    object it points at; an entry point naming none of them is refused."""
+    out: list[_Found] = []
+    for name, where, obj, module, file, code in _entry_points(group):
+        found = [x for x in find(module, "package", file, code) if obj is module or target(x) is obj]
         if not found:
-            raise StrategyLoadError(where, 0, f"entry point {name!r} names no @asts.analyst function")
+            raise StrategyLoadError(where, 0, f"entry point {name!r} names no {what}")
         out.extend(found)
     return out
+
+
+def _package_analysts() -> list[AnalystType]:
+    return _from_entry_points(ANALYST_ENTRY_POINTS, _analysts_in, lambda a: a.fn, "@asts.analyst function")
 
 
 def _packages() -> list[StrategyType]:
-    out = []
-    for name, where, obj, module, file, code in _entry_points(ENTRY_POINTS):
-        found = [t for t in _from_module(module, "package", file, code) if obj is module or t.cls is obj]
-        if not found:
-            raise StrategyLoadError(where, 0, f"entry point {name!r} names no asts.Strategy subclass")
-        out.extend(found)
-    return out
+    return _from_entry_points(ENTRY_POINTS, _from_module, lambda t: t.cls, "asts.Strategy subclass")
 
 
 class CheckCache:

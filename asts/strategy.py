@@ -148,6 +148,8 @@ class Strategy:
         need = cls.warmup_of(p)
         if len(bars) < need:
             return Signal.hold(1).at(0, f"warming up: have {len(bars)} of {need} bars")
-        decided = cls.targets(bars.last(need), p).at(-1, "")
-        reason = cls().reason(bars, p, cls.targets(bars, p))
+        window = cls.targets(bars.last(need), p)
+        whole = window if len(bars) == need else cls.targets(bars, p)
+        decided = window.at(-1, "")
+        reason = cls().reason(bars, p, whole)
         return BarSignal(decided.target, decided.strength, reason, decided.indicators)

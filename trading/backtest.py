@@ -38,19 +38,17 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import ValidationError
 
 from trading.errors import InvalidInput
 from trading.indicators import FloatArray
 from trading.metrics import Metrics, compute_metrics
 from trading.models import Candle
 from trading.rules import CODE_HOLD, CODE_LONG
-from trading.sizing import SIZINGS, EquityFraction, Sizing, describe, entry_sizer
+from trading.sizing import SIZINGS, Sizing, describe, entry_sizer, equity_fraction
 
 __all__ = [
     "BacktestConfig",
@@ -129,10 +127,7 @@ class BacktestConfig:
             raise InvalidInput(f"sizing must be one of {', '.join(t.__name__ for t in SIZINGS)}")
         sizing = self.sizing
         if sizing is None:
-            try:
-                sizing = EquityFraction(fraction=Decimal(repr(float(self.fraction))), units=self.units)
-            except ValidationError as e:
-                raise InvalidInput(f"fraction {self.fraction!r}: {e.errors()[0]['msg']}") from None
+            sizing = equity_fraction(self.fraction, self.units)
         object.__setattr__(self, "_entry_sizing", sizing)
 
     @property

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
 from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trading.errors import InvalidInput
 from trading.models import Market, Side, Target
@@ -277,6 +277,20 @@ def order_for_target(
             return _NO_ORDER if fraction is not None else _reduce(held - sizing.qty, Side.SELL, market)
     elif held > 0:
         return _NO_ORDER
+    return _entry_on(market, sizing, equity=equity, cash=cash, price=price, commission=commission, held=held)
+
+
+def _entry_on(
+    market: Market,
+    sizing: Sizing,
+    *,
+    equity: Decimal,
+    cash: Decimal,
+    price: Decimal,
+    commission: Decimal,
+    held: Decimal = _ZERO,
+) -> Sized:
+    """``size_entry`` within the market's quantity step and minimums."""
     return size_entry(
         sizing,
         equity=equity,
@@ -300,16 +314,7 @@ def check_tradable(
 ) -> None:
     """Refuse (``InvalidInput`` with the reason) a sizing whose first entry on ``market``, with the
     strategy's capital at ``price``, would be no order: it would run without ever trading."""
-    got = size_entry(
-        sizing,
-        equity=capital,
-        cash=capital,
-        price=price,
-        commission=commission,
-        step=market.qty_step,
-        min_qty=market.min_qty,
-        min_notional=market.min_notional,
-    )
+    got = _entry_on(market, sizing, equity=capital, cash=capital, price=price, commission=commission)
     if got.qty <= 0:
         raise InvalidInput(
             f"{market.symbol}: {describe(sizing)} cannot be traded at {_show(price)} "
@@ -332,6 +337,15 @@ def strategy_sizing(
     return default_sizing(units) if size is None else FixedQty(qty=size, units=units)
 
 
+def equity_fraction(fraction: float, units: Units = "fractional") -> EquityFraction:
+    """The sizing of a float ``fraction`` of equity (the backtester's setting); ``InvalidInput``
+    when it is out of bounds or finer than the sizing's 18 decimal places."""
+    try:
+        return EquityFraction(fraction=Decimal(repr(float(fraction))), units=units)
+    except ValidationError as e:
+        raise InvalidInput(f"fraction {fraction!r}: {e.errors()[0]['msg']}") from None
+
+
 def choose_sizing(
     named_size: Decimal | None,
     *,
@@ -345,7 +359,7 @@ def choose_sizing(
     if given is not None:
         return given
     if fraction is not None:
-        return EquityFraction(fraction=Decimal(repr(float(fraction))), units=units)
+        return equity_fraction(fraction, units)
     if named_size is not None:
         return strategy_sizing(named_size, units=units)
     return default_sizing(units)
