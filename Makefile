@@ -29,7 +29,7 @@ LLAMA_KEY        := $(shell $(PYTHON) -c \
 	'import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:12])' '$(LLAMA_CMAKE_ARGS)')
 LLAMA_WHEELS     ?= $(HOME)/.cache/asts-wheels/llama-portable-$(LLAMA_VERSION)-$(LLAMA_KEY)
 
-.PHONY: run test install install-test lint lock llama-wheel bench clean
+.PHONY: run test install install-test console lint lock llama-wheel bench clean
 
 $(BIN)/asts: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,17 @@ $(BIN)/asts: pyproject.toml $(LOCK)
 	$(PIP) -e .
 	touch $(BIN)/asts
 
-install: $(BIN)/asts
+# The console (console/, React + TypeScript, built by Vite) is built from its lock file into
+# console/dist, which the API serves at /console. Rebuilt when its sources or lock change.
+CONSOLE_SRC := $(shell find console/src console/index.html console/vite.config.ts console/tsconfig.json \
+	console/package.json console/package-lock.json -type f 2>/dev/null)
+console/dist/index.html: $(CONSOLE_SRC)
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	touch $@
+
+console: console/dist/index.html
+
+install: $(BIN)/asts console/dist/index.html
 
 # Built into a temporary directory and renamed, so an interrupted build leaves nothing to reuse.
 $(LLAMA_WHEELS)/.built: | $(BIN)/asts
@@ -69,7 +79,8 @@ run: install
 PACKAGES := asts trading exchanges store activities workflows agents api worker bench
 PYTEST_WORKERS ?= 2
 
-test: install-test
+test: install-test console/dist/index.html
+	cd console && npm test --silent
 	$(BIN)/ruff check .
 	$(BIN)/bandit --quiet -c pyproject.toml -r $(PACKAGES)
 	$(BIN)/mypy $(PACKAGES)
@@ -102,8 +113,10 @@ bench: install-test
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.exchange
 	$(BIN)/python -m bench.sdk --out BENCHMARKS.md
+	$(BIN)/python -m bench.api_speed
+	$(BIN)/python -m bench.api_speed --processes 2
 	$(PIP) -e ".[bench]"
 	$(BIN)/python -m bench.backtest
 
 clean:
-	rm -rf $(VENV) .asts .coverage .coverage.*
+	rm -rf $(VENV) .asts .coverage .coverage.* console/node_modules console/dist

@@ -216,9 +216,10 @@ class OptiCoreActivities:
     @activity.defn(name="fail_backtest")
     @translate_errors
     async def fail_backtest(self, inp: BacktestFailure) -> None:
-        """Store why a backtest failed."""
+        """Store why a backtest failed (or that it was cancelled)."""
+        status = "cancelled" if inp.cancelled else "failed"
         async with self.deps.transaction() as s:
-            await repo.finish_backtest(s, id=inp.backtest_id, status="failed", now=utcnow(), error=inp.error)
+            await repo.finish_backtest(s, id=inp.backtest_id, status=status, now=utcnow(), error=inp.error)
 
     @activity.defn(name="plan_optimization")
     @translate_errors

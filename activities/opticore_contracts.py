@@ -143,6 +143,7 @@ class BacktestFailure(BaseModel):
 
     backtest_id: str
     error: str
+    cancelled: bool = False  # stored as ``cancelled`` rather than ``failed``
 
 
 class WalkForwardSpec(BaseModel):

@@ -12,14 +12,20 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
+from activities.contracts import HubStatus
 from activities.deps import Deps
 from api.auth.access import check_routes, document_roles
+from api.auth.deps import VIEWER
+from api.auth.roles import Principal
 from api.auth.service import ensure_admin
 from api.auth.tokens import signing_key
 from api.deps import ClientDep, SessionDep
 from api.openapi import document_api
+from api.pages import add_pages
+from api.recent import Recent
 from api.routes import (
     analysis,
     approvals,
@@ -34,9 +40,12 @@ from api.routes import (
     strategies,
     strategy_code,
     strategy_types,
+    stream,
     venues,
 )
+from api.schemas import InfoPublic
 from api.security_headers import harden
+from api.stream import ChangeFeed
 from store.db import make_engine, make_sessionmaker, migrate, ping
 from trading.errors import TradingError
 from worker.runtime import connect
@@ -46,6 +55,34 @@ log = logging.getLogger(__name__)
 
 REQUESTS = Counter("asts_http_requests_total", "API requests", ["method", "route", "status"])
 LATENCY = Histogram("asts_http_request_seconds", "API request latency", ["method", "route"])
+
+
+class RequestMetrics:
+    """Count and time every request by method, route template and status (pure ASGI: no extra
+    task or stream per request, unlike ``@app.middleware``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        code = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], path, str(code)).inc()
+            LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
 
 
 def _reason(err: Mapping[str, Any]) -> str:
@@ -58,6 +95,22 @@ def _reason(err: Mapping[str, Any]) -> str:
         return "actor: not accepted: the actor of every action is the signed-in user (or API key)"
     msg = str(err.get("msg", "invalid"))
     return f"{loc}: {msg}" if loc else msg
+
+
+async def prepare_store(settings: Settings) -> str | None:
+    """Migrate the store and create the first admin (what each API process would do at start);
+    the generated admin password, if one was made."""
+    await migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        return await ensure_admin(make_sessionmaker(engine), settings)
+    finally:
+        await engine.dispose()
+
+
+def app_from_environment() -> FastAPI:
+    """The app configured from ``ASTS_*`` alone: what each of several API processes builds."""
+    return create_app(Settings())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -73,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.db_url)
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)
-        await ensure_admin(app.state.sessions, settings)
+        await ensure_admin(app.state.sessions, settings)  # a no-op once prepare_store has run
         app.state.venues = Deps(
             sessions=app.state.sessions,
             home=settings.home,
@@ -82,9 +135,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await app.state.venues.load_store_series()  # the paper venue lists the stored paper series
         app.state.client = await connect(settings)
+        app.state.feed = ChangeFeed(app.state.sessions, interval_s=settings.stream_interval_s)
+        app.state.principals = Recent[Principal](settings.auth_cache_s)
+        app.state.hub_status = Recent[HubStatus](settings.hub_status_cache_s)
         try:
             yield
         finally:
+            await app.state.feed.close()
             await app.state.venues.close()
             await engine.dispose()
 
@@ -93,17 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Agent-driven trading on durable Temporal workflows.",
         lifespan=lifespan,
+        docs_url=None,  # api.pages serves them from local files
+        redoc_url=None,
     )
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -130,6 +179,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return {"status": "failing"}
         return {"status": "ok"}
 
+    @app.get("/info", tags=["ops"], response_model=InfoPublic, dependencies=[VIEWER])
+    async def info() -> InfoPublic:
+        """This deployment as a console needs it: version, the Temporal Web UI to link, four eyes."""
+        return InfoPublic(
+            version=app.version,
+            temporal_ui=settings.temporal_ui,
+            namespace=settings.temporal_namespace,
+            four_eyes=settings.four_eyes,
+        )
+
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics() -> Response:
         """Prometheus metrics of this process."""
@@ -149,8 +208,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(marketdata.router)
     app.include_router(scan.router)
     app.include_router(codec.router)
+    app.include_router(stream.router)
+    add_pages(app, settings)
     check_routes(app)  # a route that names no role is a bug: refuse to build the app
     document_roles(app)
     document_api(app, settings)  # the venues exchange fields may name, the 422 body as answered
+    app.add_middleware(RequestMetrics)
     harden(app, settings)  # outermost: host check, JSON-only mutations, body caps, security headers
     return app

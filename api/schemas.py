@@ -391,6 +391,31 @@ class OrderPublic(BaseModel):
     updated_at: datetime
 
 
+class FillPublic(BaseModel):
+    """An execution the venue reported for one of our orders."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    fill_id: str
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    ts: datetime
+
+
+class InfoPublic(BaseModel):
+    """What a console needs to know about this deployment."""
+
+    version: str
+    temporal_ui: str | None = Field(description="the Temporal Web UI's address, for links to workflows")
+    namespace: str
+    four_eyes: bool = Field(description="whoever started a strategy cannot approve its orders")
+
+
 class PositionPublic(BaseModel):
     """A position of one strategy in one symbol."""
 

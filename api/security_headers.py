@@ -33,16 +33,21 @@ CSV_UPLOADS = ("/data/import", "/data/files")
 
 # The API answers JSON: nothing in it may run, load or be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI and ReDoc (FastAPI's pages) load their scripts and styles from jsDelivr, run one
-# inline script, and ReDoc starts a worker from a blob.
+# Swagger UI and ReDoc, from this process's files (api.pages): scripts only from here, styles
+# injected at run time, and ReDoc starts a worker from a blob.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+# The console: its own files only, and calls to this API.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
 DOCS = ("/docs", "/redoc")
+CONSOLE = "/console"
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, detail: str) -> None:
@@ -137,7 +142,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        csp = DOCS_CSP if path.startswith(DOCS) else API_CSP
+        csp = DOCS_CSP if path.startswith(DOCS) else CONSOLE_CSP if path.startswith(CONSOLE) else API_CSP
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -112,7 +112,13 @@ async def serve_api(stack: Stack, *, task_queue: str, hub_id: str) -> AsyncItera
         max_running_strategies_per_user=10_000,
     )
     server = _QuietServer(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
     )
     task = asyncio.create_task(server.serve())
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)

@@ -105,7 +105,8 @@ class OrderRow(Base):
     venue_order_id: Mapped[str | None] = mapped_column(NAME)
     reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed: the change feed (api.stream) reads the orders written in the last seconds.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class FillRow(Base):
@@ -331,7 +332,7 @@ class BacktestRow(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     workflow_id: Mapped[str] = mapped_column(NAME)
-    status: Mapped[str] = mapped_column(SHORT)  # running | done | failed
+    status: Mapped[str] = mapped_column(SHORT)  # running | done | failed | cancelled
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The authenticated user (or API key) that started it.
     created_by: Mapped[str] = mapped_column(NAME, default="", server_default=text("''"))

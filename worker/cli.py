@@ -211,16 +211,39 @@ def api(
     home: HomeOpt = None,
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    processes: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes sharing the port (uvicorn workers)")
+    ] = 1,
 ) -> None:
-    """Run the REST API."""
+    """Run the REST API (uvloop and httptools; with --processes N, N processes on one port)."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, prepare_store
 
     _logging()
     settings = _settings(home)
     _strategies_or_fail(settings, "API")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # Open change streams (GET /stream) never finish by themselves: a stop ends them after 5 s.
+    fast: dict[str, Any] = {
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 5,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, **fast)
+        return
+    # Migrated and bootstrapped once here, so the processes do not race to do it.
+    asyncio.run(prepare_store(settings))
+    os.environ["ASTS_HOME"] = str(settings.home)
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        **fast,
+    )
 
 
 def _strategies_or_fail(settings: Any, what: str) -> None:

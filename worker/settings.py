@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     # The Web UI origins allowed to call the API's /codec (CORS); empty: the embedded UI on ui_port.
     codec_origins: list[str] = Field(default_factory=list)
     ui_port: int = 8233
+    # Where a browser reaches the Temporal Web UI (the console links workflows there); unset: the
+    # embedded UI on ui_port in development, none in production.
+    temporal_ui_url: str | None = None
+    # The console's built files (default: console/dist of the checkout).
+    console_dir: Path | None = None
+    # The change feed (GET /stream): streams one API process serves at once, how often a stream
+    # checks that its token is still valid, and how often the store is read for changes.
+    max_streams: int = Field(default=200, ge=0)
+    stream_recheck_s: float = Field(default=60.0, gt=0)
+    stream_interval_s: float = Field(default=0.5, gt=0)
+    # How long an API process keeps what a bearer token was found to be (0: check the store on
+    # every request; a sign-out or revocation through another API process applies within it),
+    # and NeuroHub's status (one workflow query serves every request in that time).
+    auth_cache_s: float = Field(default=1.0, ge=0, le=10)
+    hub_status_cache_s: float = Field(default=0.5, ge=0, le=10)
     # Temporal transport: TLS with the system roots (temporal_tls), or with a private CA and/or a
     # client certificate (mTLS; PEM file paths); the API key (Temporal Cloud) turns TLS on too.
     temporal_tls: bool = False
@@ -173,6 +188,13 @@ class Settings(BaseSettings):
     def ui_origins(self) -> list[str]:
         """The Web UI origins the codec endpoints answer (CORS): configured, or the embedded UI's."""
         return self.codec_origins or [f"http://127.0.0.1:{self.ui_port}", f"http://localhost:{self.ui_port}"]
+
+    @property
+    def temporal_ui(self) -> str | None:
+        """The Web UI's address for links, or None when there is none to link to."""
+        if self.temporal_ui_url:
+            return self.temporal_ui_url.rstrip("/")
+        return f"http://127.0.0.1:{self.ui_port}" if self.env == "development" else None
 
     @property
     def data_path(self) -> Path:

@@ -23,13 +23,14 @@ class BacktestWorkflow:
         try:
             return await run_cpu_step("run_backtest", req, result_type=BacktestSummary)
         except (asyncio.CancelledError, ActivityError) as e:
-            reason = "cancelled" if is_cancelled_exception(e) else str(getattr(e, "cause", None) or e)
+            cancelled = is_cancelled_exception(e)
+            reason = "cancelled" if cancelled else str(getattr(e, "cause", None) or e)
             await workflow.execute_activity(
                 "fail_backtest",
-                BacktestFailure(backtest_id=req.backtest_id, error=reason),
+                BacktestFailure(backtest_id=req.backtest_id, error=reason, cancelled=cancelled),
                 start_to_close_timeout=options.STORE_TIMEOUT,
                 retry_policy=options.STORE_RETRY,
             )
-            if is_cancelled_exception(e):
+            if cancelled:
                 raise asyncio.CancelledError() from e
             raise ApplicationError(f"backtest failed: {reason}", non_retryable=True) from e

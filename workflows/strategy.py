@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -202,8 +202,8 @@ class StrategyWorkflow:
         # follows the store's only once the gate change has committed.
         async with self._status_lock:
             st = self.state
-            if if_running and st.status != "running":  # e.g. a stop went first while this waited
-                return None
+            if st.status == "stopped" or (if_running and st.status != "running"):
+                return None  # a stop went first while this waited: stopped is final
             changed = await workflow.execute_activity(
                 "set_strategy_status",
                 StatusChange(
@@ -305,6 +305,23 @@ class StrategyWorkflow:
     async def stop(self, req: HaltRequest) -> StatusChanged:
         """Stop for good: the gate closes, open orders are cancelled, and the workflow completes."""
         return await self._change("stopped", req)
+
+    def _not_stopped(self, req: HaltRequest) -> None:
+        """Refuse a change to a strategy that was stopped (its workflow is ending: stopped is final)."""
+        if self.state.status == "stopped":
+            raise ApplicationError(f"{self.state.config.strategy_id} was stopped: stopped is final")
+
+    @halt.validator
+    def _validate_halt(self, req: HaltRequest) -> None:
+        self._not_stopped(req)
+
+    @resume.validator
+    def _validate_resume(self, req: HaltRequest) -> None:
+        self._not_stopped(req)
+
+    @stop.validator
+    def _validate_stop(self, req: HaltRequest) -> None:
+        self._not_stopped(req)
 
     @workflow.signal(name="halt")
     async def halt_signal(self, req: HaltRequest) -> None:

@@ -13,15 +13,14 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.auth.roles import ROLE_SCOPES, Principal
 from api.auth.service import AuthError, authenticate
+from api.pages import PAGE_PATHS
 
 # Paths that answer without a token. /codec/* decides by itself (see api/routes/codec.py).
 ANONYMOUS_PATHS = frozenset(
     {
         "/health",
         "/metrics",
-        "/docs",
-        "/docs/oauth2-redirect",
-        "/redoc",
+        *PAGE_PATHS,
         "/openapi.json",
         "/auth/token",
         "/auth/refresh",
@@ -51,12 +50,20 @@ async def require_principal(request: Request) -> Principal:
     token = await bearer(request)
     if not token:
         raise unauthorized(f"not signed in: {_SIGN_IN}")
+    app = request.app
     try:
-        principal = await authenticate(request.app.state.sessions, request.app.state.settings, token)
+        principal = await app.state.principals.get(
+            token, lambda: authenticate(app.state.sessions, app.state.settings, token)
+        )
     except AuthError as e:
         raise unauthorized(e.detail) from None
     request.state.principal = principal
     return principal
+
+
+def forget_principals(request: Request) -> None:
+    """After a sign-out, a revocation or a change of a user: the next request checks the store."""
+    request.app.state.principals.clear()
 
 
 async def current_principal(request: Request, _token: str | None = Depends(bearer)) -> Principal:

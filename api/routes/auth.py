@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from activities.deps import utcnow
 from api.auth import service, tokens
-from api.auth.deps import AdminUser, AnyUser
+from api.auth.deps import AdminUser, AnyUser, forget_principals
 from api.auth.passwords import hash_password, password_problem
 from api.auth.roles import name_problem
 from api.deps import SessionDep, SettingsDep
@@ -72,6 +72,7 @@ async def refresh_tokens(body: RefreshBody, request: Request, settings: Settings
     try:
         issued = await service.refresh(request.app.state.sessions, settings, refresh_token=body.refresh_token)
     except service.AuthError as e:
+        forget_principals(request)  # a reused refresh token revoked its session
         raise _refused(e) from None
     return _tokens(issued)
 
@@ -83,6 +84,7 @@ async def sign_out(request: Request, user: AnyUser) -> None:
         await service.logout(request.app.state.sessions, user)
     except service.AuthError as e:
         raise _refused(e) from None
+    forget_principals(request)
 
 
 @router.get("/me", response_model=WhoAmI)
@@ -126,6 +128,7 @@ async def change_user(
     body: UserUpdate,
     user: AdminUser,
     session: SessionDep,
+    request: Request,
 ) -> UserPublic:
     """Disable or enable a user, change their roles or reset their password (disabling or a reset
     signs them out everywhere)."""
@@ -147,6 +150,7 @@ async def change_user(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no user {username!r}")
     await session.commit()
+    forget_principals(request)
     return UserPublic.model_validate(row)
 
 
@@ -187,11 +191,15 @@ async def list_api_keys(
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyPublic)
 async def revoke_api_key(
-    key_id: Annotated[str, Path(min_length=1, max_length=64)], user: AdminUser, session: SessionDep
+    key_id: Annotated[str, Path(min_length=1, max_length=64)],
+    user: AdminUser,
+    session: SessionDep,
+    request: Request,
 ) -> ApiKeyPublic:
     """Revoke a key: from this answer on it is refused."""
     row = await identity.revoke_api_key(session, key_id=key_id, now=utcnow())
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no API key {key_id!r}")
     await session.commit()
+    forget_principals(request)
     return ApiKeyPublic.model_validate(row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
@@ -138,7 +138,12 @@ async def _command(
 
 @router.post("/halt", response_model=ControlPublic)
 async def halt_all(
-    body: HubHaltBody, user: RiskUser, client: ClientDep, settings: SettingsDep, session: SessionDep
+    body: HubHaltBody,
+    user: RiskUser,
+    client: ClientDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    request: Request,
 ) -> ControlPublic:
     """Kill switch: every strategy at once. Answers once no order can be placed anywhere
     (``wait="all"``: once every strategy has acknowledged, or the timeout names those that did not)."""
@@ -151,12 +156,20 @@ async def halt_all(
         wait=body.wait,
         ack_timeout_s=float(body.ack_timeout),
     )
-    return await _command(client, settings, session, "halt", cmd)
+    try:
+        return await _command(client, settings, session, "halt", cmd)
+    finally:
+        request.app.state.hub_status.clear()  # the next GET /neurohub asks the workflow
 
 
 @router.post("/resume", response_model=ControlPublic)
 async def resume_all(
-    body: ResumeBody, user: RiskUser, client: ClientDep, settings: SettingsDep, session: SessionDep
+    body: ResumeBody,
+    user: RiskUser,
+    client: ClientDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    request: Request,
 ) -> ControlPublic:
     """Reopen the global gate; strategies not halted on their own resume their cycles."""
     cmd = HubCommand(
@@ -166,15 +179,25 @@ async def resume_all(
         wait=body.wait,
         ack_timeout_s=float(body.ack_timeout),
     )
-    return await _command(client, settings, session, "resume", cmd)
+    try:
+        return await _command(client, settings, session, "resume", cmd)
+    finally:
+        request.app.state.hub_status.clear()
 
 
 @router.get("/neurohub", response_model=HubStatus)
-async def neurohub_status(user: ViewerUser, client: ClientDep, settings: SettingsDep) -> HubStatus:
-    """Global state, each strategy's exposure and PnL, every breaker with its headroom."""
-    try:
+async def neurohub_status(
+    user: ViewerUser, client: ClientDep, settings: SettingsDep, request: Request
+) -> HubStatus:
+    """Global state, each strategy's exposure and PnL, every breaker with its headroom (one
+    query of the workflow answers every request of the same half second)."""
+
+    async def query() -> HubStatus:
         handle = await hub_handle(client, settings)
         return await handle.query(NeuroHubWorkflow.status, rpc_timeout=RPC_TIMEOUT)
+
+    try:
+        return await request.app.state.hub_status.get(settings.hub_id, query)
     except (RPCError, WorkflowQueryFailedError) as e:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"NeuroHub did not answer: {e}"

@@ -7,8 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -30,9 +30,11 @@ from api.auth.deps import TRADER, VIEWER, TraderUser
 from api.auth.roles import Principal
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.exchanges import check_venue
+from api.schemas import Page
 from asts.registry import current
 from exchanges.data import bundled_series
 from store import repo
+from store.models import BacktestRow, OptimizationRow
 from trading.errors import InvalidInput, TradingError
 from trading.ohlcv_csv import parse_tz
 from trading.optimize import Space, grid_candidates
@@ -43,6 +45,9 @@ from workflows.optimize import OptimizeWorkflow
 from workflows.options import backtest_workflow_id, optimization_workflow_id
 
 router = APIRouter(tags=["opticore"])
+Limit = Query(default=50, ge=1, le=500, description="at most this many (a page)")
+Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
+Mine = Query(default=None, max_length=100, description="only the runs this user (or key:<name>) started")
 RPC_TIMEOUT = timedelta(seconds=10)
 RecordId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -80,8 +85,15 @@ class Started(BaseModel):
     status: str
 
 
-class BacktestPublic(BaseModel):
-    """A backtest: the request, and its result once done."""
+class Progress(BaseModel):
+    """How far a run is: ``done`` of ``total`` steps (a backtest is one step; a search, its candidates)."""
+
+    done: int
+    total: int
+
+
+class BacktestBrief(BaseModel):
+    """A backtest in a list: the request, status and metrics (no trades, no equity curve)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -89,17 +101,29 @@ class BacktestPublic(BaseModel):
     workflow_id: str
     status: str
     request: dict[str, Any]
+    created_by: str
     metrics: dict[str, Any] | None
-    trades: list[Any] | None
-    equity: dict[str, Any] | None
-    conventions: str
     error: str
     created_at: datetime
     finished_at: datetime | None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def progress(self) -> Progress:
+        """A backtest is one step of the engine: done once its record is."""
+        return Progress(done=int(self.status == "done"), total=1)
 
-class OptimizationPublic(BaseModel):
-    """An optimisation: progress (live while it runs), best parameters, top results, walk-forward."""
+
+class BacktestPublic(BacktestBrief):
+    """A backtest: the request, and its result once done."""
+
+    trades: list[Any] | None
+    equity: dict[str, Any] | None
+    conventions: str
+
+
+class OptimizationBrief(BaseModel):
+    """An optimisation in a list: progress and the best so far (no tables)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -107,16 +131,28 @@ class OptimizationPublic(BaseModel):
     workflow_id: str
     status: str
     request: dict[str, Any]
+    created_by: str
     total: int
     done: int
     best_params: dict[str, Any] | None
     best_score: float | None
     best_metrics: dict[str, Any] | None
-    top: list[Any] | None
-    walk_forward: list[Any] | None
     error: str
     created_at: datetime
     finished_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def progress(self) -> Progress:
+        """Candidates evaluated of those planned."""
+        return Progress(done=self.done, total=self.total)
+
+
+class OptimizationPublic(OptimizationBrief):
+    """An optimisation: progress (live while it runs), best parameters, top results, walk-forward."""
+
+    top: list[Any] | None
+    walk_forward: list[Any] | None
 
 
 def _check_data(data: DataSpec, settings: Settings) -> None:
@@ -214,6 +250,29 @@ async def start_backtest(
     return Started(id=bid, workflow_id=wid, status="running")
 
 
+@router.get("/backtests", response_model=Page[BacktestBrief], dependencies=[VIEWER])
+async def list_backtests(
+    session: SessionDep, created_by: str | None = Mine, limit: int = Limit, offset: int = Offset
+) -> Page[BacktestBrief]:
+    """Backtests, newest first."""
+    rows = await repo.list_opticore(session, BacktestRow, limit=limit, offset=offset, created_by=created_by)
+    return Page[BacktestBrief](data=[BacktestBrief.model_validate(r) for r in rows], count=len(rows))
+
+
+@router.delete(
+    "/backtests/{backtest_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Started,
+    dependencies=[TRADER],
+)
+async def cancel_backtest(backtest_id: RecordId, session: SessionDep, client: ClientDep) -> Started:
+    """Cancel a running backtest: the record says cancelled (a finished one is left as it is)."""
+    row = await repo.get_backtest(session, id=backtest_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no backtest {backtest_id}")
+    return await _cancel(client, backtest_id, row.workflow_id)
+
+
 @router.get("/backtests/{backtest_id}", response_model=BacktestPublic, dependencies=[VIEWER])
 async def get_backtest(backtest_id: RecordId, session: SessionDep) -> BacktestPublic:
     """A backtest's request, status and (once done) metrics, trades and equity curve."""
@@ -272,6 +331,17 @@ async def start_optimization(
     return Started(id=oid, workflow_id=wid, status="running")
 
 
+@router.get("/optimizations", response_model=Page[OptimizationBrief], dependencies=[VIEWER])
+async def list_optimizations(
+    session: SessionDep, created_by: str | None = Mine, limit: int = Limit, offset: int = Offset
+) -> Page[OptimizationBrief]:
+    """Optimisations, newest first (progress as stored: ``GET /optimizations/{id}`` asks the workflow)."""
+    rows = await repo.list_opticore(
+        session, OptimizationRow, limit=limit, offset=offset, created_by=created_by
+    )
+    return Page[OptimizationBrief](data=[OptimizationBrief.model_validate(r) for r in rows], count=len(rows))
+
+
 @router.get("/optimizations/{optimization_id}", response_model=OptimizationPublic, dependencies=[VIEWER])
 async def get_optimization(
     optimization_id: RecordId, session: SessionDep, client: ClientDep
@@ -301,11 +371,17 @@ async def cancel_optimization(optimization_id: RecordId, session: SessionDep, cl
     row = await repo.get_optimization(session, id=optimization_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no optimisation {optimization_id}")
-    handle = client.get_workflow_handle(row.workflow_id)
+    return await _cancel(client, optimization_id, row.workflow_id)
+
+
+async def _cancel(client: ClientDep, record_id: str, workflow_id: str) -> Started:
+    """Ask the run's workflow to cancel, if it still runs; its activity records it cancelled."""
+    handle = client.get_workflow_handle(workflow_id)
     try:
         desc = await handle.describe(rpc_timeout=RPC_TIMEOUT)
-        if desc.status == WorkflowExecutionStatus.RUNNING:
+        running = desc.status == WorkflowExecutionStatus.RUNNING
+        if running:
             await handle.cancel(rpc_timeout=RPC_TIMEOUT)
     except RPCError as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"Temporal: {e}") from None
-    return Started(id=optimization_id, workflow_id=row.workflow_id, status="cancelling")
+    return Started(id=record_id, workflow_id=workflow_id, status="cancelling" if running else "finished")

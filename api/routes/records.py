@@ -11,6 +11,7 @@ from api.schemas import (
     DecisionDetail,
     DecisionPublic,
     EventPublic,
+    FillPublic,
     MarketPublic,
     MarketsPublic,
     OrderPublic,
@@ -36,6 +37,15 @@ async def orders(
     """Orders, newest first."""
     rows = await repo.list_orders(session, strategy_id=strategy_id, limit=limit, offset=offset)
     return Page[OrderPublic](data=[OrderPublic.model_validate(r) for r in rows], count=len(rows))
+
+
+@router.get("/fills", response_model=Page[FillPublic])
+async def fills(
+    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit, offset: int = Offset
+) -> Page[FillPublic]:
+    """Fills, newest first."""
+    rows = await repo.list_fills(session, strategy_id=strategy_id, newest=limit, offset=offset)
+    return Page[FillPublic](data=[FillPublic.model_validate(r) for r in rows], count=len(rows))
 
 
 @router.get("/positions", response_model=Page[PositionPublic])

@@ -1,4 +1,4 @@
-"""Strategies: start, list, read live status, halt, resume."""
+"""Strategies: start, list, read live status, halt, resume, stop, change parameters."""
 
 from __future__ import annotations
 
@@ -232,19 +232,6 @@ async def _change(
     return StatusChangePublic(strategy_id=strategy_id, status=changed.status, at=changed.at, ack=changed.ack)
 
 
-@router.post("/{strategy_id}/halt", response_model=StatusChangePublic)
-async def halt_strategy(
-    strategy_id: StrategyId,
-    user: TraderOrRiskUser,
-    client: ClientDep,
-    session: SessionDep,
-    body: HaltBody | None = None,
-) -> StatusChangePublic:
-    """Halt: returns once the strategy's order gate is closed (no order can be placed after).
-    Traders halt their own strategies; the risk role halts any."""
-    return await _change(client, session, user, strategy_id, "halt", body)
-
-
 @router.patch("/{strategy_id}/params", response_model=StrategyPublic)
 async def update_params(
     strategy_id: StrategyId, body: ParamsUpdate, user: TraderUser, client: ClientDep, session: SessionDep
@@ -266,14 +253,35 @@ async def update_params(
     return _public(await _row(session, strategy_id))
 
 
-@router.post("/{strategy_id}/resume", response_model=StatusChangePublic)
-async def resume_strategy(
-    strategy_id: StrategyId,
-    user: TraderOrRiskUser,
-    client: ClientDep,
-    session: SessionDep,
-    body: HaltBody | None = None,
-) -> StatusChangePublic:
+def _status_route(update: str, doc: str) -> None:
+    """``POST /strategies/{id}/<update>``: halt, resume or stop, with the ownership rule."""
+
+    async def change(
+        strategy_id: StrategyId,
+        user: TraderOrRiskUser,
+        client: ClientDep,
+        session: SessionDep,
+        body: HaltBody | None = None,
+    ) -> StatusChangePublic:
+        return await _change(client, session, user, strategy_id, update, body)
+
+    change.__name__ = f"{update}_strategy"
+    change.__doc__ = doc
+    router.post(f"/{{strategy_id}}/{update}", response_model=StatusChangePublic)(change)
+
+
+_status_route(
+    "halt",
+    """Halt: returns once the strategy's order gate is closed (no order can be placed after).
+    Traders halt their own strategies; the risk role halts any.""",
+)
+_status_route(
+    "resume",
     """Resume cycles; returns once the order gate is open. Traders resume their own strategies;
-    the risk role resumes any."""
-    return await _change(client, session, user, strategy_id, "resume", body)
+    the risk role resumes any.""",
+)
+_status_route(
+    "stop",
+    """Stop for good: the gate closes, open orders are cancelled (unless asked not to) and the
+    workflow ends; a stopped strategy cannot be resumed. Traders stop their own; risk stops any.""",
+)

@@ -57,6 +57,7 @@ from store.repo.opticore import (
     finish_backtest,
     get_backtest,
     get_optimization,
+    list_opticore,
     update_optimization,
 )
 from store.repo.strategies import (
@@ -123,6 +124,7 @@ __all__ = [
     "list_events",
     "list_fills",
     "list_news",
+    "list_opticore",
     "list_orders",
     "list_pnl",
     "list_strategies",

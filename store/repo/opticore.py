@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import BacktestRow, OptimizationRow
-from store.repo._common import dialect_insert, fetch_first
+from store.repo._common import dialect_insert, fetch_all, fetch_first
 
 OpticoreRow = type[BacktestRow] | type[OptimizationRow]
 
@@ -86,6 +86,16 @@ async def finish_backtest(
 async def get_backtest(session: AsyncSession, *, id: str) -> BacktestRow | None:
     """One backtest."""
     return await fetch_first(session, select(BacktestRow).where(BacktestRow.id == id))
+
+
+async def list_opticore(
+    session: AsyncSession, row: OpticoreRow, *, limit: int, offset: int = 0, created_by: str | None = None
+) -> list[Any]:
+    """Backtests (or optimisations), newest first: a page, optionally of one user."""
+    stmt = select(row).order_by(row.created_at.desc(), row.id.desc()).limit(limit).offset(offset)
+    if created_by is not None:
+        stmt = stmt.where(row.created_by == created_by)
+    return await fetch_all(session, stmt)
 
 
 async def create_optimization(

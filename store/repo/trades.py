@@ -152,10 +152,19 @@ async def record_fill(
 
 
 async def list_fills(
-    session: AsyncSession, *, strategy_id: str | None = None, client_order_id: str | None = None
+    session: AsyncSession,
+    *,
+    strategy_id: str | None = None,
+    client_order_id: str | None = None,
+    newest: int | None = None,
+    offset: int = 0,
 ) -> list[FillRow]:
-    """Fills in the order they happened (oldest first), optionally filtered."""
-    stmt = select(FillRow).order_by(FillRow.ts, FillRow.id)
+    """Fills in the order they happened (oldest first), optionally filtered; ``newest``: a page of
+    that many, newest first (``offset`` skipped)."""
+    if newest is None:
+        stmt = select(FillRow).order_by(FillRow.ts, FillRow.id)
+    else:
+        stmt = select(FillRow).order_by(FillRow.ts.desc(), FillRow.id.desc()).limit(newest).offset(offset)
     if strategy_id is not None:
         stmt = stmt.where(FillRow.strategy_id == strategy_id)
     if client_order_id is not None:

@@ -144,7 +144,9 @@ async def serve_api(
     engine = make_engine(settings.db_url)
     sessions = make_sessionmaker(engine)
     deps = Deps(sessions=sessions, home=home, bars_per_second=20)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+    )
     server = _Server(config)
     try:
         workers = serve_workers(env.client, deps, task_queue=settings.task_queue)

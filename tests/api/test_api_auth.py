@@ -45,6 +45,11 @@ def _concrete(path: str) -> str:
 
 async def _call(http: httpx.AsyncClient, method: str, path: str, token: str | None) -> httpx.Response:
     headers = bearer(token) if token else {}
+    if path == "/stream":  # an event stream never ends by itself: its status line is the answer
+        async with http.stream("GET", path, headers=headers) as r:
+            if r.status_code != 200:
+                await r.aread()
+            return r
     body = {"json": {}} if method in ("post", "patch", "put") else {}
     return await http.request(method.upper(), _concrete(path), headers=headers, **body)  # type: ignore[arg-type]
 
