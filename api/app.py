@@ -44,7 +44,7 @@ from api.routes import (
     venues,
 )
 from api.schemas import InfoPublic
-from api.security_headers import harden
+from api.security_headers import MUTATIONS, harden
 from api.stream import ChangeFeed
 from store.db import make_engine, make_sessionmaker, migrate, ping
 from trading.errors import TradingError
@@ -83,6 +83,20 @@ class RequestMetrics:
             path = getattr(scope.get("route"), "path", "unmatched")
             REQUESTS.labels(scope["method"], path, str(code)).inc()
             LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
+
+
+class ReadYourWrites:
+    """After any mutation through this process, drop the list answers kept (``api.deps.FreshEnough``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope["method"] in MUTATIONS:
+                scope["app"].state.reads.clear()
 
 
 def _reason(err: Mapping[str, Any]) -> str:
@@ -138,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.feed = ChangeFeed(app.state.sessions, interval_s=settings.stream_interval_s)
         app.state.principals = Recent[Principal](settings.auth_cache_s)
         app.state.hub_status = Recent[HubStatus](settings.hub_status_cache_s)
+        app.state.reads = Recent[Any](settings.read_cache_s)
+        app.state.feed.on_change = app.state.reads.clear  # a console told of a change reads it
         try:
             yield
         finally:
@@ -213,6 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     check_routes(app)  # a route that names no role is a bug: refuse to build the app
     document_roles(app)
     document_api(app, settings)  # the venues exchange fields may name, the 422 body as answered
+    app.add_middleware(ReadYourWrites)
     app.add_middleware(RequestMetrics)
     harden(app, settings)  # outermost: host check, JSON-only mutations, body caps, security headers
     return app

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,8 @@ from temporalio.client import Client
 
 from activities.deps import Deps
 from worker.settings import Settings
+
+T = TypeVar("T")
 
 
 def get_settings(request: Request) -> Settings:
@@ -35,7 +37,24 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+class FreshEnough:
+    """A list answer read from the store, or the same answer given less than ``read_cache_s`` ago
+    to the same path and query (``api.recent``): a burst of consoles polling costs one read. The
+    role is checked before, per request. Every mutation through this process and every change
+    the change feed sees drop the kept answers, so a caller reads its own writes and a console
+    told of a change reads it."""
+
+    def __init__(self, request: Request) -> None:
+        self.recent = request.app.state.reads
+        self.key = (request.url.path, request.url.query)
+
+    async def __call__(self, read: Callable[[], Awaitable[T]]) -> T:
+        answer: T = await self.recent.get(self.key, read)
+        return answer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+FreshDep = Annotated[FreshEnough, Depends(FreshEnough)]
 ClientDep = Annotated[Client, Depends(get_client)]
 VenuesDep = Annotated[Deps, Depends(get_venues)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

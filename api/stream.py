@@ -147,6 +147,7 @@ class ChangeFeed:
         self._marks: dict[str, _Mark] = {}
         self._cond = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self.on_change: Callable[[], None] = lambda: None  # called before listeners are told
 
     # -- the watcher -------------------------------------------------------------------------
     async def _start_marks(self, s: AsyncSession) -> None:
@@ -188,6 +189,7 @@ class ChangeFeed:
             found = [c for t in TOPICS for c in await self._read(s, t)]
         if not found:
             return
+        self.on_change()
         async with self._cond:
             for c in found:
                 self.n += 1

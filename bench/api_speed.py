@@ -168,7 +168,7 @@ async def run(requests: int, processes: int) -> tuple[list[dict[str, Any]], dict
             await start_strategies(
                 stack.client, stack.deps, task_queue=queue, n=1, prefix="sapi", hub_id=hub_id, interval_s=0.5
             )
-            api_port, bare_port = free_port(), free_port()
+            api_port, direct_port, bare_port = free_port(), free_port(), free_port()
             password = uuid.uuid4().hex
             env = {
                 **os.environ,
@@ -178,14 +178,21 @@ async def run(requests: int, processes: int) -> tuple[list[dict[str, Any]], dict
                 "ASTS_HUB_ID": hub_id,
                 "ASTS_ADMIN_PASSWORD": password,
                 "ASTS_FOUR_EYES": "false",
+                "ASTS_JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,  # one secret for both APIs
             }
             home = str(stack.deps.home)
             api_cmd = [sys.executable, "-m", "worker.cli", "api", "--home", home, "--port", str(api_port)]
             api_cmd += ["--processes", str(processes)]
+            direct_cmd = [*api_cmd[:-4], "--port", str(direct_port), *api_cmd[-2:]]
             bare_cmd = [sys.executable, "-m", "bench.api_speed", "bare", stack.db_url, str(bare_port)]
-            procs = [_spawn(api_cmd, env), _spawn(bare_cmd, env)]
+            procs = [
+                _spawn(api_cmd, env),
+                _spawn(direct_cmd, env | {"ASTS_READ_CACHE_S": "0"}),  # every read from the store
+                _spawn(bare_cmd, env),
+            ]
             try:
                 await _wait_up(api_port, "/health")
+                await _wait_up(direct_port, "/health")
                 await _wait_up(bare_port, "/orders")
                 async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", timeout=30) as http:
                     r = await http.post("/auth/token", data={"username": "admin", "password": password})
@@ -198,12 +205,16 @@ async def run(requests: int, processes: int) -> tuple[list[dict[str, Any]], dict
                     for path in ENDPOINTS:
                         ours = await asyncio.to_thread(_measure, api_port, path, level, requests, token)
                         row = {"path": path, "conns": level, "ours": ours}
+                        if path != "/neurohub":
+                            row["direct"] = await asyncio.to_thread(
+                                _measure, direct_port, path, level, requests, token
+                            )
                         if path in BARE:
                             row["bare"] = await asyncio.to_thread(
                                 _measure, bare_port, path, level, requests, ""
                             )
                         rows.append(row)
-                        print(path, level, ours, row.get("bare"), flush=True)
+                        print(path, level, ours, row.get("direct"), row.get("bare"), flush=True)
             finally:
                 for p in procs:
                     p.terminate()
@@ -217,6 +228,10 @@ def _fmt(m: dict[str, Any]) -> str:
     return f"{m['rps']:,.0f}/s, {latency}, errors {m['errors']}"
 
 
+def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    return f"{a['rps'] / b['rps']:.2f}" if a and b and b["rps"] else "—"
+
+
 def report(rows: list[dict[str, Any]], facts: dict[str, Any], requests: int, processes: int) -> str:
     """The BENCHMARKS.md section."""
     lines = [
@@ -225,19 +240,21 @@ def report(rows: list[dict[str, Any]], facts: dict[str, Any], requests: int, pro
         f"One strategy trading on the embedded stack ({facts.get('orders', 0)} orders on the books "
         f"when measured); the API as `asts api --processes {processes}` (uvloop, httptools), signed in "
         "with a bearer token (every request verifies it and reads its session); the bare app: FastAPI "
-        "with the same queries, default serialisation, no auth, same uvicorn options. "
+        'with the same queries, default serialisation, no auth, same uvicorn options. "ASTS API" '
+        "keeps a list answer up to `ASTS_READ_CACHE_S` (0.25 s) for the same path and query; "
+        '"every read from the store" is the same API with it at 0. '
         f"{requests} requests per row over keep-alive connections; an error is any status but 200 or "
         f"no answer within {TIMEOUT_S:.0f} s.",
         "",
-        "| endpoint | connections | ASTS API | bare FastAPI | ASTS / bare (req/s) |",
-        "|---|---|---|---|---|",
+        "| endpoint | connections | ASTS API | ASTS, every read from the store | bare FastAPI | "
+        "ASTS / bare | every read / bare |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        bare = r.get("bare")
-        ratio = f"{r['ours']['rps'] / bare['rps']:.2f}" if bare and bare["rps"] else "—"
-        lines.append(
-            f"| {r['path']} | {r['conns']} | {_fmt(r['ours'])} | {_fmt(bare) if bare else '—'} | {ratio} |"
-        )
+        bare, direct = r.get("bare"), r.get("direct")
+        cells = [_fmt(r["ours"]), _fmt(direct) if direct else "—", _fmt(bare) if bare else "—"]
+        cells += [_ratio(r["ours"], bare), _ratio(direct, bare)]
+        lines.append(f"| {r['path']} | {r['conns']} | " + " | ".join(cells) + " |")
     at50 = [r for r in rows if r["conns"] == 50]
     worst95 = max(r["ours"]["p95"] for r in at50) if at50 else 0.0
     at1000 = [r for r in rows if r["conns"] == 1000]

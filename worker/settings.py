@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # and NeuroHub's status (one workflow query serves every request in that time).
     auth_cache_s: float = Field(default=1.0, ge=0, le=10)
     hub_status_cache_s: float = Field(default=0.5, ge=0, le=10)
+    # List answers (orders, fills, positions, decisions, pnl, events, strategies) kept for the same
+    # path and query: at most this old; dropped by any mutation through the process and by
+    # every change the change feed sees (0: every request reads the store).
+    read_cache_s: float = Field(default=0.25, ge=0, le=10)
     # Temporal transport: TLS with the system roots (temporal_tls), or with a private CA and/or a
     # client certificate (mTLS; PEM file paths); the API key (Temporal Cloud) turns TLS on too.
     temporal_tls: bool = False

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel
 
 from api.auth.deps import VIEWER
-from api.deps import SessionDep, SettingsDep, VenuesDep
+from api.deps import FreshDep, SessionDep, SettingsDep, VenuesDep
 from api.exchanges import check_venue
 from api.schemas import (
     DecisionDetail,
@@ -26,44 +30,102 @@ router = APIRouter(tags=["books"], dependencies=[VIEWER])
 StrategyFilter = Query(default=None, max_length=64, description="only this strategy")
 Limit = Query(default=200, ge=1, le=5000, description="at most this many (a page)")
 Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
+M = TypeVar("M", bound=BaseModel)
+
+
+def _reader(
+    model: type[M], list_rows: Callable[..., Awaitable[Sequence[Any]]], **query: Any
+) -> Callable[[], Awaitable[Page[M]]]:
+    """What reads a page of ``model`` from the store (run unless a fresh enough answer is kept)."""
+
+    async def read() -> Page[M]:
+        rows = await list_rows(**query)
+        return Page[model](data=[model.model_validate(r) for r in rows], count=len(rows))  # type: ignore[valid-type]
+
+    return read
+
+
 # Row ids are signed 64-bit integers in the store: anything else names no row and is refused.
 MAX_ROW_ID = 2**63 - 1
 
 
 @router.get("/orders", response_model=Page[OrderPublic])
 async def orders(
-    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit, offset: int = Offset
+    session: SessionDep,
+    fresh: FreshDep,
+    strategy_id: str | None = StrategyFilter,
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> Page[OrderPublic]:
     """Orders, newest first."""
-    rows = await repo.list_orders(session, strategy_id=strategy_id, limit=limit, offset=offset)
-    return Page[OrderPublic](data=[OrderPublic.model_validate(r) for r in rows], count=len(rows))
+    return await fresh(
+        _reader(
+            OrderPublic,
+            repo.list_orders,
+            session=session,
+            strategy_id=strategy_id,
+            limit=limit,
+            offset=offset,
+        )
+    )
 
 
 @router.get("/fills", response_model=Page[FillPublic])
 async def fills(
-    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit, offset: int = Offset
+    session: SessionDep,
+    fresh: FreshDep,
+    strategy_id: str | None = StrategyFilter,
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> Page[FillPublic]:
     """Fills, newest first."""
-    rows = await repo.list_fills(session, strategy_id=strategy_id, newest=limit, offset=offset)
-    return Page[FillPublic](data=[FillPublic.model_validate(r) for r in rows], count=len(rows))
+    return await fresh(
+        _reader(
+            FillPublic, repo.list_fills, session=session, strategy_id=strategy_id, newest=limit, offset=offset
+        )
+    )
 
 
 @router.get("/positions", response_model=Page[PositionPublic])
 async def positions(
-    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit, offset: int = Offset
+    session: SessionDep,
+    fresh: FreshDep,
+    strategy_id: str | None = StrategyFilter,
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> Page[PositionPublic]:
     """Positions per strategy and symbol."""
-    rows = await repo.get_positions(session, strategy_id=strategy_id, limit=limit, offset=offset)
-    return Page[PositionPublic](data=[PositionPublic.model_validate(r) for r in rows], count=len(rows))
+    return await fresh(
+        _reader(
+            PositionPublic,
+            repo.get_positions,
+            session=session,
+            strategy_id=strategy_id,
+            limit=limit,
+            offset=offset,
+        )
+    )
 
 
 @router.get("/decisions", response_model=Page[DecisionPublic])
 async def decisions(
-    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit, offset: int = Offset
+    session: SessionDep,
+    fresh: FreshDep,
+    strategy_id: str | None = StrategyFilter,
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> Page[DecisionPublic]:
     """Agent decisions with confidence and rationale, newest first."""
-    rows = await repo.list_decisions(session, strategy_id=strategy_id, limit=limit, offset=offset)
-    return Page[DecisionPublic](data=[DecisionPublic.model_validate(r) for r in rows], count=len(rows))
+    return await fresh(
+        _reader(
+            DecisionPublic,
+            repo.list_decisions,
+            session=session,
+            strategy_id=strategy_id,
+            limit=limit,
+            offset=offset,
+        )
+    )
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionDetail)
@@ -80,24 +142,41 @@ async def decision(
 
 @router.get("/pnl", response_model=Page[PnlPublic])
 async def pnl(
-    session: SessionDep, strategy_id: str | None = StrategyFilter, limit: int = Limit, offset: int = Offset
+    session: SessionDep,
+    fresh: FreshDep,
+    strategy_id: str | None = StrategyFilter,
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> Page[PnlPublic]:
     """PnL snapshots (one per cycle), newest first."""
-    rows = await repo.list_pnl(session, strategy_id=strategy_id, limit=limit, offset=offset)
-    return Page[PnlPublic](data=[PnlPublic.model_validate(r) for r in rows], count=len(rows))
+    return await fresh(
+        _reader(
+            PnlPublic, repo.list_pnl, session=session, strategy_id=strategy_id, limit=limit, offset=offset
+        )
+    )
 
 
 @router.get("/events", response_model=Page[EventPublic])
 async def events(
     session: SessionDep,
+    fresh: FreshDep,
     strategy_id: str | None = StrategyFilter,
     kind: str | None = Query(default=None, max_length=64),
     limit: int = Limit,
     offset: int = Offset,
 ) -> Page[EventPublic]:
     """Risk and audit events (rejections, reconcile mismatches, halts), newest first."""
-    rows = await repo.list_events(session, strategy_id=strategy_id, kind=kind, limit=limit, offset=offset)
-    return Page[EventPublic](data=[EventPublic.model_validate(r) for r in rows], count=len(rows))
+    return await fresh(
+        _reader(
+            EventPublic,
+            repo.list_events,
+            session=session,
+            strategy_id=strategy_id,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+        )
+    )
 
 
 @router.get("/markets", response_model=MarketsPublic)

@@ -21,7 +21,7 @@ from activities.status import record_strategy
 from activities.strategy_code import type_at
 from api.auth.deps import TraderOrRiskUser, TraderUser, ViewerUser, forbidden
 from api.auth.roles import Principal
-from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep
+from api.deps import ClientDep, FreshDep, SessionDep, SettingsDep, VenuesDep
 from api.exchanges import check_venue
 from api.schemas import (
     HaltBody,
@@ -165,12 +165,17 @@ async def start_strategy(
 async def list_strategies(
     user: ViewerUser,
     session: SessionDep,
+    fresh: FreshDep,
     limit: int = Query(default=500, ge=1, le=5000),
     offset: int = Query(default=0, ge=0, le=10_000_000),
 ) -> StrategiesPublic:
     """Strategies as stored, oldest first, one page at a time."""
-    rows = await repo.list_strategies(session, limit=limit, offset=offset)
-    return StrategiesPublic(data=[_public(r) for r in rows], count=len(rows))
+
+    async def read() -> StrategiesPublic:
+        rows = await repo.list_strategies(session, limit=limit, offset=offset)
+        return StrategiesPublic(data=[_public(r) for r in rows], count=len(rows))
+
+    return await fresh(read)
 
 
 async def _row(session: SessionDep, strategy_id: str) -> StrategyRow:

@@ -255,3 +255,15 @@ async def test_a_running_backtest_is_cancelled(dev_env: WorkflowEnvironment, tmp
         handle = dev_env.client.get_workflow_handle(bt["workflow_id"])
         history = await handle.fetch_history()
         assert any(e.HasField("workflow_execution_cancel_requested_event_attributes") for e in history.events)
+
+
+async def test_a_caller_reads_its_own_writes_through_the_kept_answers(http: httpx.AsyncClient) -> None:
+    before = (await http.get("/strategies")).json()["data"]
+    again = (await http.get("/strategies")).json()["data"]  # the same answer, kept
+    assert again == before
+    sid = await start_strategy(http)  # a mutation through this process drops the kept answers
+    after = (await http.get("/strategies")).json()["data"]
+    assert sid in {s["id"] for s in after} and len(after) == len(before) + 1
+    await http.post(f"/strategies/{sid}/stop", json={})
+    stopped = (await http.get("/strategies")).json()["data"]
+    assert next(s for s in stopped if s["id"] == sid)["status"] == "stopped"  # the gate changed first
