@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from activities.deps import Deps
 from worker.settings import Settings
-
-T = TypeVar("T")
 
 
 def get_settings(request: Request) -> Settings:
@@ -39,18 +38,22 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 class FreshEnough:
     """A list answer read from the store, or the same answer given less than ``read_cache_s`` ago
-    to the same path and query (``api.recent``): a burst of consoles polling costs one read. The
-    role is checked before, per request. Every mutation through this process and every change
-    the change feed sees drop the kept answers, so a caller reads its own writes and a console
-    told of a change reads it."""
+    to the same path and query (``api.recent``): a burst of consoles polling costs one read and
+    one serialisation (the JSON bytes are kept, so a kept answer is neither validated nor
+    encoded again). The role is checked before, per request. Every mutation through this
+    process and every change the change feed sees drop the kept answers, so a caller reads its
+    own writes and a console told of a change reads it."""
 
     def __init__(self, request: Request) -> None:
         self.recent = request.app.state.reads
         self.key = (request.url.path, request.url.query)
 
-    async def __call__(self, read: Callable[[], Awaitable[T]]) -> T:
-        answer: T = await self.recent.get(self.key, read)
-        return answer
+    async def __call__(self, read: Callable[[], Awaitable[BaseModel]]) -> Response:
+        async def encoded() -> bytes:
+            return (await read()).model_dump_json().encode()
+
+        body: bytes = await self.recent.get(self.key, encoded)
+        return Response(body, media_type="application/json")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -95,9 +95,7 @@ async def global_halt(http: httpx.AsyncClient) -> tuple[float, float, float]:
     """POST /halt with wait=all; then POST /resume. Returns gate closed, last ack and answer times."""
     asked = datetime.now(UTC)
     t0 = time.perf_counter()
-    r = await http.post(
-        "/halt", json={"reason": "bench", "wait": "all", "ack_timeout": "600s"}
-    )
+    r = await http.post("/halt", json={"reason": "bench", "wait": "all", "ack_timeout": "600s"})
     answered = (time.perf_counter() - t0) * 1000
     r.raise_for_status()
     out = r.json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 
 from api.auth.deps import VIEWER
@@ -56,7 +56,7 @@ async def orders(
     strategy_id: str | None = StrategyFilter,
     limit: int = Limit,
     offset: int = Offset,
-) -> Page[OrderPublic]:
+) -> Response:
     """Orders, newest first."""
     return await fresh(
         _reader(
@@ -77,7 +77,7 @@ async def fills(
     strategy_id: str | None = StrategyFilter,
     limit: int = Limit,
     offset: int = Offset,
-) -> Page[FillPublic]:
+) -> Response:
     """Fills, newest first."""
     return await fresh(
         _reader(
@@ -93,7 +93,7 @@ async def positions(
     strategy_id: str | None = StrategyFilter,
     limit: int = Limit,
     offset: int = Offset,
-) -> Page[PositionPublic]:
+) -> Response:
     """Positions per strategy and symbol."""
     return await fresh(
         _reader(
@@ -114,7 +114,7 @@ async def decisions(
     strategy_id: str | None = StrategyFilter,
     limit: int = Limit,
     offset: int = Offset,
-) -> Page[DecisionPublic]:
+) -> Response:
     """Agent decisions with confidence and rationale, newest first."""
     return await fresh(
         _reader(
@@ -147,7 +147,7 @@ async def pnl(
     strategy_id: str | None = StrategyFilter,
     limit: int = Limit,
     offset: int = Offset,
-) -> Page[PnlPublic]:
+) -> Response:
     """PnL snapshots (one per cycle), newest first."""
     return await fresh(
         _reader(
@@ -164,7 +164,7 @@ async def events(
     kind: str | None = Query(default=None, max_length=64),
     limit: int = Limit,
     offset: int = Offset,
-) -> Page[EventPublic]:
+) -> Response:
     """Risk and audit events (rejections, reconcile mismatches, halts), newest first."""
     return await fresh(
         _reader(

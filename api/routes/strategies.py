@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -168,7 +168,7 @@ async def list_strategies(
     fresh: FreshDep,
     limit: int = Query(default=500, ge=1, le=5000),
     offset: int = Query(default=0, ge=0, le=10_000_000),
-) -> StrategiesPublic:
+) -> Response:
     """Strategies as stored, oldest first, one page at a time."""
 
     async def read() -> StrategiesPublic:

@@ -117,6 +117,12 @@ export function mapFieldErrors(e: unknown, opts: FieldMapOptions): FieldErrors {
   return out;
 }
 
+/** The reasons shown above a form: those no field took, or the error itself when none was given. */
+export function formErrors(e: unknown, mapped: FieldErrors): string[] {
+  if (mapped.unmatched.length || Object.keys(mapped.fields).length) return mapped.unmatched;
+  return [e instanceof ApiError ? e.detail : String(e)];
+}
+
 function fieldFor(path: string, fields: Set<string>, params: Set<string>, prefix: string): string | null {
   const parts = path.split(".");
   if (parts[0] === prefix && parts.length > 1 && params.has(parts[1])) return parts[1];

@@ -1,9 +1,9 @@
-import { type QueryKey, useQuery, type UseQueryOptions } from "@tanstack/react-query";
+import { type QueryKey, useMutation, useQuery, useQueryClient, type UseQueryOptions } from "@tanstack/react-query";
 
 import { usePollInterval } from "../sse/LiveContext";
 import { api, type Query } from "./client";
 import { keys } from "./keys";
-import type { Info, Page } from "./types";
+import type { Info, Page, Started } from "./types";
 
 export interface ApiQueryOptions<T> {
   query?: Query;
@@ -32,6 +32,27 @@ export function useApiQuery<T>(key: QueryKey, path: string, opts: ApiQueryOption
 
 export function usePage<T>(key: QueryKey, path: string, opts: ApiQueryOptions<Page<T>> = {}) {
   return useApiQuery<Page<T>>(key, path, opts);
+}
+
+/**
+ * A backtest's or an optimisation's record at ``path``, refetched every second while it runs, and
+ * its cancel (DELETE ``path``), which refreshes the record and its list.
+ */
+export function useRun<T extends { status: string }>(path: string, key: QueryKey, listKey: QueryKey, onCancelled: () => void) {
+  const qc = useQueryClient();
+  const poll = usePollInterval();
+  const q = useApiQuery<T>(key, path, {
+    extra: { refetchInterval: (query) => (query.state.data?.status === "running" ? 1000 : poll) },
+  });
+  const cancel = useMutation({
+    mutationFn: () => api<Started | undefined>(path, { method: "DELETE" }),
+    onSuccess: () => {
+      onCancelled();
+      void qc.invalidateQueries({ queryKey: key });
+      void qc.invalidateQueries({ queryKey: listKey });
+    },
+  });
+  return { q, cancel };
 }
 
 /** GET /info: version, Temporal Web UI, namespace, four-eyes (null when the API has no /info). */

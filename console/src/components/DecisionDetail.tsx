@@ -10,6 +10,15 @@ function Json({ value }: { value: unknown }) {
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
 }
 
+function Report({ title, value }: { title: string; value: unknown }) {
+  return (
+    <div className="report">
+      <h4>{title}</h4>
+      <Json value={value} />
+    </div>
+  );
+}
+
 function asRecord(v: unknown): Record<string, unknown> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
@@ -68,30 +77,12 @@ export function DecisionDetail({ id }: { id: number }) {
               </dd>
             </dl>
             <div className="reports">
-              {Object.keys(technical).length ? (
-                <div className="report">
-                  <h4>Technical analyst</h4>
-                  <Json value={technical} />
-                </div>
-              ) : null}
-              {Object.keys(news).length ? (
-                <div className="report">
-                  <h4>News analyst</h4>
-                  <Json value={news} />
-                </div>
-              ) : null}
+              {Object.keys(technical).length ? <Report title="Technical analyst" value={technical} /> : null}
+              {Object.keys(news).length ? <Report title="News analyst" value={news} /> : null}
               {analysts.map((a, i) => (
-                <div className="report" key={i}>
-                  <h4>{String(a.name ?? `analyst ${i + 1}`)}</h4>
-                  <Json value={a} />
-                </div>
+                <Report key={i} title={String(a.name ?? `analyst ${i + 1}`)} value={a} />
               ))}
-              {debate.length ? (
-                <div className="report">
-                  <h4>Debate</h4>
-                  <Json value={debate} />
-                </div>
-              ) : null}
+              {debate.length ? <Report title="Debate" value={debate} /> : null}
             </div>
             {calls.length ? (
               <table className="table dense">

@@ -74,3 +74,15 @@ export function Field({ spec, value, error, onChange, onBlur, disabled }: FieldP
     </div>
   );
 }
+
+/** The reasons above a form that no field took (nothing when there are none). */
+export function FormErrors({ reasons }: { reasons: string[] }) {
+  if (!reasons.length) return null;
+  return (
+    <div className="form-error" role="alert" data-testid="form-error">
+      {reasons.map((r) => (
+        <div key={r}>{r}</div>
+      ))}
+    </div>
+  );
+}

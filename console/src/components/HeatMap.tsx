@@ -8,6 +8,20 @@ function label(v: unknown): string {
   return typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v);
 }
 
+/** The parameter on one axis ("x" or "y"): any of the searched ones. */
+function AxisPicker({ axis, value, params, onChange }: { axis: "x" | "y"; value: string; params: string[]; onChange: (p: string) => void }) {
+  return (
+    <label>
+      {axis}{" "}
+      <select value={value} onChange={(e) => onChange(e.target.value)} data-testid={`heatmap-${axis}`} aria-label={`${axis} axis`}>
+        {params.map((p) => (
+          <option key={p}>{p}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** A grid's score over two of its parameters (pick the axes when more were searched). */
 export function HeatMap({ evals, space, best }: { evals: Evaluation[]; space?: Record<string, unknown> | null; best?: Record<string, unknown> | null }) {
   const params = useMemo(() => searchedParams(evals, space), [evals, space]);
@@ -23,22 +37,8 @@ export function HeatMap({ evals, space, best }: { evals: Evaluation[]; space?: R
   return (
     <div data-testid="heatmap">
       <div className="heat-axes">
-        <label>
-          x{" "}
-          <select value={xp} onChange={(e) => setX(e.target.value)} data-testid="heatmap-x" aria-label="x axis">
-            {params.map((p) => (
-              <option key={p}>{p}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          y{" "}
-          <select value={yp} onChange={(e) => setY(e.target.value)} data-testid="heatmap-y" aria-label="y axis">
-            {params.map((p) => (
-              <option key={p}>{p}</option>
-            ))}
-          </select>
-        </label>
+        <AxisPicker axis="x" value={xp} params={params} onChange={setX} />
+        <AxisPicker axis="y" value={yp} params={params} onChange={setY} />
         <span className="muted">
           score {formatNumber(map.min, 3)} … {formatNumber(map.max, 3)}
           {params.length > 2 ? " · each cell: the best over the other parameters" : ""}

@@ -1,13 +1,14 @@
 import { useMutation } from "@tanstack/react-query";
-import { type FormEvent, useMemo, useState } from "react";
+import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router";
 
 import { api } from "../api/client";
-import { ApiError, mapFieldErrors } from "../api/errors";
+import { formErrors, mapFieldErrors } from "../api/errors";
 import type { Started, StrategyType } from "../api/types";
-import { collect, type FieldSpec, fieldsFromSchema, type FormValue, type FormValues, initialValues, validateField } from "../lib/schemaForm";
 import { DATA_FIELDS, DATA_SOURCES, type DataSource, LAST_FIELD, runCommon, SEARCH_FIELDS, SETTINGS_FIELDS, spaceFrom, type SpaceRow } from "../lib/runForm";
-import { Field } from "./Field";
+import { collect, type FieldSpec } from "../lib/schemaForm";
+import { FormErrors } from "./Field";
+import { useFormFields } from "./useFormFields";
 
 const ALL_COMMON: FieldSpec[] = [...Object.values(DATA_FIELDS).flat(), LAST_FIELD, ...SETTINGS_FIELDS, ...SEARCH_FIELDS];
 
@@ -17,12 +18,9 @@ export function RunForm({ types, kind }: { types: StrategyType[]; kind: "backtes
   const search = kind === "optimization";
   const [strategy, setStrategy] = useState(types[0]?.name ?? "");
   const type = types.find((t) => t.name === strategy);
-  const paramFields = useMemo(() => fieldsFromSchema(type?.params_schema), [type]);
   const [source, setSource] = useState<DataSource>("symbol");
-  const [common, setCommon] = useState<FormValues>(() => initialValues(ALL_COMMON));
-  const [params, setParams] = useState<FormValues>(() => initialValues(paramFields, type?.defaults));
+  const { paramFields, common, params, errors, setErrors, resetParams, field } = useFormFields(ALL_COMMON, type);
   const [space, setSpace] = useState<Record<string, SpaceRow>>(() => initialSpace(paramFields));
-  const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string[]>([]);
   const numeric = paramFields.filter((f) => f.kind === "integer" || f.kind === "number");
 
@@ -37,23 +35,14 @@ export function RunForm({ types, kind }: { types: StrategyType[]; kind: "backtes
         paramsPrefix: search ? "fixed" : "params",
       });
       setErrors(mapped.fields);
-      setFormError(mapped.unmatched.length || Object.keys(mapped.fields).length ? mapped.unmatched : [e instanceof ApiError ? e.detail : String(e)]);
+      setFormError(formErrors(e, mapped));
     },
   });
 
   function chooseStrategy(name: string) {
     setStrategy(name);
-    const t = types.find((x) => x.name === name);
-    const f = fieldsFromSchema(t?.params_schema);
-    setParams(initialValues(f, t?.defaults));
-    setSpace(initialSpace(f));
-    setErrors({});
-  }
-
-  function set(target: "common" | "params", spec: FieldSpec, v: FormValue) {
-    if (target === "common") setCommon((c) => ({ ...c, [spec.name]: v }));
-    else setParams((p) => ({ ...p, [spec.name]: v }));
-    if (errors[spec.name]) setErrors(({ [spec.name]: _x, ...rest }) => rest);
+    const fields = resetParams(types.find((x) => x.name === name));
+    setSpace(initialSpace(fields));
   }
 
   function submit(e: FormEvent) {
@@ -80,32 +69,9 @@ export function RunForm({ types, kind }: { types: StrategyType[]; kind: "backtes
     m.mutate(body);
   }
 
-  const field = (f: FieldSpec, target: "common" | "params") => {
-    const values = target === "common" ? common : params;
-    return (
-      <Field
-        key={`${target}-${f.name}`}
-        spec={f}
-        value={values[f.name]}
-        error={errors[f.name]}
-        onChange={(v) => set(target, f, v)}
-        onBlur={() => {
-          const err = validateField(f, values[f.name]);
-          setErrors(({ [f.name]: _old, ...rest }) => (err ? { ...rest, [f.name]: err } : rest));
-        }}
-      />
-    );
-  };
-
   return (
     <form className="form" data-testid="backtest-form" onSubmit={submit} noValidate>
-      {formError.length ? (
-        <div className="form-error" role="alert" data-testid="form-error">
-          {formError.map((r) => (
-            <div key={r}>{r}</div>
-          ))}
-        </div>
-      ) : null}
+      <FormErrors reasons={formError} />
       <fieldset>
         <legend>Strategy and data</legend>
         <div className="form-grid">

@@ -1,12 +1,13 @@
 import { useMutation } from "@tanstack/react-query";
-import { type FormEvent, useMemo, useState } from "react";
+import { type FormEvent, useState } from "react";
 
 import { api } from "../api/client";
-import { ApiError, mapFieldErrors } from "../api/errors";
+import { formErrors, mapFieldErrors } from "../api/errors";
 import type { StrategyCreated, StrategyType } from "../api/types";
-import { collect, type FieldSpec, fieldsFromSchema, type FormValue, type FormValues, initialValues, validateField } from "../lib/schemaForm";
+import { collect, type FieldSpec } from "../lib/schemaForm";
 import { activeCommonFields, ADVANCED_FIELDS, BASIC_FIELDS, COMMON_FIELDS, RISK_FIELDS, SIZING_AMOUNTS, startBody } from "../lib/strategyForm";
-import { Field } from "./Field";
+import { FormErrors } from "./Field";
+import { type FieldGroup, useFormFields } from "./useFormFields";
 
 export interface StartStrategyFormProps {
   types: StrategyType[];
@@ -17,10 +18,7 @@ export interface StartStrategyFormProps {
 export function StartStrategyForm({ types, onStarted, onCancel }: StartStrategyFormProps) {
   const [type, setType] = useState(types[0]?.name ?? "");
   const kind = types.find((t) => t.name === type);
-  const paramFields = useMemo(() => fieldsFromSchema(kind?.params_schema), [kind]);
-  const [common, setCommon] = useState<FormValues>(() => initialValues(COMMON_FIELDS));
-  const [params, setParams] = useState<FormValues>(() => initialValues(paramFields, kind?.defaults));
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const { paramFields, common, params, errors, setErrors, resetParams, field } = useFormFields(COMMON_FIELDS, kind);
   const [formError, setFormError] = useState<string[]>([]);
 
   const m = useMutation({
@@ -30,30 +28,13 @@ export function StartStrategyForm({ types, onStarted, onCancel }: StartStrategyF
     onError: (e) => {
       const mapped = mapFieldErrors(e, { fields: ["type", ...COMMON_FIELDS.map((f) => f.name)], params: paramFields.map((f) => f.name) });
       setErrors(mapped.fields);
-      setFormError(mapped.unmatched.length ? mapped.unmatched : Object.keys(mapped.fields).length ? [] : [e instanceof ApiError ? e.detail : String(e)]);
+      setFormError(formErrors(e, mapped));
     },
   });
 
   function chooseType(name: string) {
     setType(name);
-    const t = types.find((x) => x.name === name);
-    const f = fieldsFromSchema(t?.params_schema);
-    setParams(initialValues(f, t?.defaults));
-    setErrors({});
-  }
-
-  function setOne(target: "common" | "params", spec: FieldSpec, v: FormValue) {
-    if (target === "common") setCommon((c) => ({ ...c, [spec.name]: v }));
-    else setParams((p) => ({ ...p, [spec.name]: v }));
-    if (errors[spec.name]) setErrors(({ [spec.name]: _gone, ...rest }) => rest);
-  }
-
-  function blur(spec: FieldSpec, v: FormValue | undefined) {
-    const e = validateField(spec, v);
-    setErrors((errs) => {
-      const { [spec.name]: _old, ...rest } = errs;
-      return e ? { ...rest, [spec.name]: e } : rest;
-    });
+    resetParams(types.find((x) => x.name === name));
   }
 
   function submit(e: FormEvent) {
@@ -68,22 +49,8 @@ export function StartStrategyForm({ types, onStarted, onCancel }: StartStrategyF
   }
 
   const active = new Set(activeCommonFields(common).map((f) => f.name));
-  const render = (fields: FieldSpec[], target: "common" | "params") =>
-    fields
-      .filter((f) => target === "params" || active.has(f.name))
-      .map((f) => {
-        const values = target === "common" ? common : params;
-        return (
-          <Field
-            key={`${target}-${f.name}`}
-            spec={f}
-            value={values[f.name]}
-            error={errors[f.name]}
-            onChange={(v) => setOne(target, f, v)}
-            onBlur={() => blur(f, values[f.name])}
-          />
-        );
-      });
+  // only the sizing fields of the chosen mode show (and are checked)
+  const render = (fields: FieldSpec[], group: FieldGroup) => fields.filter((f) => group === "params" || active.has(f.name)).map((f) => field(f, group));
 
   const hasError = (fields: FieldSpec[]) => fields.some((f) => errors[f.name]);
   const mode = String(common["sizing.mode"] ?? "");
@@ -91,13 +58,7 @@ export function StartStrategyForm({ types, onStarted, onCancel }: StartStrategyF
 
   return (
     <form className="form start-form" data-testid="start-form" onSubmit={submit} noValidate>
-      {formError.length ? (
-        <div className="form-error" role="alert" data-testid="form-error">
-          {formError.map((r) => (
-            <div key={r}>{r}</div>
-          ))}
-        </div>
-      ) : null}
+      <FormErrors reasons={formError} />
       <fieldset>
         <legend>Strategy</legend>
         <div className="form-grid">

@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import type { ReactElement, ReactNode } from "react";
 
 import { errorMessage } from "../api/errors";
 
@@ -41,6 +41,20 @@ interface QueryLike<T> {
   error: unknown;
   isPending: boolean;
   refetch: () => unknown;
+}
+
+/** A page about one record until the record is in: "Loading…", or the error under the page's title (null once it is in). */
+export function pageUntilLoaded(q: QueryLike<unknown>, title: ReactNode): ReactElement | null {
+  if (q.isPending) return <div className="page">Loading…</div>;
+  if (q.error && !q.data) {
+    return (
+      <div className="page">
+        <PageTitle>{title}</PageTitle>
+        <QueryError error={q.error} retry={() => void q.refetch()} />
+      </div>
+    );
+  }
+  return null;
 }
 
 /** Loading, error and empty states around a query's data. */

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 import { api } from "../api/client";
-import { ApiError, mapFieldErrors } from "../api/errors";
+import { formErrors, mapFieldErrors } from "../api/errors";
 import { useApiQuery } from "../api/hooks";
 import { keys } from "../api/keys";
 import type { Page, StatusChange, Strategy, StrategyType } from "../api/types";
@@ -10,7 +10,7 @@ import { useUser } from "../auth/AuthContext";
 import { can } from "../auth/roles";
 import { collect, fieldsFromSchema, type FormValues, initialValues } from "../lib/schemaForm";
 import { ConfirmDialog, Modal } from "./ConfirmDialog";
-import { Field } from "./Field";
+import { Field, FormErrors } from "./Field";
 import { Status, Time } from "./Values";
 
 type Change = "halt" | "resume" | "stop";
@@ -142,7 +142,7 @@ export function ParamsDialog({ s, onClose }: { s: Strategy; onClose: () => void 
     onError: (e) => {
       const mapped = mapFieldErrors(e, { fields: [], params: fields.map((f) => f.name) });
       setErrors(mapped.fields);
-      setFormError(mapped.unmatched.length || Object.keys(mapped.fields).length ? mapped.unmatched : [e instanceof ApiError ? e.detail : String(e)]);
+      setFormError(formErrors(e, mapped));
     },
   });
   return (
@@ -163,13 +163,7 @@ export function ParamsDialog({ s, onClose }: { s: Strategy; onClose: () => void 
           }}
         >
           <p className="muted">From its next cycle on, {s.id} trades with these parameters (validated by the code version it runs).</p>
-          {formError.length ? (
-            <div className="form-error" role="alert" data-testid="form-error">
-              {formError.map((r) => (
-                <div key={r}>{r}</div>
-              ))}
-            </div>
-          ) : null}
+          <FormErrors reasons={formError} />
           <div className="form-grid">
             {fields.map((f) => (
               <Field

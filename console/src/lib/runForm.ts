@@ -2,7 +2,7 @@
 // (api.routes.opticore.BacktestCreate, OptimizationCreate; activities.opticore_contracts).
 
 import type { FieldSpec, FormValues } from "./schemaForm";
-import { collect } from "./schemaForm";
+import { collect, nest } from "./schemaForm";
 
 const dec = (name: string, label: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({
   name,
@@ -62,20 +62,6 @@ export const SEARCH_FIELDS: FieldSpec[] = [
   { name: "walk_forward.step", label: "Walk-forward step", kind: "integer", required: false, nullable: true, minimum: 1 },
   { name: "walk_forward.anchored", label: "Anchored", kind: "boolean", required: false, nullable: false, default: false },
 ];
-
-export function nest(flat: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(flat)) {
-    const parts = k.split(".");
-    let o = out;
-    for (let i = 0; i < parts.length - 1; i++) {
-      o[parts[i]] = (o[parts[i]] as Record<string, unknown> | undefined) ?? {};
-      o = o[parts[i]] as Record<string, unknown>;
-    }
-    o[parts[parts.length - 1]] = v;
-  }
-  return out;
-}
 
 /** One searched parameter: low and high (and a step), as typed. */
 export interface SpaceRow {

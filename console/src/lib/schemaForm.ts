@@ -5,7 +5,13 @@ import type { JsonSchema } from "../api/types";
 
 export type FieldKind = "number" | "integer" | "decimal" | "string" | "enum" | "boolean" | "string-list" | "json";
 
-export interface FieldSpec {
+/** The bounds a field checks: JSON Schema's own keywords, with the meaning they have there. */
+type SchemaBounds = Pick<
+  JsonSchema,
+  "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "minLength" | "maxLength" | "pattern" | "minItems" | "maxItems"
+>;
+
+export interface FieldSpec extends SchemaBounds {
   name: string;
   kind: FieldKind;
   label: string;
@@ -14,16 +20,7 @@ export interface FieldSpec {
   /** null is allowed (an empty input sends nothing, or null when ``sendNull``). */
   nullable: boolean;
   default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
   options?: unknown[];
-  minItems?: number;
-  maxItems?: number;
   itemPattern?: string;
   itemMaxLength?: number;
   uniqueItems?: boolean;
@@ -213,6 +210,12 @@ function safeTest(pattern: string, text: string): boolean {
 
 export type Parsed = { ok: true; value: unknown; omit: boolean } | { ok: false; error: string };
 
+/** ``value`` to send when the number ``n`` is within the field's bounds, else the bound it breaks. */
+function bounded(spec: FieldSpec, n: number, value: unknown = n): Parsed {
+  const e = checkBounds(spec, n);
+  return e ? { ok: false, error: e } : { ok: true, value, omit: false };
+}
+
 /** Check one input against its field and convert it to the value to send. */
 export function parseField(spec: FieldSpec, raw: FormValue | undefined): Parsed {
   if (spec.kind === "boolean") return { ok: true, value: raw === true, omit: false };
@@ -226,21 +229,18 @@ export function parseField(spec: FieldSpec, raw: FormValue | undefined): Parsed 
       if (!/^[+-]?\d+$/.test(text)) return { ok: false, error: "must be an integer" };
       const n = Number(text);
       if (!Number.isSafeInteger(n)) return { ok: false, error: "is too large" };
-      const e = checkBounds(spec, n);
-      return e ? { ok: false, error: e } : { ok: true, value: n, omit: false };
+      return bounded(spec, n);
     }
     case "number": {
       if (!DECIMAL_TEXT.test(text)) return { ok: false, error: "must be a number" };
       const n = Number(text);
       if (!Number.isFinite(n)) return { ok: false, error: "must be a finite number" };
-      const e = checkBounds(spec, n);
-      return e ? { ok: false, error: e } : { ok: true, value: n, omit: false };
+      return bounded(spec, n);
     }
     case "decimal": {
       if (!DECIMAL_TEXT.test(text)) return { ok: false, error: "must be a number" };
-      const e = checkBounds(spec, Number(text));
       // sent as the exact text typed: a decimal never goes through a float
-      return e ? { ok: false, error: e } : { ok: true, value: text, omit: false };
+      return bounded(spec, Number(text), text);
     }
     case "enum": {
       const found = (spec.options ?? []).find((o) => String(o) === text);
@@ -316,4 +316,19 @@ export function boundsHint(spec: FieldSpec): string {
     spec.maximum !== undefined ? ` ≤ ${spec.maximum}` : spec.exclusiveMaximum !== undefined ? ` < ${spec.exclusiveMaximum}` : "";
   if (!lo && !hi) return "";
   return `${lo}x${hi}`;
+}
+
+/** Dotted keys to nested objects: {"data.store.symbol": v} → {data: {store: {symbol: v}}}. */
+export function nest(flat: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(flat)) {
+    const parts = k.split(".");
+    let o = out;
+    for (let i = 0; i < parts.length - 1; i++) {
+      o[parts[i]] = (o[parts[i]] as Record<string, unknown> | undefined) ?? {};
+      o = o[parts[i]] as Record<string, unknown>;
+    }
+    o[parts[parts.length - 1]] = v;
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 // and the request body built from a form's values.
 
 import type { FieldSpec, FormValues } from "./schemaForm";
-import { collect } from "./schemaForm";
+import { collect, nest } from "./schemaForm";
 
 const DURATION = "^\\s*[0-9]{1,12}(\\.[0-9]{1,9})?\\s*(ms|s|m|h)?\\s*$";
 const DEC = (name: string, label: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({
@@ -104,20 +104,6 @@ export function activeCommonFields(values: FormValues): FieldSpec[] {
     if (!mode) return false;
     return f.name === "sizing.units" || amounts.has(f.name);
   });
-}
-
-function nest(flat: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(flat)) {
-    const parts = k.split(".");
-    let o = out;
-    for (let i = 0; i < parts.length - 1; i++) {
-      o[parts[i]] = (o[parts[i]] as Record<string, unknown> | undefined) ?? {};
-      o = o[parts[i]] as Record<string, unknown>;
-    }
-    o[parts[parts.length - 1]] = v;
-  }
-  return out;
 }
 
 export interface StartBody {

@@ -21,6 +21,27 @@ export function Countdown({ expiresAt, now }: { expiresAt: string; now: number }
   );
 }
 
+/** The order's own cells, symbol to notional: the same in the pending and the decided lists. */
+function OrderCells({ a, notionalTestId }: { a: Approval; notionalTestId?: string }) {
+  return (
+    <>
+      <td>{a.symbol}</td>
+      <td>
+        <Side value={a.side} />
+      </td>
+      <td className="num">
+        <Qty value={a.qty} />
+      </td>
+      <td className="num">
+        <Price value={a.price} />
+      </td>
+      <td className="num" data-testid={notionalTestId}>
+        <Money value={a.notional} />
+      </td>
+    </>
+  );
+}
+
 function ApprovalRow({ a, owner, now, decided, onDecided }: { a: Approval; owner: string; now: number; decided?: ApprovalOutcome; onDecided: (a: Approval, o: ApprovalOutcome) => void }) {
   const user = useUser();
   const info = useInfo();
@@ -53,19 +74,7 @@ function ApprovalRow({ a, owner, now, decided, onDecided }: { a: Approval; owner
           by {owner || "?"} · <WorkflowLink id={a.workflow_id} label={`cycle ${a.cycle}`} />
         </div>
       </td>
-      <td>{a.symbol}</td>
-      <td>
-        <Side value={a.side} />
-      </td>
-      <td className="num">
-        <Qty value={a.qty} />
-      </td>
-      <td className="num">
-        <Price value={a.price} />
-      </td>
-      <td className="num" data-testid={`approval-notional-${a.id}`}>
-        <Money value={a.notional} />
-      </td>
+      <OrderCells a={a} notionalTestId={`approval-notional-${a.id}`} />
       <td className="num" data-testid={`approval-timeleft-${a.id}`}>
         {outcome ? <span className="muted">—</span> : <Countdown expiresAt={a.expires_at} now={now} />}
       </td>
@@ -183,19 +192,7 @@ export function Approvals() {
                           <td>
                             <StrategyLink id={a.strategy_id} />
                           </td>
-                          <td>{a.symbol}</td>
-                          <td>
-                            <Side value={a.side} />
-                          </td>
-                          <td className="num">
-                            <Qty value={a.qty} />
-                          </td>
-                          <td className="num">
-                            <Price value={a.price} />
-                          </td>
-                          <td className="num">
-                            <Money value={a.notional} />
-                          </td>
+                          <OrderCells a={a} />
                           <td className="num">
                             <Time value={a.expires_at} />
                           </td>

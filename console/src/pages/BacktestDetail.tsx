@@ -1,49 +1,27 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 
-import { api } from "../api/client";
-import { useApiQuery, usePage } from "../api/hooks";
+import { usePage, useRun } from "../api/hooks";
 import { keys } from "../api/keys";
-import type { Backtest, Started } from "../api/types";
+import type { Backtest } from "../api/types";
 import { useUser } from "../auth/AuthContext";
 import { can } from "../auth/roles";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ProgressBar } from "../components/ProgressBar";
 import { EquityCharts, MetricsGrid, TradesTable } from "../components/RunResults";
-import { PageTitle, QueryError, Section } from "../components/States";
+import { PageTitle, pageUntilLoaded, Section } from "../components/States";
 import { Status, Time, WorkflowLink } from "../components/Values";
-import { usePollInterval } from "../sse/LiveContext";
 
 export function BacktestDetail() {
   const { id = "" } = useParams();
   const user = useUser();
-  const qc = useQueryClient();
   const navigate = useNavigate();
   const [confirm, setConfirm] = useState(false);
   const [other, setOther] = useState("");
-  const poll = usePollInterval();
-  const q = useApiQuery<Backtest>(keys.backtest(id), `/backtests/${encodeURIComponent(id)}`, {
-    extra: { refetchInterval: (query) => (query.state.data?.status === "running" ? 1000 : poll) },
-  });
+  const { q, cancel } = useRun<Backtest>(`/backtests/${encodeURIComponent(id)}`, keys.backtest(id), keys.backtests(), () => setConfirm(false));
   const list = usePage<Backtest>(keys.backtests(), "/backtests", { query: { limit: 200 }, poll: false });
-  const cancel = useMutation({
-    mutationFn: () => api<Started | undefined>(`/backtests/${encodeURIComponent(id)}`, { method: "DELETE" }),
-    onSuccess: () => {
-      setConfirm(false);
-      void qc.invalidateQueries({ queryKey: keys.backtest(id) });
-      void qc.invalidateQueries({ queryKey: keys.backtests() });
-    },
-  });
-  if (q.isPending) return <div className="page">Loading…</div>;
-  if (q.error && !q.data) {
-    return (
-      <div className="page">
-        <PageTitle>Backtest {id}</PageTitle>
-        <QueryError error={q.error} retry={() => void q.refetch()} />
-      </div>
-    );
-  }
+  const waiting = pageUntilLoaded(q, `Backtest ${id}`);
+  if (waiting) return waiting;
   const b = q.data!;
   const running = b.status === "running";
   const progress = b.progress ?? null;

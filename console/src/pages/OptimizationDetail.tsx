@@ -1,50 +1,28 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 
-import { api } from "../api/client";
-import { useApiQuery } from "../api/hooks";
+import { useRun } from "../api/hooks";
 import { keys } from "../api/keys";
-import type { Evaluation, Optimization, Started } from "../api/types";
+import type { Evaluation, Optimization } from "../api/types";
 import { useUser } from "../auth/AuthContext";
 import { can } from "../auth/roles";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { HeatMap } from "../components/HeatMap";
 import { ProgressBar } from "../components/ProgressBar";
 import { MetricsGrid } from "../components/RunResults";
-import { PageTitle, QueryError, Section } from "../components/States";
+import { PageTitle, pageUntilLoaded, Section } from "../components/States";
 import { Status, Time, WorkflowLink } from "../components/Values";
 import { scoreOf } from "../lib/heatmap";
 import { formatNumber } from "../lib/money";
 import { formatMetric, METRICS } from "../lib/metrics";
-import { usePollInterval } from "../sse/LiveContext";
 
 export function OptimizationDetail() {
   const { id = "" } = useParams();
   const user = useUser();
-  const qc = useQueryClient();
-  const poll = usePollInterval();
   const [confirm, setConfirm] = useState(false);
-  const q = useApiQuery<Optimization>(keys.optimization(id), `/optimizations/${encodeURIComponent(id)}`, {
-    extra: { refetchInterval: (query) => (query.state.data?.status === "running" ? 1000 : poll) },
-  });
-  const cancel = useMutation({
-    mutationFn: () => api<Started>(`/optimizations/${encodeURIComponent(id)}`, { method: "DELETE" }),
-    onSuccess: () => {
-      setConfirm(false);
-      void qc.invalidateQueries({ queryKey: keys.optimization(id) });
-      void qc.invalidateQueries({ queryKey: keys.optimizations() });
-    },
-  });
-  if (q.isPending) return <div className="page">Loading…</div>;
-  if (q.error && !q.data) {
-    return (
-      <div className="page">
-        <PageTitle>Optimisation {id}</PageTitle>
-        <QueryError error={q.error} retry={() => void q.refetch()} />
-      </div>
-    );
-  }
+  const { q, cancel } = useRun<Optimization>(`/optimizations/${encodeURIComponent(id)}`, keys.optimization(id), keys.optimizations(), () => setConfirm(false));
+  const waiting = pageUntilLoaded(q, `Optimisation ${id}`);
+  if (waiting) return waiting;
   const o = q.data!;
   const running = o.status === "running";
   const done = o.progress?.done ?? o.done;

@@ -13,7 +13,7 @@ import { can } from "../auth/roles";
 import { CandleChart, LineChart } from "../components/Charts";
 import { DataTable, NUM } from "../components/DataTable";
 import { DecisionDetail } from "../components/DecisionDetail";
-import { Empty, PageTitle, QueryError, QueryState, Section } from "../components/States";
+import { Empty, PageTitle, pageUntilLoaded, QueryError, QueryState, Section } from "../components/States";
 import { ParamsDialog, StrategyControls } from "../components/StrategyControls";
 import { Money, Price, Qty, Side, Status, Time, WorkflowLink } from "../components/Values";
 import { drawdownCurve, strategyEquityCurve } from "../lib/equity";
@@ -234,15 +234,8 @@ export function StrategyDetail() {
     [],
   );
 
-  if (strategy.isPending) return <div className="page">Loading…</div>;
-  if (strategy.error && !strategy.data) {
-    return (
-      <div className="page">
-        <PageTitle>Strategy {id}</PageTitle>
-        <QueryError error={strategy.error} retry={() => void strategy.refetch()} />
-      </div>
-    );
-  }
+  const waiting = pageUntilLoaded(strategy, `Strategy ${id}`);
+  if (waiting) return waiting;
   const s = strategy.data!;
   const live = s.live;
   return (
