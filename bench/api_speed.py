@@ -151,7 +151,9 @@ async def _wait_up(port: int, path: str) -> None:
     raise RuntimeError(f"nothing answers on port {port}")
 
 
-async def run(requests: int, processes: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+async def run(
+    requests: int, processes: int, levels: tuple[int, ...] = LEVELS
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Start the stack, one strategy, the API and the bare app; measure each level."""
     import httpx
 
@@ -201,7 +203,7 @@ async def run(requests: int, processes: int) -> tuple[list[dict[str, Any]], dict
                     await asyncio.sleep(15)  # let the strategy trade: orders, fills, positions
                     orders = (await http.get("/orders", headers={"Authorization": f"Bearer {token}"})).json()
                     facts["orders"] = orders["count"]
-                for level in LEVELS:
+                for level in levels:
                     for path in ENDPOINTS:
                         ours = await asyncio.to_thread(_measure, api_port, path, level, requests, token)
                         row = {"path": path, "conns": level, "ours": ours}
@@ -285,9 +287,11 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="connection counts")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = parser.parse_args()
-    rows, facts = asyncio.run(run(args.requests, args.processes))
+    levels = tuple(int(x) for x in args.levels.split(","))
+    rows, facts = asyncio.run(run(args.requests, args.processes, levels))
     body = report(rows, facts, args.requests, args.processes)
     print(write_section(args.out, f"API speed (--processes {args.processes})", body))
 

@@ -7,9 +7,39 @@ import { formatMetric, metricRows } from "../lib/metrics";
 import { chartTime } from "../lib/time";
 import { LineChart, type Point } from "./Charts";
 import { DataTable, NUM } from "./DataTable";
-import { Status } from "./Values";
+import { Status, Time, WorkflowLink } from "./Values";
 
 const col = createColumnHelper<BacktestTrade>();
+
+/** Where a backtest or an optimisation runs and when: entries of its summary's key-value list. */
+export function RunEntries({ run }: { run: Pick<Backtest, "workflow_id" | "created_at" | "finished_at"> }) {
+  return (
+    <>
+      <dt>Workflow</dt>
+      <dd>
+        <WorkflowLink id={run.workflow_id} />
+      </dd>
+      <dt>Submitted</dt>
+      <dd>
+        <Time value={run.created_at} />
+      </dd>
+      <dt>Finished</dt>
+      <dd>
+        <Time value={run.finished_at} />
+      </dd>
+    </>
+  );
+}
+
+/** The request a run was submitted with, folded. */
+export function RunRequest({ request }: { request: unknown }) {
+  return (
+    <details>
+      <summary>Request</summary>
+      <pre className="json">{JSON.stringify(request, null, 2)}</pre>
+    </details>
+  );
+}
 
 function nsToIso(ns: number | null): string | null {
   if (ns === null || ns === undefined) return null;

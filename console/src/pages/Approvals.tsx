@@ -42,6 +42,12 @@ function OrderCells({ a, notionalTestId }: { a: Approval; notionalTestId?: strin
   );
 }
 
+/** A pending approval's two buttons: the decision each sends. */
+const DECISIONS = [
+  { decision: "approve", label: "Approve", className: "btn-primary" },
+  { decision: "reject", label: "Reject", className: "btn-danger" },
+] as const;
+
 function ApprovalRow({ a, owner, now, decided, onDecided }: { a: Approval; owner: string; now: number; decided?: ApprovalOutcome; onDecided: (a: Approval, o: ApprovalOutcome) => void }) {
   const user = useUser();
   const info = useInfo();
@@ -94,24 +100,18 @@ function ApprovalRow({ a, owner, now, decided, onDecided }: { a: Approval; owner
               aria-label={`reason for ${a.id}`}
               disabled={blocked}
             />
-            <button
-              type="button"
-              className="btn btn-small btn-primary"
-              data-testid={`approve-${a.id}`}
-              disabled={!mayDecide || blocked || expired || m.isPending}
-              onClick={() => m.mutate("approve")}
-            >
-              Approve
-            </button>
-            <button
-              type="button"
-              className="btn btn-small btn-danger"
-              data-testid={`reject-${a.id}`}
-              disabled={!mayDecide || blocked || expired || m.isPending}
-              onClick={() => m.mutate("reject")}
-            >
-              Reject
-            </button>
+            {DECISIONS.map((d) => (
+              <button
+                key={d.decision}
+                type="button"
+                className={`btn btn-small ${d.className}`}
+                data-testid={`${d.decision}-${a.id}`}
+                disabled={!mayDecide || blocked || expired || m.isPending}
+                onClick={() => m.mutate(d.decision)}
+              >
+                {d.label}
+              </button>
+            ))}
           </div>
         ) : null}
         {blocked && !outcome ? (

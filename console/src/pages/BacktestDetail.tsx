@@ -8,9 +8,9 @@ import { useUser } from "../auth/AuthContext";
 import { can } from "../auth/roles";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ProgressBar } from "../components/ProgressBar";
-import { EquityCharts, MetricsGrid, TradesTable } from "../components/RunResults";
+import { EquityCharts, MetricsGrid, RunEntries, RunRequest, TradesTable } from "../components/RunResults";
 import { PageTitle, pageUntilLoaded, Section } from "../components/States";
-import { Status, Time, WorkflowLink } from "../components/Values";
+import { Status } from "../components/Values";
 
 export function BacktestDetail() {
   const { id = "" } = useParams();
@@ -55,18 +55,7 @@ export function BacktestDetail() {
       </PageTitle>
       <div className="summary">
         <dl className="kv kv-inline">
-          <dt>Workflow</dt>
-          <dd>
-            <WorkflowLink id={b.workflow_id} />
-          </dd>
-          <dt>Submitted</dt>
-          <dd>
-            <Time value={b.created_at} />
-          </dd>
-          <dt>Finished</dt>
-          <dd>
-            <Time value={b.finished_at} />
-          </dd>
+          <RunEntries run={b} />
         </dl>
         {running || progress ? (
           <ProgressBar
@@ -78,10 +67,7 @@ export function BacktestDetail() {
         ) : null}
         {b.error ? <div className="form-error">{b.error}</div> : null}
         {b.conventions ? <p className="muted">{b.conventions}</p> : null}
-        <details>
-          <summary>Request</summary>
-          <pre className="json">{JSON.stringify(b.request, null, 2)}</pre>
-        </details>
+        <RunRequest request={b.request} />
       </div>
       <Section title="Metrics">
         <MetricsGrid metrics={b.metrics} />

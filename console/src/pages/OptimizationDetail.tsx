@@ -9,9 +9,9 @@ import { can } from "../auth/roles";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { HeatMap } from "../components/HeatMap";
 import { ProgressBar } from "../components/ProgressBar";
-import { MetricsGrid } from "../components/RunResults";
+import { MetricsGrid, RunEntries, RunRequest } from "../components/RunResults";
 import { PageTitle, pageUntilLoaded, Section } from "../components/States";
-import { Status, Time, WorkflowLink } from "../components/Values";
+import { Status } from "../components/Values";
 import { scoreOf } from "../lib/heatmap";
 import { formatNumber } from "../lib/money";
 import { formatMetric, METRICS } from "../lib/metrics";
@@ -53,25 +53,11 @@ export function OptimizationDetail() {
           <dd>
             {String(request.method ?? "")} · {String(request.objective ?? "")}
           </dd>
-          <dt>Workflow</dt>
-          <dd>
-            <WorkflowLink id={o.workflow_id} />
-          </dd>
-          <dt>Submitted</dt>
-          <dd>
-            <Time value={o.created_at} />
-          </dd>
-          <dt>Finished</dt>
-          <dd>
-            <Time value={o.finished_at} />
-          </dd>
+          <RunEntries run={o} />
         </dl>
         <ProgressBar done={done} total={total} testId="backtest-progress" label="optimisation progress" />
         {o.error ? <div className="form-error">{o.error}</div> : null}
-        <details>
-          <summary>Request</summary>
-          <pre className="json">{JSON.stringify(request, null, 2)}</pre>
-        </details>
+        <RunRequest request={request} />
       </div>
       <Section title="Best">
         {o.best_params ? (
