@@ -248,6 +248,13 @@ class WindowInput(BaseModel):
     test: tuple[int, int]
 
 
+class BacktestProgress(BaseModel):
+    """Answer of the backtest workflow's ``progress`` query."""
+
+    done: int
+    total: int
+
+
 class OptimizeProgress(BaseModel):
     """Answer of the optimisation workflow's ``progress`` query."""
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from activities.bounds import FreeMapping
@@ -49,6 +49,8 @@ Limit = Query(default=50, ge=1, le=500, description="at most this many (a page)"
 Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
 Mine = Query(default=None, max_length=100, description="only the runs this user (or key:<name>) started")
 RPC_TIMEOUT = timedelta(seconds=10)
+# A progress query waits for a worker to answer: without one, the stored progress answers soon.
+PROGRESS_TIMEOUT = timedelta(seconds=2)
 RecordId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -107,11 +109,14 @@ class BacktestBrief(BaseModel):
     created_at: datetime
     finished_at: datetime | None
 
+    live_progress: Progress | None = Field(default=None, exclude=True)
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def progress(self) -> Progress:
-        """A backtest is one step of the engine: done once its record is."""
-        return Progress(done=int(self.status == "done"), total=1)
+        """A backtest is one step of the engine: done once its record is (while it runs, as
+        the workflow's ``progress`` query answers)."""
+        return self.live_progress or Progress(done=int(self.status == "done"), total=1)
 
 
 class BacktestPublic(BacktestBrief):
@@ -274,12 +279,22 @@ async def cancel_backtest(backtest_id: RecordId, session: SessionDep, client: Cl
 
 
 @router.get("/backtests/{backtest_id}", response_model=BacktestPublic, dependencies=[VIEWER])
-async def get_backtest(backtest_id: RecordId, session: SessionDep) -> BacktestPublic:
-    """A backtest's request, status and (once done) metrics, trades and equity curve."""
+async def get_backtest(backtest_id: RecordId, session: SessionDep, client: ClientDep) -> BacktestPublic:
+    """A backtest's request, status, progress (the workflow's, while it runs) and, once done,
+    metrics, trades and equity curve."""
     row = await repo.get_backtest(session, id=backtest_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no backtest {backtest_id}")
-    return BacktestPublic.model_validate(row)
+    out = BacktestPublic.model_validate(row)
+    if row.status == "running":
+        try:
+            live = await client.get_workflow_handle(row.workflow_id).query(
+                BacktestWorkflow.progress, rpc_timeout=PROGRESS_TIMEOUT
+            )
+        except (RPCError, WorkflowQueryFailedError):
+            return out  # no worker at the moment: the record's progress stands
+        out.live_progress = Progress(done=live.done, total=live.total)
+    return out
 
 
 @router.post("/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
@@ -354,7 +369,7 @@ async def get_optimization(
     if row.status == "running":
         try:
             live = await client.get_workflow_handle(row.workflow_id).query(
-                OptimizeWorkflow.progress, rpc_timeout=RPC_TIMEOUT
+                OptimizeWorkflow.progress, rpc_timeout=PROGRESS_TIMEOUT
             )
         except RPCError:
             return out  # no worker at the moment: the stored progress stands

@@ -14,7 +14,9 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from activities.opticore_contracts import BacktestProgress
 from tests.api.live import api_client, bearer, poll, serve_api, sign_in, start_strategy
+from workflows.backtest import BacktestWorkflow
 
 MSFT = {"symbol": "MSFT/USD", "last": 300}
 
@@ -211,7 +213,7 @@ async def test_a_stopped_strategy_ends_and_cannot_be_resumed(http: httpx.AsyncCl
 
 
 async def test_backtests_and_optimisations_are_listed_with_progress(
-    http: httpx.AsyncClient, api_url: str
+    http: httpx.AsyncClient, api_url: str, dev_env: WorkflowEnvironment
 ) -> None:
     bt = (await http.post("/backtests", json={"data": MSFT, "strategy": "sma_cross"})).json()["id"]
     async with api_client(api_url, "trader") as trader:
@@ -226,6 +228,8 @@ async def test_backtests_and_optimisations_are_listed_with_progress(
 
     done = await poll(lambda: finished(f"/backtests/{bt}"), "the backtest")
     assert done["progress"] == {"done": 1, "total": 1}
+    handle = dev_env.client.get_workflow_handle(done["workflow_id"])
+    assert await handle.query(BacktestWorkflow.progress) == BacktestProgress(done=1, total=1)
     opt = await poll(lambda: finished(f"/optimizations/{op}"), "the search", timeout=60)
     assert opt["progress"]["done"] == opt["progress"]["total"] == opt["total"] > 0
     listed = (await http.get("/backtests", params={"limit": 2})).json()["data"]
@@ -250,6 +254,10 @@ async def test_a_running_backtest_is_cancelled(dev_env: WorkflowEnvironment, tmp
     # that comes later finds the cancel first and records it.
     async with serve_api(dev_env, tmp_path / "a", worker=False) as url, api_client(url) as http:
         bt = (await http.post("/backtests", json={"data": MSFT, "strategy": "sma_cross"})).json()
+        started = asyncio.get_running_loop().time()
+        waiting = (await http.get(f"/backtests/{bt['id']}")).json()  # no worker answers the query
+        assert waiting["status"] == "running" and waiting["progress"] == {"done": 0, "total": 1}
+        assert asyncio.get_running_loop().time() - started < 5  # the stored progress, soon
         c = await http.delete(f"/backtests/{bt['id']}")
         assert c.status_code == 202 and c.json()["status"] == "cancelling"
         handle = dev_env.client.get_workflow_handle(bt["workflow_id"])
