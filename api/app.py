@@ -87,17 +87,24 @@ class RequestMetrics:
 
 
 class ReadYourWrites:
-    """After any mutation through this process, drop the list answers kept (``api.deps.FreshEnough``)."""
+    """After a mutation through this process, drop the list answers kept (``api.deps.FreshEnough``);
+    a refused one (4xx: refused before anything was done) leaves them. A 5xx may have changed
+    something (a halt whose answer timed out), so it drops them too."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        if scope["type"] != "http" or scope["method"] not in MUTATIONS:
             await self.app(scope, receive, send)
-        finally:
-            if scope["type"] == "http" and scope["method"] in MUTATIONS:
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and not 400 <= message["status"] < 500:
                 scope["app"].state.reads.clear()
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def _reason(err: Mapping[str, Any]) -> str:
