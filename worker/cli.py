@@ -122,6 +122,7 @@ def up(
         stack.start()
         token = _sign_in_cli(stack.api_url, password_file, settings)
         console.print(f"[green]ASTS is up[/green] (state in {stack.home})")
+        console.print(f"  Console    {stack.api_url}   (sign in as admin)")
         console.print(f"  API        {stack.api_url}   (OpenAPI docs: {stack.api_url}/docs)")
         if settings.temporal_address is None:
             console.print(f"  Web UI     http://127.0.0.1:{ui_port}")

@@ -11,6 +11,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import httpx
+
 from exchanges.factory import open_exchange
 from tests.procs import free_port, kill_group, poll, signed_in_client, spawn, wait_http
 
@@ -87,6 +89,11 @@ def test_asts_up_trades_halts_and_stops_cleanly(tmp_path: Path) -> None:
         assert password_file.stat().st_mode & 0o777 == 0o600
         password = password_file.read_text().strip()
         assert (home / "up.log").read_text().count(password) == 1
+        # The banner names the console, which the API serves at / (make test built it).
+        assert f"Console    {api}" in (home / "up.log").read_text()
+        opened = httpx.get(f"{api}/", follow_redirects=True, timeout=30)
+        assert opened.status_code == 200 and str(opened.url) == f"{api}/console/"
+        assert '<div id="root">' in opened.text
         listed = subprocess.run(
             [sys.executable, "-m", "worker.cli", "strategy", "list", "--api", api],
             env=os.environ | {"ASTS_CONFIG_DIR": str(home / "config"), "NO_COLOR": "1", "COLUMNS": "200"},
