@@ -7,10 +7,12 @@ an API key is ``asts_<key id>_<secret>``. Only SHA-256 hashes of the secrets are
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,13 +40,22 @@ class SecretConfigError(RuntimeError):
     """The signing secret is missing, a default or too short where that is not allowed."""
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (created 0600, never wider)."""
+def write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (created 0600, never wider), in one
+    step: a reader sees no file or the whole text. ``exclusive``: keep a file another process
+    wrote first and raise ``FileExistsError``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # created 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        if exclusive:
+            os.link(tmp, path)  # fails if another process got there first
+        else:
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # moved into place by os.replace
+            os.unlink(tmp)
 
 
 def signing_key(settings: Settings) -> bytes:
@@ -69,7 +80,9 @@ def signing_key(settings: Settings) -> bytes:
     path = (settings.home / SECRET_FILE).resolve()
     if path not in _DEV_SECRETS:  # read once per process: it is checked on every request
         if not path.exists():
-            write_private(path, secrets.token_urlsafe(48))
+            # Several API processes may start at once: the first to write it wins, all read it.
+            with contextlib.suppress(FileExistsError):
+                write_private(path, secrets.token_urlsafe(48), exclusive=True)
         _DEV_SECRETS[path] = path.read_text().strip().encode()
     return _DEV_SECRETS[path]
 

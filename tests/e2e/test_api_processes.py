@@ -32,8 +32,8 @@ def test_several_api_processes_serve_one_port_with_one_store(
             r = http.post("/auth/token", data={"username": "admin", "password": "two processes password"})
             assert r.status_code == 200, r.text
             auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            # New connections land on either process: every one accepts the token (one secret,
-            # generated once before the processes start) and sees one admin.
+            # New connections land on either process: every one accepts the token (one secret:
+            # the first process to write it wins, both read it) and sees one admin.
             for _ in range(20):
                 with httpx.Client(base_url=url, timeout=30, headers=auth) as fresh:
                     users = fresh.get("/auth/users").json()
