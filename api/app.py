@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
@@ -119,15 +120,11 @@ def _reason(err: Mapping[str, Any]) -> str:
     return f"{loc}: {msg}" if loc else msg
 
 
-async def prepare_store(settings: Settings) -> str | None:
-    """Migrate the store and create the first admin (what each API process would do at start);
-    the generated admin password, if one was made."""
+async def prepare_store(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    """Migrate the store and create the first admin, as every API process does at start (and
+    ``asts api --processes`` once before them); the generated admin password, if one was made."""
     await migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
-    try:
-        return await ensure_admin(make_sessionmaker(engine), settings)
-    finally:
-        await engine.dispose()
+    return await ensure_admin(sessions, settings)
 
 
 def app_from_environment() -> FastAPI:
@@ -144,11 +141,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await migrate(settings.db_url)
         engine = make_engine(settings.db_url)
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)
-        await ensure_admin(app.state.sessions, settings)  # a no-op once prepare_store has run
+        await prepare_store(settings, app.state.sessions)  # a no-op when already prepared
         app.state.venues = Deps(
             sessions=app.state.sessions,
             home=settings.home,

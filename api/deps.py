@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -54,6 +54,16 @@ class FreshEnough:
 
         body: bytes = await self.recent.get(self.key, encoded)
         return Response(body, media_type="application/json")
+
+
+# Paging of every list: skip this many (the same bound everywhere), and at most this many (each
+# list has its own default and ceiling).
+Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
+
+
+def page_limit(default: int, most: int) -> Any:
+    """The ``limit`` query parameter of a list: ``default`` rows, at most ``most``."""
+    return Query(default=default, ge=1, le=most, description="at most this many (a page)")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -519,6 +520,14 @@ class Page(BaseModel, Generic[T]):
 
     data: list[T]
     count: int
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def page_of(model: type[M], rows: Sequence[Any]) -> Page[M]:
+    """The page of ``model`` read from store rows."""
+    return Page[model](data=[model.model_validate(r) for r in rows], count=len(rows))  # type: ignore[valid-type]
 
 
 class ApprovalPublic(BaseModel):

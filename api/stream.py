@@ -65,12 +65,8 @@ class Topic:
     ref: Any  # what the event names (an order's client id, a decision's id...)
     strategy: Any | None  # the row's strategy, or None
     by_id: bool  # the marker is an id (look back ID_LOOKBACK) or a time (TIME_LOOKBACK)
-    extra: Callable[[], ColumnElement[bool]] | None = None  # rows to report whatever their marker
+    extra: ColumnElement[bool] | None = None  # rows to read whatever their marker
     key: tuple[Any, ...] = ()  # more columns whose change is a change (with the marker)
-
-
-def _when(*cols: Any) -> Any:
-    return func.coalesce(*cols)
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -82,7 +78,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("pnl", PnlSnapshotRow.id, PnlSnapshotRow.cycle, PnlSnapshotRow.strategy_id, by_id=True),
     Topic(
         "approvals",
-        _when(ApprovalRow.decided_at, ApprovalRow.requested_at),
+        func.coalesce(ApprovalRow.decided_at, ApprovalRow.requested_at),
         ApprovalRow.id,
         ApprovalRow.strategy_id,
         by_id=False,
@@ -91,7 +87,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("neurohub", HubGateRow.changed_at, HubGateRow.state, None, by_id=False),
     Topic(
         "backtests",
-        _when(BacktestRow.finished_at, BacktestRow.created_at),
+        func.coalesce(BacktestRow.finished_at, BacktestRow.created_at),
         BacktestRow.id,
         None,
         by_id=False,
@@ -99,11 +95,11 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "optimizations",
-        _when(OptimizationRow.finished_at, OptimizationRow.created_at),
+        func.coalesce(OptimizationRow.finished_at, OptimizationRow.created_at),
         OptimizationRow.id,
         None,
         by_id=False,
-        extra=lambda: OptimizationRow.status == "running",  # its progress: ``done`` grows
+        extra=OptimizationRow.status == "running",  # its progress: ``done`` grows
         key=(OptimizationRow.status, OptimizationRow.done),
     ),
 )
@@ -165,7 +161,7 @@ class ChangeFeed:
         if mark.high is not None:
             conds.append(t.marker >= _floor(t, mark.high))
         if t.extra is not None:
-            conds.append(t.extra())
+            conds.append(t.extra)
         if conds:
             stmt = stmt.where(or_(*conds))
         rows = (await s.execute(stmt.order_by(t.marker).limit(BATCH))).all()

@@ -219,7 +219,7 @@ def api(
     """Run the REST API (uvloop and httptools; with --processes N, N processes on one port)."""
     import uvicorn
 
-    from api.app import create_app, prepare_store
+    from api.app import create_app
 
     _logging()
     settings = _settings(home)
@@ -235,7 +235,7 @@ def api(
         uvicorn.run(create_app(settings), host=host, port=port, **fast)
         return
     # Migrated and bootstrapped once here, so the processes do not race to do it.
-    asyncio.run(prepare_store(settings))
+    asyncio.run(_prepare_store_once(settings))
     os.environ["ASTS_HOME"] = str(settings.home)
     uvicorn.run(
         "api.app:app_from_environment",
@@ -245,6 +245,17 @@ def api(
         workers=processes,
         **fast,
     )
+
+
+async def _prepare_store_once(settings: Any) -> None:
+    from api.app import prepare_store
+    from store.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.db_url)
+    try:
+        await prepare_store(settings, make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
 
 
 def _strategies_or_fail(settings: Any, what: str) -> None:

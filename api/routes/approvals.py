@@ -11,8 +11,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.contracts import ApprovalDecisionInput, ApprovalOutcome
 from api.auth.deps import RiskUser, ViewerUser, forbidden
-from api.deps import ClientDep, SessionDep, SettingsDep
-from api.schemas import ApprovalDecision, ApprovalOutcomePublic, ApprovalPublic, Page
+from api.deps import ClientDep, Offset, SessionDep, SettingsDep, page_limit
+from api.schemas import ApprovalDecision, ApprovalOutcomePublic, ApprovalPublic, Page, page_of
 from store import repo
 from store.models import ApprovalRow
 
@@ -36,12 +36,12 @@ async def list_approvals(
     user: ViewerUser,
     session: SessionDep,
     state: ApprovalState = Query(default="pending", alias="status"),
-    limit: int = Query(default=200, ge=1, le=5000, description="at most this many (a page)"),
-    offset: int = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)"),
+    limit: int = page_limit(200, 5000),
+    offset: int = Offset,
 ) -> Page[ApprovalPublic]:
     """Approvals with one status (pending by default), oldest request first."""
     rows = await repo.list_approvals(session, status=state, limit=limit, offset=offset)
-    return Page[ApprovalPublic](data=[ApprovalPublic.model_validate(r) for r in rows], count=len(rows))
+    return page_of(ApprovalPublic, rows)
 
 
 @router.get("/{approval_id}", response_model=ApprovalPublic)

@@ -24,6 +24,7 @@ from api.schemas import (
     UserPublic,
     UserUpdate,
     WhoAmI,
+    page_of,
 )
 from store.repo import identity
 
@@ -119,7 +120,7 @@ async def list_users(
 ) -> Page[UserPublic]:
     """Users, by name."""
     rows = await identity.list_users(session, limit=limit, offset=offset)
-    return Page[UserPublic](data=[UserPublic.model_validate(r) for r in rows], count=len(rows))
+    return page_of(UserPublic, rows)
 
 
 @router.patch("/users/{username}", response_model=UserPublic)
@@ -186,7 +187,7 @@ async def list_api_keys(
 ) -> Page[ApiKeyPublic]:
     """API keys, newest first (revoked ones too, with when)."""
     rows = await identity.list_api_keys(session, limit=limit, offset=offset)
-    return Page[ApiKeyPublic](data=[ApiKeyPublic.model_validate(r) for r in rows], count=len(rows))
+    return page_of(ApiKeyPublic, rows)
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyPublic)

@@ -27,7 +27,7 @@ from activities.marketdata_contracts import (
     SeriesStatus,
 )
 from api.auth.deps import TRADER, VIEWER
-from api.deps import ClientDep, SessionDep, SettingsDep, VenuesDep, query_utc
+from api.deps import ClientDep, Offset, SessionDep, SettingsDep, VenuesDep, page_limit, query_utc
 from api.exchanges import check_venue
 from api.limits import read_capped
 from api.schemas import DataFilePublic
@@ -49,8 +49,7 @@ TimeframeQ = Query(
     description="e.g. 1m, 1h, 1d",
     json_schema_extra={"pattern": TIMEFRAME_PATTERN},
 )
-Limit = Query(default=1000, ge=1, le=100_000, description="at most this many (a page)")
-Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
+Limit = page_limit(1000, 100_000)
 WorkflowId = Annotated[str, Path(min_length=1, max_length=200)]
 Tz = Query(
     default=None,

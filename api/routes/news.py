@@ -7,8 +7,8 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.auth.deps import VIEWER
-from api.deps import SessionDep, query_utc
-from api.schemas import NewsItemPublic, Page
+from api.deps import Offset, SessionDep, page_limit, query_utc
+from api.schemas import NewsItemPublic, Page, page_of
 from store import repo
 
 router = APIRouter(tags=["news"], dependencies=[VIEWER])
@@ -20,8 +20,8 @@ async def news(
     symbol: str | None = Query(default=None, min_length=1, max_length=64, description="e.g. MSFT/USD"),
     since: datetime | None = Query(default=None, description="published at or after (ISO 8601, UTC)"),
     until: datetime | None = Query(default=None, description="published at or before (ISO 8601, UTC)"),
-    limit: int = Query(default=100, ge=1, le=1000, description="at most this many (a page)"),
-    offset: int = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)"),
+    limit: int = page_limit(100, 1000),
+    offset: int = Offset,
 ) -> Page[NewsItemPublic]:
     """News items, newest first; with ``until`` nothing published after it is returned."""
     since, until = query_utc(since), query_utc(until)
@@ -29,4 +29,4 @@ async def news(
         detail = f"since ({since.isoformat()}) is after until ({until.isoformat()})"
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
     rows = await repo.list_news(session, symbol=symbol, since=since, until=until, limit=limit, offset=offset)
-    return Page[NewsItemPublic](data=[NewsItemPublic.model_validate(r) for r in rows], count=len(rows))
+    return page_of(NewsItemPublic, rows)

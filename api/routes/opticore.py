@@ -28,9 +28,9 @@ from activities.opticore_contracts import (
 )
 from api.auth.deps import TRADER, VIEWER, TraderUser
 from api.auth.roles import Principal
-from api.deps import ClientDep, SessionDep, SettingsDep
+from api.deps import ClientDep, Offset, SessionDep, SettingsDep, page_limit
 from api.exchanges import check_venue
-from api.schemas import Page
+from api.schemas import Page, page_of
 from asts.registry import current
 from exchanges.data import bundled_series
 from store import repo
@@ -45,8 +45,7 @@ from workflows.optimize import OptimizeWorkflow
 from workflows.options import backtest_workflow_id, optimization_workflow_id
 
 router = APIRouter(tags=["opticore"])
-Limit = Query(default=50, ge=1, le=500, description="at most this many (a page)")
-Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
+Limit = page_limit(50, 500)
 Mine = Query(default=None, max_length=100, description="only the runs this user (or key:<name>) started")
 RPC_TIMEOUT = timedelta(seconds=10)
 # A progress query waits for a worker to answer: without one, the stored progress answers soon.
@@ -261,7 +260,7 @@ async def list_backtests(
 ) -> Page[BacktestBrief]:
     """Backtests, newest first."""
     rows = await repo.list_opticore(session, BacktestRow, limit=limit, offset=offset, created_by=created_by)
-    return Page[BacktestBrief](data=[BacktestBrief.model_validate(r) for r in rows], count=len(rows))
+    return page_of(BacktestBrief, rows)
 
 
 @router.delete(
@@ -286,15 +285,20 @@ async def get_backtest(backtest_id: RecordId, session: SessionDep, client: Clien
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no backtest {backtest_id}")
     out = BacktestPublic.model_validate(row)
-    if row.status == "running":
-        try:
-            live = await client.get_workflow_handle(row.workflow_id).query(
-                BacktestWorkflow.progress, rpc_timeout=PROGRESS_TIMEOUT
-            )
-        except (RPCError, WorkflowQueryFailedError):
-            return out  # no worker at the moment: the record's progress stands
+    if row.status == "running" and (live := await _progress(client, row.workflow_id, BacktestWorkflow)):
         out.live_progress = Progress(done=live.done, total=live.total)
     return out
+
+
+async def _progress(client: ClientDep, workflow_id: str, workflow: Any) -> Any:
+    """The answer of a running run's ``progress`` query, or None when no worker answers in time
+    (the stored progress then stands)."""
+    try:
+        return await client.get_workflow_handle(workflow_id).query(
+            workflow.progress, rpc_timeout=PROGRESS_TIMEOUT
+        )
+    except (RPCError, WorkflowQueryFailedError):
+        return None
 
 
 @router.post("/optimizations", status_code=status.HTTP_202_ACCEPTED, response_model=Started)
@@ -354,7 +358,7 @@ async def list_optimizations(
     rows = await repo.list_opticore(
         session, OptimizationRow, limit=limit, offset=offset, created_by=created_by
     )
-    return Page[OptimizationBrief](data=[OptimizationBrief.model_validate(r) for r in rows], count=len(rows))
+    return page_of(OptimizationBrief, rows)
 
 
 @router.get("/optimizations/{optimization_id}", response_model=OptimizationPublic, dependencies=[VIEWER])
@@ -366,13 +370,7 @@ async def get_optimization(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no optimisation {optimization_id}")
     out = OptimizationPublic.model_validate(row)
-    if row.status == "running":
-        try:
-            live = await client.get_workflow_handle(row.workflow_id).query(
-                OptimizeWorkflow.progress, rpc_timeout=PROGRESS_TIMEOUT
-            )
-        except RPCError:
-            return out  # no worker at the moment: the stored progress stands
+    if row.status == "running" and (live := await _progress(client, row.workflow_id, OptimizeWorkflow)):
         out.done, out.total = live.done, live.total
         if live.best is not None:
             out.best_params, out.best_score = live.best.params, live.best.score

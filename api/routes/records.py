@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.deps import VIEWER
-from api.deps import FreshDep, SessionDep, SettingsDep, VenuesDep
+from api.deps import FreshDep, Offset, SessionDep, SettingsDep, VenuesDep, page_limit
 from api.exchanges import check_venue
 from api.schemas import (
     DecisionDetail,
@@ -22,25 +24,35 @@ from api.schemas import (
     Page,
     PnlPublic,
     PositionPublic,
+    page_of,
 )
 from store import repo
 
 router = APIRouter(tags=["books"], dependencies=[VIEWER])
 
 StrategyFilter = Query(default=None, max_length=64, description="only this strategy")
-Limit = Query(default=200, ge=1, le=5000, description="at most this many (a page)")
-Offset = Query(default=0, ge=0, le=10_000_000, description="skip this many first (the next page)")
 M = TypeVar("M", bound=BaseModel)
 
 
+@dataclass
+class StrategyPage:
+    """The query of every list here: one strategy's rows (or all), one page of them."""
+
+    strategy_id: str | None = StrategyFilter
+    limit: int = page_limit(200, 5000)
+    offset: int = Offset
+
+
+PageDep = Annotated[StrategyPage, Depends()]
+
+
 def _reader(
-    model: type[M], list_rows: Callable[..., Awaitable[Sequence[Any]]], **query: Any
+    model: type[M], list_rows: Callable[..., Awaitable[Sequence[Any]]], session: AsyncSession, **query: Any
 ) -> Callable[[], Awaitable[Page[M]]]:
     """What reads a page of ``model`` from the store (run unless a fresh enough answer is kept)."""
 
     async def read() -> Page[M]:
-        rows = await list_rows(**query)
-        return Page[model](data=[model.model_validate(r) for r in rows], count=len(rows))  # type: ignore[valid-type]
+        return page_of(model, await list_rows(session, **query))
 
     return read
 
@@ -50,82 +62,36 @@ MAX_ROW_ID = 2**63 - 1
 
 
 @router.get("/orders", response_model=Page[OrderPublic])
-async def orders(
-    session: SessionDep,
-    fresh: FreshDep,
-    strategy_id: str | None = StrategyFilter,
-    limit: int = Limit,
-    offset: int = Offset,
-) -> Response:
+async def orders(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response:
     """Orders, newest first."""
-    return await fresh(
-        _reader(
-            OrderPublic,
-            repo.list_orders,
-            session=session,
-            strategy_id=strategy_id,
-            limit=limit,
-            offset=offset,
-        )
-    )
+    return await fresh(_reader(OrderPublic, repo.list_orders, session, **asdict(page)))
 
 
 @router.get("/fills", response_model=Page[FillPublic])
-async def fills(
-    session: SessionDep,
-    fresh: FreshDep,
-    strategy_id: str | None = StrategyFilter,
-    limit: int = Limit,
-    offset: int = Offset,
-) -> Response:
+async def fills(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response:
     """Fills, newest first."""
     return await fresh(
         _reader(
-            FillPublic, repo.list_fills, session=session, strategy_id=strategy_id, newest=limit, offset=offset
+            FillPublic,
+            repo.list_fills,
+            session,
+            strategy_id=page.strategy_id,
+            newest=page.limit,
+            offset=page.offset,
         )
     )
 
 
 @router.get("/positions", response_model=Page[PositionPublic])
-async def positions(
-    session: SessionDep,
-    fresh: FreshDep,
-    strategy_id: str | None = StrategyFilter,
-    limit: int = Limit,
-    offset: int = Offset,
-) -> Response:
+async def positions(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response:
     """Positions per strategy and symbol."""
-    return await fresh(
-        _reader(
-            PositionPublic,
-            repo.get_positions,
-            session=session,
-            strategy_id=strategy_id,
-            limit=limit,
-            offset=offset,
-        )
-    )
+    return await fresh(_reader(PositionPublic, repo.get_positions, session, **asdict(page)))
 
 
 @router.get("/decisions", response_model=Page[DecisionPublic])
-async def decisions(
-    session: SessionDep,
-    fresh: FreshDep,
-    strategy_id: str | None = StrategyFilter,
-    limit: int = Limit,
-    offset: int = Offset,
-) -> Response:
+async def decisions(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response:
     """Agent decisions with confidence and rationale, newest first."""
-    return await fresh(
-        _reader(
-            DecisionPublic,
-            repo.list_decisions,
-            session=session,
-            strategy_id=strategy_id,
-            limit=limit,
-            offset=offset,
-        )
-    )
+    return await fresh(_reader(DecisionPublic, repo.list_decisions, session, **asdict(page)))
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionDetail)
@@ -141,42 +107,20 @@ async def decision(
 
 
 @router.get("/pnl", response_model=Page[PnlPublic])
-async def pnl(
-    session: SessionDep,
-    fresh: FreshDep,
-    strategy_id: str | None = StrategyFilter,
-    limit: int = Limit,
-    offset: int = Offset,
-) -> Response:
+async def pnl(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response:
     """PnL snapshots (one per cycle), newest first."""
-    return await fresh(
-        _reader(
-            PnlPublic, repo.list_pnl, session=session, strategy_id=strategy_id, limit=limit, offset=offset
-        )
-    )
+    return await fresh(_reader(PnlPublic, repo.list_pnl, session, **asdict(page)))
 
 
 @router.get("/events", response_model=Page[EventPublic])
 async def events(
     session: SessionDep,
     fresh: FreshDep,
-    strategy_id: str | None = StrategyFilter,
+    page: PageDep,
     kind: str | None = Query(default=None, max_length=64),
-    limit: int = Limit,
-    offset: int = Offset,
 ) -> Response:
     """Risk and audit events (rejections, reconcile mismatches, halts), newest first."""
-    return await fresh(
-        _reader(
-            EventPublic,
-            repo.list_events,
-            session=session,
-            strategy_id=strategy_id,
-            kind=kind,
-            limit=limit,
-            offset=offset,
-        )
-    )
+    return await fresh(_reader(EventPublic, repo.list_events, session, **asdict(page), kind=kind))
 
 
 @router.get("/markets", response_model=MarketsPublic)
@@ -184,7 +128,7 @@ async def markets(
     venues: VenuesDep,
     settings: SettingsDep,
     exchange: str = Query(default="paper", max_length=32, description="paper or a configured venue"),
-    limit: int = Query(default=1000, ge=1, le=10_000, description="at most this many (a page)"),
+    limit: int = page_limit(1000, 10_000),
     offset: int = Offset,
 ) -> MarketsPublic:
     """The symbols one can trade on a venue, by symbol."""

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -21,7 +21,7 @@ from activities.status import record_strategy
 from activities.strategy_code import type_at
 from api.auth.deps import TraderOrRiskUser, TraderUser, ViewerUser, forbidden
 from api.auth.roles import Principal
-from api.deps import ClientDep, FreshDep, SessionDep, SettingsDep, VenuesDep
+from api.deps import ClientDep, FreshDep, Offset, SessionDep, SettingsDep, VenuesDep, page_limit
 from api.exchanges import check_venue
 from api.schemas import (
     HaltBody,
@@ -166,8 +166,8 @@ async def list_strategies(
     user: ViewerUser,
     session: SessionDep,
     fresh: FreshDep,
-    limit: int = Query(default=500, ge=1, le=5000),
-    offset: int = Query(default=0, ge=0, le=10_000_000),
+    limit: int = page_limit(500, 5000),
+    offset: int = Offset,
 ) -> Response:
     """Strategies as stored, oldest first, one page at a time."""
 
