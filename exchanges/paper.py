@@ -5,9 +5,18 @@ Replay (see ``exchanges.replay``): the file's first open records a wall-clock ep
 others were given). Every series advances one bar per ``1 / bars_per_second`` seconds and wraps
 around to ``start_bar`` when exhausted. The current price is the close of the current bar.
 
-Orders: market orders fill at once; limit orders rest and fill at their limit price when a bar
-that became current after their creation bar crosses it. Matching runs lazily at the start of
-every call that reads or changes account state. Several processes may share one state file.
+Orders: market orders fill at once at the current close with slippage against the trader. A
+limit, stop, stop-limit or trailing stop rests and acts on the bars that become current after
+its creation bar, by the rules of ``trading.triggers``: a limit fills at its price; a triggered
+stop or trailing stop fills at its trigger price (or the bar's open, on a gap) with slippage; a
+stop-limit fills at its trigger price with slippage but never past its limit, or rests as a limit
+(state ``triggered``). Orders fill whole. IOC and FOK limits fill at once at the market when their
+limit is marketable there, and otherwise expire; DAY orders expire at the first bar at or after
+the next UTC midnight (wall clock). Orders of one OCO group share one reservation: when one fills,
+is cancelled or expires, the others are cancelled. reduce_only sells may not exceed the base
+asset held; a spot account has no short to reduce, so reduce_only buys are refused. Matching runs
+lazily at the start of every call that reads or changes account state. Several processes may
+share one state file.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
@@ -33,9 +43,11 @@ from exchanges.paper_db import (
     balance_rows,
     dec,
     load_order,
+    opt_dec,
     parse_ts,
     to_step,
     ts_text,
+    upgrade,
     venue_order_id,
 )
 from exchanges.replay import ReplayClock
@@ -48,7 +60,18 @@ from trading.errors import (
     OrderNotFound,
     UnknownSymbol,
 )
-from trading.models import Candle, Market, OrderRequest, OrderStatus, OrderType, Side, Ticker, VenueOrder
+from trading.models import (
+    Candle,
+    Market,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    Ticker,
+    TimeInForce,
+    VenueOrder,
+)
+from trading.triggers import Resting, first_event, improve, marketable, trail_level, would_trigger_now
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +80,7 @@ _HALF_SPREAD = Decimal("0.00005")  # half of a 1 bp spread
 _BP = Decimal("0.0001")
 _ZERO = Decimal(0)
 _DAY = timedelta(days=1)
+_RESTING = (OrderStatus.OPEN.value, OrderStatus.TRIGGERED.value)
 
 
 class PaperExchange:
@@ -216,7 +240,7 @@ class PaperExchange:
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         """Orders resting at the venue, oldest first."""
-        sql, args = "SELECT * FROM orders WHERE status = ?", [OrderStatus.OPEN.value]
+        sql, args = "SELECT * FROM orders WHERE status IN (?, ?)", list(_RESTING)
         if symbol is not None:
             sql, args = sql + " AND symbol = ?", [*args, symbol]
         return await self._run(
@@ -298,6 +322,7 @@ class PaperExchange:
             _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(SCHEMA)
+            upgrade(conn)
             for symbol, spec in self._series.items():  # before the replay clock, which marks "ready"
                 self._candles[symbol] = spec.candles()
             self._init_meta(conn)
@@ -348,21 +373,160 @@ class PaperExchange:
     # ---- matching and order handling (inside a transaction) ----------------------------------
 
     def _match(self, conn: sqlite3.Connection, now: datetime) -> None:
-        """Fill every open limit order that a bar after its creation bar has crossed."""
-        replay = self._replay()
-        tick = replay.tick(now)
+        """Act on every resting order for the bars that became current since it was last matched.
+
+        Events (fills, stop-limit triggers, day expiries) are applied in the order the venue
+        would have seen them: by tick, and on one tick stops before limits, so of two orders of
+        one OCO group touched by the same bar the stop wins (as in the backtester).
+        """
+        tick = self._replay().tick(now)
         rows = conn.execute(
-            "SELECT * FROM orders WHERE status = ? AND type = ? ORDER BY id",
-            [OrderStatus.OPEN.value, OrderType.LIMIT.value],
+            "SELECT * FROM orders WHERE status IN (?, ?) ORDER BY id", list(_RESTING)
         ).fetchall()
+        due: list[_Due] = []
+        marks: dict[int, tuple[int, Decimal | None]] = {}
         for row in rows:
             bars = self._candles.get(row["symbol"])
             if bars is None:
                 continue  # a series this process was not given; another process can match it
-            price = dec(row["price"])
-            hit = replay.first_cross(bars, Side(row["side"]), price, row["created_tick"], tick)
-            if hit is not None:
-                self._fill(conn, row, price, replay.tick_time(hit))
+            events, mark = self._walk(row, bars, tick)
+            due.extend(events)
+            marks[row["id"]] = mark
+        for event in sorted(due, key=lambda e: (e.tick, e.rank, e.row_id)):
+            row = conn.execute("SELECT * FROM orders WHERE id = ?", [event.row_id]).fetchone()
+            if row["status"] in _RESTING:  # else an earlier event (an OCO sibling's fill) closed it
+                self._apply(conn, row, event)
+        for row_id, (checked, best) in marks.items():
+            row = conn.execute("SELECT * FROM orders WHERE id = ?", [row_id]).fetchone()
+            if row["status"] not in _RESTING:
+                continue
+            level = row["stop_price"]
+            if best is not None:
+                level = str(self._trail(row, best))
+            conn.execute(
+                "UPDATE orders SET checked_tick = ?, trail_best = ?, stop_price = ? WHERE id = ?",
+                [checked, str(best) if best is not None else row["trail_best"], level, row_id],
+            )
+
+    def _walk(
+        self, row: sqlite3.Row, bars: list[Candle], tick: int
+    ) -> tuple[list[_Due], tuple[int, Decimal | None]]:
+        """The events of one resting order over the ticks after it was last matched up to ``tick``,
+        and where it stands after them (last tick walked, a trailing stop's best price)."""
+        replay = self._replay()
+        start, span = replay.bounds(len(bars))
+        first = (row["checked_tick"] if row["checked_tick"] is not None else row["created_tick"]) + 1
+        last = tick if row["expires_tick"] is None else min(tick, row["expires_tick"] - 1)
+        # after two laps of the same bars nothing new can happen: stop walking there
+        ticks = range(first, min(last, first - 1 + 2 * span) + 1)
+        walked = [bars[start + t % span] for t in ticks]
+        order = self._resting(row)
+        events: list[_Due] = []
+        rank = 1 if order.type is OrderType.LIMIT or order.triggered else 0
+        hit = first_event(order, walked)
+        if hit is not None and hit.kind == "triggered":
+            events.append(_Due(ticks[hit.index], 0, row["id"], "triggered", hit.price))
+            rest = walked[hit.index + 1 :]
+            filled = first_event(replace(order, triggered=True), rest)
+            if filled is not None:
+                events.append(_Due(ticks[hit.index + 1 + filled.index], 1, row["id"], "limit", filled.price))
+        elif hit is not None:
+            kind = "limit" if rank == 1 else order.type.value
+            events.append(_Due(ticks[hit.index], rank, row["id"], kind, hit.price))
+        if row["expires_tick"] is not None and tick >= row["expires_tick"]:
+            events.append(_Due(row["expires_tick"], 2, row["id"], "expired", _ZERO))
+        best = None
+        if order.type is OrderType.TRAILING_STOP:
+            best = _reference(order)
+            for bar in walked:
+                best = improve(order.side, best, bar)
+        return events, (ticks[-1] if ticks else first - 1, best)
+
+    def _resting(self, row: sqlite3.Row) -> Resting:
+        return Resting(
+            type=OrderType(row["type"]),
+            side=Side(row["side"]),
+            price=opt_dec(row["price"]),
+            stop_price=opt_dec(row["stop_price"]),
+            trail_amount=opt_dec(row["trail_amount"]),
+            trail_fraction=opt_dec(row["trail_fraction"]),
+            reference=opt_dec(row["trail_best"]),
+            price_step=self._series[row["symbol"]].price_step,
+            triggered=row["status"] == OrderStatus.TRIGGERED.value,
+        )
+
+    def _trail(self, row: sqlite3.Row, best: Decimal) -> Decimal:
+        return trail_level(
+            Side(row["side"]),
+            best,
+            amount=opt_dec(row["trail_amount"]),
+            fraction=opt_dec(row["trail_fraction"]),
+            step=self._series[row["symbol"]].price_step,
+        )
+
+    def _apply(self, conn: sqlite3.Connection, row: sqlite3.Row, event: _Due) -> None:
+        """Apply one event to a resting order (all changes in the caller's transaction)."""
+        ts = self._replay().tick_time(event.tick)
+        if event.kind == "expired":
+            self._close(conn, row, OrderStatus.EXPIRED, ts, "a day order expires at the end of its UTC day")
+            return
+        if event.kind == "triggered":
+            conn.execute(
+                "UPDATE orders SET status = ?, triggered_at = ?, updated_at = ? WHERE id = ?",
+                [OrderStatus.TRIGGERED.value, ts_text(ts), ts_text(ts), row["id"]],
+            )
+            return
+        spec = self._series[row["symbol"]]
+        side = Side(row["side"])
+        price = event.price
+        if event.kind != "limit":  # a triggered stop trades as a market order: it slips
+            price = self._slipped(spec, side, price)
+            if event.kind == OrderType.STOP_LIMIT.value:  # ... but never past its limit
+                limit = dec(row["price"])
+                price = min(price, limit) if side is Side.BUY else max(price, limit)
+            conn.execute("UPDATE orders SET triggered_at = ? WHERE id = ?", [ts_text(ts), row["id"]])
+        if side is Side.BUY:
+            cost = dec(row["qty"]) * price * (1 + self._fee_rate)
+            total, reserved = balance(conn, spec.quote)
+            available = total - reserved + dec(row["reserved"])
+            if cost > available:
+                self._close(
+                    conn, row, OrderStatus.EXPIRED, ts,
+                    f"triggered at {price}, but {cost} {spec.quote} was needed and {available} was available",
+                )  # fmt: skip
+                return
+        row = conn.execute("SELECT * FROM orders WHERE id = ?", [row["id"]]).fetchone()
+        self._fill(conn, row, price, ts)
+        self._close_group(conn, row, ts, f"one-cancels-the-other: {row['client_order_id']} filled")
+
+    def _close(
+        self, conn: sqlite3.Connection, row: sqlite3.Row, status: OrderStatus, ts: datetime, reason: str
+    ) -> None:
+        """End a resting order unfilled (cancelled or expired), releasing its reservation; an OCO
+        group goes with it."""
+        self._release(conn, row, status, ts, reason)
+        self._close_group(conn, row, ts, f"one-cancels-the-other: {row['client_order_id']} {status.value}")
+
+    def _release(
+        self, conn: sqlite3.Connection, row: sqlite3.Row, status: OrderStatus, ts: datetime, reason: str
+    ) -> None:
+        if row["reserved_asset"]:
+            add_balance(conn, row["reserved_asset"], _ZERO, -dec(row["reserved"]))
+        conn.execute(
+            "UPDATE orders SET status = ?, reserved = '0', updated_at = ?, reason = ? WHERE id = ?",
+            [status.value, ts_text(ts), reason, row["id"]],
+        )
+
+    def _close_group(self, conn: sqlite3.Connection, row: sqlite3.Row, ts: datetime, reason: str) -> None:
+        """Cancel the other resting members of ``row``'s OCO group."""
+        if row["oco_group"] is None:
+            return
+        others = conn.execute(
+            "SELECT * FROM orders WHERE oco_group = ? AND id != ? AND status IN (?, ?)",
+            [row["oco_group"], row["id"], *_RESTING],
+        ).fetchall()
+        for other in others:
+            self._release(conn, other, OrderStatus.CANCELLED, ts, reason)
 
     def _fill(self, conn: sqlite3.Connection, row: sqlite3.Row, price: Decimal, ts: datetime) -> None:
         """Execute the whole order at ``price``; move balances and release its reservation."""
@@ -388,6 +552,12 @@ class PaperExchange:
             [f"{venue_order_id(row['id'])}-1", row["id"], str(qty), str(price), str(fee), ts_text(ts)],
         )
 
+    def _slipped(self, spec: SeriesSpec, side: Side, price: Decimal) -> Decimal:
+        """A market execution's price from ``price``: slippage against the trader, on the price step."""
+        if side is Side.BUY:
+            return to_step(price * (1 + self._slippage), spec.price_step, ROUND_CEILING)
+        return to_step(price * (1 - self._slippage), spec.price_step, ROUND_FLOOR)
+
     def _create(self, conn: sqlite3.Connection, now: datetime, req: OrderRequest) -> VenueOrder:
         spec = self._spec(req.symbol)
         dup = conn.execute(
@@ -400,22 +570,26 @@ class PaperExchange:
             )
         self._check_size(spec, req)
         tick = self._replay().tick(now)
+        close = self._current(req.symbol, tick).close
+        self._check_prices(spec, req, close)
+        if req.reduce_only:
+            self._check_reduces(conn, spec, req)
+        # the price the order's value, fee and reservation are figured at
+        level: Decimal | None = None
         if req.type is OrderType.MARKET:
-            close = self._current(req.symbol, tick).close
-            if req.side is Side.BUY:
-                price = to_step(close * (1 + self._slippage), spec.price_step, ROUND_CEILING)
-            else:
-                price = to_step(close * (1 - self._slippage), spec.price_step, ROUND_FLOOR)
+            at = self._slipped(spec, req.side, close)
+        elif req.type is OrderType.TRAILING_STOP:
+            level = trail_level(
+                req.side, close, amount=req.trail_amount, fraction=req.trail_fraction, step=spec.price_step
+            )
+            at = self._slipped(spec, req.side, level)
+        elif req.type is OrderType.STOP:
+            level = req.stop_price
+            at = self._slipped(spec, req.side, _need(req.stop_price))
         else:
-            if req.price is None:  # OrderRequest refuses this already
-                raise InvalidOrder(f"{self.name}: a limit order of {req.symbol} needs a price")
-            price = req.price
-            if price % spec.price_step != 0:
-                raise InvalidOrder(
-                    f"limit price {price} for {req.symbol} is not a multiple of the price step "
-                    f"{spec.price_step}"
-                )
-        notional = req.qty * price
+            level = req.stop_price
+            at = _need(req.price)
+        notional = req.qty * at
         if notional < spec.min_notional:
             raise InvalidOrder(
                 f"order value {notional} {spec.quote} for {req.symbol} is below the minimum "
@@ -423,8 +597,10 @@ class PaperExchange:
             )
         fee = notional * self._fee_rate
         asset, need = (spec.quote, notional + fee) if req.side is Side.BUY else (spec.base, req.qty)
+        held_by_group = self._group_reservation(conn, req) if req.oco_group else _ZERO
+        reserve = max(need - held_by_group, _ZERO)
         total, reserved = balance(conn, asset)
-        if total - reserved < need:
+        if total - reserved < reserve:
             what = (
                 f"{need} {asset} (value {notional} plus fee {fee})"
                 if req.side is Side.BUY
@@ -434,24 +610,92 @@ class PaperExchange:
                 f"cannot {req.side.value} {req.qty} {req.symbol}: it needs {what}, but only "
                 f"{total - reserved} {asset} is available ({total} held, {reserved} reserved by open orders)"
             )
-        is_limit = req.type is OrderType.LIMIT
+        immediate = req.type is OrderType.MARKET or req.tif in (TimeInForce.IOC, TimeInForce.FOK)
+        expires = self._day_end_tick(now) if req.tif is TimeInForce.DAY else None
         cur = conn.execute(
             "INSERT INTO orders (client_order_id, symbol, side, type, qty, price, status, filled_qty,"
-            " avg_price, fee, reserved_asset, reserved, created_tick, created_at, updated_at, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, '0', NULL, '0', ?, ?, ?, ?, ?, '')",
+            " avg_price, fee, reserved_asset, reserved, created_tick, created_at, updated_at, reason,"
+            " stop_price, trail_amount, trail_fraction, trail_best, tif, reduce_only, oco_group,"
+            " checked_tick, expires_tick)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, '0', NULL, '0', ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
             [
                 req.client_order_id, req.symbol, req.side.value, req.type.value, str(req.qty),
-                str(price) if is_limit else None, OrderStatus.OPEN.value,
-                asset if is_limit else None, str(need) if is_limit else "0",
+                _text(req.price), OrderStatus.OPEN.value,
+                None if immediate else asset, "0" if immediate else str(reserve),
                 tick, ts_text(now), ts_text(now),
+                _text(level), _text(req.trail_amount), _text(req.trail_fraction),
+                str(close) if req.type is OrderType.TRAILING_STOP else None,
+                req.tif.value, int(req.reduce_only), req.oco_group, expires,
             ],
         )  # fmt: skip
         row = conn.execute("SELECT * FROM orders WHERE id = ?", [cur.lastrowid]).fetchone()
-        if is_limit:
-            add_balance(conn, asset, _ZERO, need)
-        else:
-            self._fill(conn, row, price, now)
+        if not immediate:
+            add_balance(conn, asset, _ZERO, reserve)
+        elif req.type is OrderType.MARKET:
+            self._fill(conn, row, at, now)
+        else:  # an IOC or FOK limit executes now at the market, or not at all
+            market_price = self._slipped(spec, req.side, close)
+            if marketable(req.side, _need(req.price), market_price):
+                self._fill(conn, row, market_price, now)
+            else:
+                self._release(
+                    conn, row, OrderStatus.EXPIRED, now,
+                    f"{req.tif.value}: limit {req.price} is not marketable at {market_price}",
+                )  # fmt: skip
         return self._get(conn, req.client_order_id, None)
+
+    def _check_prices(self, spec: SeriesSpec, req: OrderRequest, close: Decimal) -> None:
+        """Prices on the price step; a stop that would trigger at once is refused."""
+        for what, value in (("limit price", req.price), ("stop price", req.stop_price)):
+            if value is not None and value % spec.price_step != 0:
+                raise InvalidOrder(
+                    f"{what} {value} for {req.symbol} is not a multiple of the price step {spec.price_step}"
+                )
+        if req.stop_price is not None and would_trigger_now(req.side, req.stop_price, close):
+            where = "at or above" if req.side is Side.SELL else "at or below"
+            raise InvalidOrder(
+                f"a {req.side.value} stop at {req.stop_price} for {req.symbol} is {where} the current "
+                f"price {close}: it would trigger at once"
+            )
+
+    @staticmethod
+    def _check_reduces(conn: sqlite3.Connection, spec: SeriesSpec, req: OrderRequest) -> None:
+        """A reduce-only order on this spot account: a sell of at most what is held; never a buy."""
+        if req.side is Side.BUY:
+            raise InvalidOrder(
+                f"reduce-only buy of {req.symbol} refused: a spot account holds no short position to reduce"
+            )
+        held, _ = balance(conn, spec.base)
+        if req.qty > held:
+            raise InvalidOrder(
+                f"reduce-only sell of {req.qty} {req.symbol} refused: only {held} {spec.base} is held"
+            )
+
+    @staticmethod
+    def _group_reservation(conn: sqlite3.Connection, req: OrderRequest) -> Decimal:
+        """What the resting members of ``req``'s OCO group already reserve for it (they must be of
+        the same symbol and side); a group none of whose members rests any more is closed."""
+        rows = conn.execute(
+            "SELECT symbol, side, status, reserved FROM orders WHERE oco_group = ?", [req.oco_group]
+        ).fetchall()
+        if not rows:
+            return _ZERO
+        if any(r["symbol"] != req.symbol or r["side"] != req.side.value for r in rows):
+            raise InvalidOrder(
+                f"oco group {req.oco_group!r} holds orders of another symbol or side than "
+                f"{req.side.value} {req.symbol}"
+            )
+        live = [r for r in rows if r["status"] in _RESTING]
+        if not live:
+            raise InvalidOrder(f"oco group {req.oco_group!r} is closed: none of its orders rests any more")
+        return sum((dec(r["reserved"]) for r in live), _ZERO)
+
+    def _day_end_tick(self, now: datetime) -> int:
+        """The first tick at or after the next UTC midnight: a day order placed now expires there."""
+        midnight = datetime.combine(now.date() + _DAY, datetime.min.time(), tzinfo=UTC)
+        replay = self._replay()
+        tick = replay.tick(midnight)
+        return tick if replay.tick_time(tick) >= midnight else tick + 1
 
     @staticmethod
     def _check_size(spec: SeriesSpec, req: OrderRequest) -> None:
@@ -478,13 +722,36 @@ class PaperExchange:
         if order.status.is_terminal:
             return order
         row = conn.execute("SELECT * FROM orders WHERE client_order_id = ?", [client_order_id]).fetchone()
-        if row["reserved_asset"]:
-            add_balance(conn, row["reserved_asset"], _ZERO, -dec(row["reserved"]))
-        conn.execute(
-            "UPDATE orders SET status = ?, reserved = '0', updated_at = ?, reason = ? WHERE id = ?",
-            [OrderStatus.CANCELLED.value, ts_text(now), "cancelled on request", row["id"]],
-        )
+        self._close(conn, row, OrderStatus.CANCELLED, now, "cancelled on request")
         return self._get(conn, client_order_id, symbol)
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """An event of a resting order found by matching: at ``tick``, ``kind`` at ``price``."""
+
+    tick: int
+    rank: int  # on one tick: stops (0) before limits (1) before day expiries (2)
+    row_id: int
+    kind: str  # "limit" (a limit fill), "stop" / "stop_limit" / "trailing_stop" (a trigger's fill),
+    # "triggered" (a stop-limit now resting) or "expired"
+    price: Decimal
+
+
+def _text(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _need(value: Decimal | None) -> Decimal:
+    if value is None:  # OrderRequest's shape check refuses this already
+        raise InvalidOrder("the order lacks a price its type needs")
+    return value
+
+
+def _reference(order: Resting) -> Decimal:
+    if order.reference is None:
+        raise InvalidOrder("a trailing stop without its best price")
+    return order.reference
 
 
 def _enable_wal(conn: sqlite3.Connection, attempts: int = 300) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from trading.models import Fill, OrderStatus, OrderType, Side, VenueOrder
+from trading.models import Fill, OrderStatus, OrderType, Side, TimeInForce, VenueOrder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -50,6 +50,30 @@ CREATE TABLE IF NOT EXISTS fills (
 CREATE INDEX IF NOT EXISTS fills_order ON fills (order_id);
 """
 
+# Columns added after the first release, with their definitions; ``upgrade`` adds the missing
+# ones to a state file written by an older version (its orders keep the defaults: plain GTC).
+ORDER_COLUMNS_ADDED = (
+    ("stop_price", "TEXT"),  # stop / stop_limit trigger; a trailing stop's current level
+    ("trail_amount", "TEXT"),
+    ("trail_fraction", "TEXT"),
+    ("trail_best", "TEXT"),  # a trailing stop's best price so far
+    ("tif", "TEXT NOT NULL DEFAULT 'gtc'"),
+    ("reduce_only", "INTEGER NOT NULL DEFAULT 0"),
+    ("oco_group", "TEXT"),
+    ("checked_tick", "INTEGER"),  # the last tick matched against (NULL: created_tick)
+    ("expires_tick", "INTEGER"),  # DAY orders: the first tick at which they are expired
+    ("triggered_at", "TEXT"),
+)
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Add the columns a state file of an older version lacks."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(orders)")}
+    for name, definition in ORDER_COLUMNS_ADDED:
+        if name not in have:
+            conn.execute(f"ALTER TABLE orders ADD COLUMN {name} {definition}")
+    conn.execute("CREATE INDEX IF NOT EXISTS orders_oco ON orders (oco_group)")
+
 
 def dec(text: str) -> Decimal:
     """A stored amount back as Decimal."""
@@ -69,6 +93,11 @@ def parse_ts(text: str) -> datetime:
 def venue_order_id(order_id: int) -> str:
     """The venue's id for an order row."""
     return f"paper-{order_id:08d}"
+
+
+def opt_dec(text: str | None) -> Decimal | None:
+    """A stored optional amount back as Decimal (None stays None)."""
+    return Decimal(text) if text is not None else None
 
 
 def load_order(conn: sqlite3.Connection, row: sqlite3.Row) -> VenueOrder:
@@ -94,15 +123,22 @@ def load_order(conn: sqlite3.Connection, row: sqlite3.Row) -> VenueOrder:
         side=side,
         type=OrderType(row["type"]),
         qty=dec(row["qty"]),
-        price=dec(row["price"]) if row["price"] is not None else None,
+        price=opt_dec(row["price"]),
         status=OrderStatus(row["status"]),
         filled_qty=dec(row["filled_qty"]),
-        avg_price=dec(row["avg_price"]) if row["avg_price"] is not None else None,
+        avg_price=opt_dec(row["avg_price"]),
         fee=dec(row["fee"]),
         created_at=parse_ts(row["created_at"]),
         updated_at=parse_ts(row["updated_at"]),
         reason=row["reason"],
         fills=tuple(fills),
+        stop_price=opt_dec(row["stop_price"]),
+        trail_amount=opt_dec(row["trail_amount"]),
+        trail_fraction=opt_dec(row["trail_fraction"]),
+        tif=TimeInForce(row["tif"]),
+        reduce_only=bool(row["reduce_only"]),
+        oco_group=row["oco_group"],
+        triggered_at=parse_ts(row["triggered_at"]) if row["triggered_at"] else None,
     )
 
 

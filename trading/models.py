@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from trading.errors import InvalidInput
 
@@ -27,10 +28,36 @@ class Side(StrEnum):
 
 
 class OrderType(StrEnum):
-    """Order type."""
+    """Order type; the trigger and fill rules of each are in ``trading.triggers``."""
 
     MARKET = "market"
     LIMIT = "limit"
+    STOP = "stop"  # a market order once the stop price trades
+    STOP_LIMIT = "stop_limit"  # a limit order once the stop price trades
+    TRAILING_STOP = "trailing_stop"  # a stop whose price follows the best price by a trail
+
+    @property
+    def has_trigger(self) -> bool:
+        """True for the types that wait for a stop price to trade before they act."""
+        return self in _TRIGGERED_TYPES
+
+    @property
+    def has_limit(self) -> bool:
+        """True for the types that carry a limit price."""
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+
+_TRIGGERED_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
+
+
+class TimeInForce(StrEnum):
+    """How long an order may rest: until cancelled, fill-what-you-can-now, all-or-nothing now, or
+    until the end of the UTC day it was placed in."""
+
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    DAY = "day"
 
 
 class OrderStatus(StrEnum):
@@ -38,6 +65,7 @@ class OrderStatus(StrEnum):
 
     NEW = "new"  # known to us, not yet acknowledged by the venue
     OPEN = "open"  # resting at the venue
+    TRIGGERED = "triggered"  # a stop-limit whose stop traded: now resting as a limit order
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     CANCELLED = "cancelled"
@@ -171,6 +199,65 @@ class Fill:
     fill_id: str = ""
 
 
+class OrderShape(Protocol):
+    """The fields of an order whose combination ``check_order_shape`` rules on."""
+
+    @property
+    def type(self) -> OrderType: ...
+
+    @property
+    def qty(self) -> Decimal: ...
+
+    @property
+    def price(self) -> Decimal | None: ...
+
+    @property
+    def stop_price(self) -> Decimal | None: ...
+
+    @property
+    def trail_amount(self) -> Decimal | None: ...
+
+    @property
+    def trail_fraction(self) -> Decimal | None: ...
+
+    @property
+    def tif(self) -> TimeInForce: ...
+
+
+def check_order_shape(order: OrderShape) -> None:
+    """Raise InvalidInput unless the fields fit the order type (the one rule for every layer).
+
+    limit and stop_limit need a positive limit price, the others none; stop and stop_limit
+    need a positive stop price; trailing_stop needs exactly one of a positive trail amount or
+    a trail fraction in (0, 1); IOC and FOK apply to market and limit orders only.
+    """
+    type_, qty, price, stop_price = order.type, order.qty, order.price, order.stop_price
+    trail_amount, trail_fraction, tif = order.trail_amount, order.trail_fraction, order.tif
+    if qty <= 0:
+        raise InvalidInput(f"order quantity must be positive, got {qty}")
+    if type_.has_limit:
+        if price is None or price <= 0:
+            raise InvalidInput(f"a {type_.value} order needs a positive limit price")
+    elif price is not None:
+        raise InvalidInput(f"a {type_.value} order takes no limit price")
+    if type_ in (OrderType.STOP, OrderType.STOP_LIMIT):
+        if stop_price is None or stop_price <= 0:
+            raise InvalidInput(f"a {type_.value} order needs a positive stop price")
+    elif stop_price is not None:
+        raise InvalidInput(f"a {type_.value} order takes no stop price")
+    if type_ is OrderType.TRAILING_STOP:
+        if (trail_amount is None) == (trail_fraction is None):
+            raise InvalidInput("a trailing_stop order needs exactly one of trail_amount and trail_fraction")
+        if trail_amount is not None and trail_amount <= 0:
+            raise InvalidInput(f"trail_amount must be positive, got {trail_amount}")
+        if trail_fraction is not None and not 0 < trail_fraction < 1:
+            raise InvalidInput(f"trail_fraction must be in (0, 1), got {trail_fraction}")
+    elif trail_amount is not None or trail_fraction is not None:
+        raise InvalidInput(f"a {type_.value} order takes no trail")
+    if tif in (TimeInForce.IOC, TimeInForce.FOK) and type_ not in (OrderType.MARKET, OrderType.LIMIT):
+        raise InvalidInput(f"time in force {tif.value} applies to market and limit orders, not {type_.value}")
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """What we ask a venue to do."""
@@ -180,18 +267,22 @@ class OrderRequest:
     side: Side
     type: OrderType
     qty: Decimal
-    price: Decimal | None = None  # limit price; None for market orders
+    price: Decimal | None = None  # limit price; None for market, stop and trailing_stop orders
     # The price the order was sized at (a market order's minimum value is checked against it).
     ref_price: Decimal | None = None
     # When this request was first allowed to go out; venues that expire requests (a receive
     # window) refuse it after that window, so a lost request cannot be executed later.
     sent_at: datetime | None = None
+    stop_price: Decimal | None = None  # stop and stop_limit: the trigger price
+    trail_amount: Decimal | None = None  # trailing_stop: trail by this much quote currency ...
+    trail_fraction: Decimal | None = None  # ... or by this fraction of the best price
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False  # may only shrink the position; never opens or flips one
+    # Orders sharing a group are one-cancels-the-other: when one fills the others are cancelled.
+    oco_group: str | None = None
 
     def __post_init__(self) -> None:
-        if self.qty <= 0:
-            raise InvalidInput(f"order quantity must be positive, got {self.qty}")
-        if self.type is OrderType.LIMIT and (self.price is None or self.price <= 0):
-            raise InvalidInput("a limit order needs a positive price")
+        check_order_shape(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +304,10 @@ class VenueOrder:
     updated_at: datetime
     reason: str = ""
     fills: tuple[Fill, ...] = field(default_factory=tuple)
+    stop_price: Decimal | None = None  # for a trailing stop: where its trigger stands now
+    trail_amount: Decimal | None = None
+    trail_fraction: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    oco_group: str | None = None
+    triggered_at: datetime | None = None  # when a stop's trigger traded

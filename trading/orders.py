@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from trading.errors import IllegalTransition, InvalidInput
-from trading.models import OrderRequest, OrderStatus, OrderType, Side, VenueOrder
+from trading.models import (
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueOrder,
+    check_order_shape,
+)
 
 _S = OrderStatus
 
@@ -25,6 +33,14 @@ TRANSITIONS: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset(
         (_S.PARTIALLY_FILLED, _S.FILLED),
         (_S.PARTIALLY_FILLED, _S.CANCELLED),
         (_S.PARTIALLY_FILLED, _S.EXPIRED),
+        # a stop-limit whose stop traded rests as a limit order (a stop or trailing stop that
+        # triggers fills at once, so it goes straight to FILLED)
+        (_S.NEW, _S.TRIGGERED),
+        (_S.OPEN, _S.TRIGGERED),
+        (_S.TRIGGERED, _S.PARTIALLY_FILLED),
+        (_S.TRIGGERED, _S.FILLED),
+        (_S.TRIGGERED, _S.CANCELLED),
+        (_S.TRIGGERED, _S.EXPIRED),
     }
 )
 
@@ -53,12 +69,14 @@ class Order:
     fee: Decimal = Decimal(0)
     venue_order_id: str = ""
     reason: str = ""
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_fraction: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
 
     def __post_init__(self) -> None:
-        if self.qty <= 0:
-            raise InvalidInput(f"order quantity must be positive, got {self.qty}")
-        if self.type is OrderType.LIMIT and (self.price is None or self.price <= 0):
-            raise InvalidInput("a limit order needs a positive price")
+        check_order_shape(self)
 
     def transition(self, to: OrderStatus, reason: str = "") -> None:
         """Move to ``to`` if the table allows it; keep ``reason`` when one is given."""
@@ -100,4 +118,9 @@ class Order:
             type=self.type,
             qty=self.qty,
             price=self.price,
+            stop_price=self.stop_price,
+            trail_amount=self.trail_amount,
+            trail_fraction=self.trail_fraction,
+            tif=self.tif,
+            reduce_only=self.reduce_only,
         )

@@ -1,12 +1,13 @@
 """Order lifecycle: the transition table and the Order that follows it."""
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from trading.errors import IllegalTransition, InvalidInput
-from trading.models import OrderStatus, OrderType, Side, VenueOrder
+from trading.models import OrderStatus, OrderType, Side, TimeInForce, VenueOrder
 from trading.orders import TRANSITIONS, Order, check_transition
 
 S = OrderStatus
@@ -25,6 +26,12 @@ LEGAL = [
     (S.PARTIALLY_FILLED, S.FILLED),
     (S.PARTIALLY_FILLED, S.CANCELLED),
     (S.PARTIALLY_FILLED, S.EXPIRED),
+    (S.NEW, S.TRIGGERED),
+    (S.OPEN, S.TRIGGERED),
+    (S.TRIGGERED, S.PARTIALLY_FILLED),
+    (S.TRIGGERED, S.FILLED),
+    (S.TRIGGERED, S.CANCELLED),
+    (S.TRIGGERED, S.EXPIRED),
 ]
 
 ILLEGAL = [
@@ -38,6 +45,10 @@ ILLEGAL = [
     (S.CANCELLED, S.FILLED),
     (S.REJECTED, S.OPEN),
     (S.EXPIRED, S.PARTIALLY_FILLED),
+    (S.TRIGGERED, S.OPEN),
+    (S.TRIGGERED, S.NEW),
+    (S.FILLED, S.TRIGGERED),
+    (S.PARTIALLY_FILLED, S.TRIGGERED),
 ]
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -180,3 +191,53 @@ def test_to_request_carries_the_order() -> None:
         Decimal("2"),
         Decimal("100"),
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"type": OrderType.STOP, "price": None}, "needs a positive stop price"),
+        ({"type": OrderType.STOP, "price": Decimal(1), "stop_price": Decimal(1)}, "takes no limit price"),
+        ({"type": OrderType.STOP_LIMIT, "stop_price": Decimal(0)}, "needs a positive stop price"),
+        ({"type": OrderType.LIMIT, "stop_price": Decimal(99)}, "takes no stop price"),
+        ({"type": OrderType.TRAILING_STOP, "price": None}, "exactly one of"),
+        (
+            {
+                "type": OrderType.TRAILING_STOP,
+                "price": None,
+                "trail_amount": Decimal(1),
+                "trail_fraction": Decimal("0.1"),
+            },
+            "exactly one of",
+        ),
+        ({"type": OrderType.TRAILING_STOP, "price": None, "trail_fraction": Decimal(1)}, "in (0, 1)"),
+        ({"type": OrderType.TRAILING_STOP, "price": None, "trail_amount": Decimal(-1)}, "must be positive"),
+        ({"trail_amount": Decimal(1)}, "takes no trail"),
+        (
+            {"type": OrderType.STOP, "price": None, "stop_price": Decimal(9), "tif": TimeInForce.IOC},
+            "applies to",
+        ),
+    ],
+)
+def test_each_order_type_takes_exactly_its_fields(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        make_order(**fields)
+
+
+def test_to_request_carries_trigger_fields() -> None:
+    order = make_order(
+        type=OrderType.TRAILING_STOP,
+        price=None,
+        trail_fraction=Decimal("0.02"),
+        reduce_only=True,
+        side=Side.SELL,
+    )
+    req = order.to_request()
+    assert (req.type, req.trail_fraction, req.reduce_only, req.tif) == (
+        OrderType.TRAILING_STOP,
+        Decimal("0.02"),
+        True,
+        TimeInForce.GTC,
+    )
+    assert OrderType.STOP_LIMIT.has_trigger and OrderType.STOP_LIMIT.has_limit
+    assert not OrderType.MARKET.has_trigger and not OrderType.STOP.has_limit
