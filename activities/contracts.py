@@ -10,9 +10,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from activities.bounds import Amount
+from trading.errors import InvalidInput
+from trading.exits import Exits
+from trading.models import OrderRequest, OrderType, Side, TimeInForce
 from trading.scanner import ScanCriteria
 from trading.sizing import Sizing
 
@@ -59,6 +62,8 @@ class StrategyConfig(BaseModel):
     code_version: str = ""
     # How its entries are sized (None: FixedQty(params.size), as before sizing could be given).
     sizing: Sizing | None = None
+    # The protective exits attached to every position it opens (None: none).
+    exits: Exits | None = None
 
 
 class LlmSpend(BaseModel):
@@ -202,7 +207,7 @@ class OrderPlan(BaseModel):
     client_order_id: str
     symbol: str
     side: Literal["buy", "sell"]
-    type: Literal["market", "limit"] = "market"
+    type: Literal["market", "limit", "stop", "stop_limit", "trailing_stop"] = "market"
     qty: Decimal
     price: Decimal | None = None
     ref_price: Decimal
@@ -211,6 +216,43 @@ class OrderPlan(BaseModel):
     hub_id: str = "neurohub"
     # Set on the orders that flatten a position for the halt with this id (they pass its gate).
     flatten_of: str = ""
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_fraction: Decimal | None = None
+    tif: Literal["gtc", "ioc", "fok", "day"] = "gtc"
+    reduce_only: bool = False
+    oco_group: str | None = None
+    # A protective exit (stop_loss, take_profit, trailing) of the strategy's position; "" otherwise.
+    exit_kind: str = ""
+    # Cancel the strategy's protective exits on this symbol before placing (the order closes or
+    # shrinks the position they protect, so they must not fire on top of it).
+    clear_exits: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> OrderPlan:
+        try:
+            self.request_shape()
+        except InvalidInput as e:
+            raise ValueError(str(e)) from e
+        return self
+
+    def request_shape(self) -> OrderRequest:
+        """The venue request this plan places (without its send time)."""
+        return OrderRequest(
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=Side(self.side),
+            type=OrderType(self.type),
+            qty=self.qty,
+            price=self.price,
+            ref_price=self.ref_price,
+            stop_price=self.stop_price,
+            trail_amount=self.trail_amount,
+            trail_fraction=self.trail_fraction,
+            tif=TimeInForce(self.tif),
+            reduce_only=self.reduce_only,
+            oco_group=self.oco_group,
+        )
 
 
 class RiskRejection(BaseModel):
@@ -751,3 +793,30 @@ class VenueReconcileResult(BaseModel):
     fills_added: int = 0
     venue_open_orders: int = 0
     mismatches: list[str] = Field(default_factory=list)
+
+
+class ProtectInput(BaseModel):
+    """Bring a strategy's protective exits at the venue in line with its positions."""
+
+    config: StrategyConfig
+    cycle: int
+    snapshots: list[SymbolSnapshot] = Field(default_factory=list)
+
+
+class ProtectResult(BaseModel):
+    """What the protect step found and did, per symbol."""
+
+    placed: list[OrderOutcome] = Field(default_factory=list)
+    cancelled: list[OrderOutcome] = Field(default_factory=list)
+    # Exits that had filled (or ended otherwise) at the venue since they were last read.
+    ended: list[OrderOutcome] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+
+
+class ClearExitsResult(BaseModel):
+    """What clearing a symbol's exits before an order did."""
+
+    cancelled: list[str] = Field(default_factory=list)
+    filled: list[str] = Field(default_factory=list)
+    # Set when the order must not be placed (an exit closed the position first): where it ended.
+    outcome: OrderOutcome | None = None

@@ -33,7 +33,7 @@ from activities.contracts import (
     StrategyRegistration,
 )
 from activities.deps import Deps, translate_errors, utcnow
-from activities.orders import record_venue_order
+from activities.orders import plan_of, record_venue_order
 from store import repo
 from store.models import OrderRow, StrategyRow
 from trading.errors import InvalidInput, OrderNotFound, TemporaryError, TradingError
@@ -68,24 +68,6 @@ def registration_of(row: StrategyRow) -> StrategyRegistration:
         breakers=dict(controls.get("breakers") or {}),
         status=row.status,
         reduce_only=row.reduce_only,
-    )
-
-
-def plan_of(row: OrderRow, *, exchange: str, hub_id: str) -> OrderPlan:
-    """The plan an order row was placed from (enough to cancel and record it)."""
-    return OrderPlan(
-        strategy_id=row.strategy_id,
-        exchange=exchange,
-        cycle=row.cycle,
-        leg=row.leg,
-        client_order_id=row.client_order_id,
-        symbol=row.symbol,
-        side=row.side,  # type: ignore[arg-type]
-        type=row.type,  # type: ignore[arg-type]
-        qty=row.qty,
-        price=row.price,
-        ref_price=row.price or row.avg_price or Decimal(0),
-        hub_id=hub_id,
     )
 
 
@@ -302,6 +284,7 @@ class ControlActivities:
                         step_mode=cfg.step_mode,
                         hub_id=cfg.hub_id,
                         flatten_of=control.control_id,
+                        clear_exits=True,  # the exits go with the position they protect
                     )
                 )
         return ControlActions(cancelled=cancelled, to_flatten=to_flatten)

@@ -10,6 +10,7 @@ placement committed, and no placement can start after it).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from activities.contracts import CancelInput, OrderOutcome, OrderPlan
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import ORDERS
 from store import repo
+from store.models import OrderRow
 from trading.errors import (
     DuplicateClientOrderId,
     IllegalTransition,
@@ -28,7 +30,7 @@ from trading.errors import (
     OrderNotFound,
     VenueRejected,
 )
-from trading.models import OrderRequest, OrderStatus, OrderType, Side, VenueOrder
+from trading.models import OrderStatus, Side, VenueOrder
 from trading.orders import check_transition
 from trading.portfolio import Position
 
@@ -47,6 +49,32 @@ def outcome_of(venue: VenueOrder) -> OrderOutcome:
         fee=venue.fee,
         reason=venue.reason,
         placed_at=venue.created_at,
+    )
+
+
+def plan_of(row: OrderRow, *, exchange: str, hub_id: str) -> OrderPlan:
+    """The plan an order row was placed from (enough to cancel, read and record it)."""
+    return OrderPlan(
+        strategy_id=row.strategy_id,
+        exchange=exchange,
+        cycle=row.cycle,
+        leg=row.leg,
+        client_order_id=row.client_order_id,
+        symbol=row.symbol,
+        side=row.side,  # type: ignore[arg-type]
+        type=row.type,  # type: ignore[arg-type]
+        qty=row.qty,
+        price=row.price,
+        ref_price=row.price or row.stop_price or row.avg_price or Decimal(0),
+        hub_id=hub_id,
+        # a trailing stop's recorded stop price is where its trigger stood: not part of the request
+        stop_price=row.stop_price if row.type != "trailing_stop" else None,
+        trail_amount=row.trail_amount,
+        trail_fraction=row.trail_fraction,
+        tif=row.tif,  # type: ignore[arg-type]
+        reduce_only=row.reduce_only,
+        oco_group=row.oco_group,
+        exit_kind=row.exit_kind,
     )
 
 
@@ -79,8 +107,10 @@ async def _upsert(
     fee: Decimal,
     venue_order_id: str,
     reason: str,
+    stop_price: Decimal | None = None,
 ) -> None:
-    """Write our row for the plan's order with the given state."""
+    """Write our row for the plan's order with the given state (``stop_price``: where the venue
+    says a trailing stop's trigger stands now)."""
     await repo.upsert_order(
         s,
         client_order_id=plan.client_order_id,
@@ -99,6 +129,13 @@ async def _upsert(
         venue_order_id=venue_order_id,
         reason=reason,
         now=utcnow(),
+        stop_price=stop_price if stop_price is not None else plan.stop_price,
+        trail_amount=plan.trail_amount,
+        trail_fraction=plan.trail_fraction,
+        tif=plan.tif,
+        reduce_only=plan.reduce_only,
+        oco_group=plan.oco_group,
+        exit_kind=plan.exit_kind,
     )
 
 
@@ -129,6 +166,7 @@ async def record_venue_order(
         fee=venue.fee,
         venue_order_id=venue.venue_order_id,
         reason=reason or venue.reason,
+        stop_price=venue.stop_price,
     )
     new_fills = 0
     for f in venue.fills:
@@ -186,6 +224,10 @@ class OrderActivities:
         Shielded from cancellation (a timed-out attempt): the venue call runs on, so the
         gate stays claimed until the placement is recorded, and a halt waits for it.
         """
+        return await self.place(plan)
+
+    async def place(self, plan: OrderPlan) -> OrderOutcome:
+        """``place_order``'s work, for other activities that place orders (the protect step)."""
         with self.deps.venue_call(plan.strategy_id):
             return await asyncio.shield(self._place_alone(plan))
 
@@ -244,16 +286,7 @@ class OrderActivities:
                     activity.logger.info("order blocked at the gate", extra={"coid": plan.client_order_id})
                     ORDERS.labels("blocked").inc()
                     return await record_rejection(s, plan, f"{BLOCKED}: {refused}")
-                request = OrderRequest(
-                    client_order_id=plan.client_order_id,
-                    symbol=plan.symbol,
-                    side=Side(plan.side),
-                    type=OrderType(plan.type),
-                    qty=plan.qty,
-                    price=plan.price,
-                    ref_price=plan.ref_price,
-                    sent_at=sent_at,
-                )
+                request = replace(plan.request_shape(), sent_at=sent_at)
                 try:
                     venue = await ex.create_order(request)
                 except DuplicateClientOrderId:

@@ -23,10 +23,9 @@ from activities.contracts import (
     VenueReconcileInput,
     VenueReconcileResult,
 )
-from activities.control import plan_of
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import MISMATCHES
-from activities.orders import record_venue_order
+from activities.orders import plan_of, record_venue_order
 from store import repo
 from trading.breakers import closed_trade_results, consecutive_losses
 from trading.errors import OrderNotFound

@@ -9,6 +9,7 @@ from activities.analysis import AnalysisActivities
 from activities.approvals import ApprovalActivities
 from activities.control import ControlActivities
 from activities.deps import Deps
+from activities.exits import ExitActivities
 from activities.ingest import IngestActivities
 from activities.market import MarketActivities
 from activities.marketdata import MarketDataActivities
@@ -27,6 +28,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     opti = OptiCoreActivities(deps)
     ingest = IngestActivities(deps)
     marketdata = MarketDataActivities(deps)
+    exits = ExitActivities(deps, orders)
     return [
         market.scan,
         analysis.analyse,
@@ -35,6 +37,8 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         orders.place_order,
         orders.sync_order,
         orders.cancel_order,
+        exits.protect,
+        exits.clear_exits,
         rec.reconcile,
         rec.reconcile_venue,
         status.set_strategy_status,

@@ -83,7 +83,8 @@ class RiskActivities:
             base_ctx, positions, strategy_gate, cash = await risk_context(
                 s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=now
             )
-            pending = {o.symbol for o in await repo.unfinished_orders(s, strategy_id=cfg.strategy_id)}
+            unfinished = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id, exits=False)
+            pending = {o.symbol for o in unfinished}
             hub_gate = repo.hub_gate_of(await repo.get_hub_gate(s, hub_id=cfg.hub_id))
             for d in inp.decisions:
                 leg = legs[d.symbol]
@@ -160,6 +161,8 @@ class RiskActivities:
                         time_in_force_s=cfg.order_time_in_force_s,
                         step_mode=cfg.step_mode,
                         hub_id=cfg.hub_id,
+                        # it closes or shrinks the position: its exits must not fire on top of it
+                        clear_exits=held * side.sign < 0,
                     )
                 )
         return RiskResult(approved=approved, rejected=rejected)

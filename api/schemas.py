@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from activities.bounds import Amount, FreeMapping, Name, Symbol, decimal_string
 from activities.contracts import ApprovalOutcome, ControlResult, LlmBudget, StrategyAck, StrategyStatus
 from trading.breakers import BreakerLimits
+from trading.exits import Exits
 from trading.scanner import ScanCriteria
 from trading.sizing import Sizing
 
@@ -184,6 +185,9 @@ class StrategyCreate(BaseModel):
     # How entries are sized (fixed_qty, fixed_notional, equity_fraction, risk_per_trade); None:
     # a fixed quantity of ``params.size``. A size never tradable on a symbol is refused (422).
     sizing: Sizing | None = Field(default=None, examples=[{"mode": "equity_fraction", "fraction": "0.5"}])
+    # Protective exits (stop_loss, take_profit, trailing: fractions of the entry price) attached
+    # to every position it opens; None: those its strategy type declares, if any.
+    exits: Exits | None = Field(default=None, examples=[{"stop_loss": "0.02", "take_profit": "0.05"}])
 
     @field_validator("symbols")
     @classmethod
@@ -390,6 +394,14 @@ class OrderPublic(BaseModel):
     reason: str
     created_at: datetime
     updated_at: datetime
+    stop_price: Decimal | None = None  # a stop's trigger; where a trailing stop's stands now
+    trail_amount: Decimal | None = None
+    trail_fraction: Decimal | None = None
+    tif: str = "gtc"
+    reduce_only: bool = False
+    oco_group: str | None = None
+    # stop_loss, take_profit or trailing for a protective exit; "" for the strategy's other orders
+    exit_kind: str = ""
 
 
 class FillPublic(BaseModel):

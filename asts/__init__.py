@@ -11,11 +11,13 @@ from asts.analyst import AnalysisContext, NewsItem, Report, analyst
 from asts.bars import Bars
 from asts.signal import BarSignal, Signal, Target
 from asts.strategy import Field, Int, Num, Params, Strategy
+from trading.exits import Exits
 
 __all__ = [
     "AnalysisContext",
     "BarSignal",
     "Bars",
+    "Exits",
     "Field",
     "Int",
     "NewsItem",

@@ -36,6 +36,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from asts.bars import Bars
 from asts.signal import BarSignal, Signal
 from trading.errors import InvalidInput
+from trading.exits import Exits
 
 __all__ = ["MAX_SIZE", "Field", "Int", "Num", "Params", "Strategy", "describe_errors"]
 
@@ -82,6 +83,10 @@ class Strategy:
     # Other symbols the signal reads (``bars.peer``): live, the strategy's other symbols of its
     # cycle; in a backtest, the series given with it; in the checks, bundled walks of their own.
     peers: ClassVar[tuple[str, ...]] = ()
+    # The protective exits attached to every position it opens, e.g.
+    # ``Exits(stop_loss=Decimal("0.02"), trailing=Decimal("0.05"))``; a strategy's config may
+    # set its own instead. Live they rest at the venue; the backtest applies the same rules.
+    exits: ClassVar[Exits | None] = None
 
     def warmup(self, p: Any) -> int:
         """Bars the signal of a bar depends on, that bar included (before that: HOLD)."""

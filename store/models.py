@@ -107,6 +107,14 @@ class OrderRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Indexed: the change feed (api.stream) reads the orders written in the last seconds.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    stop_price: Mapped[Decimal | None] = mapped_column(Money)  # a trailing stop's: where it stands
+    trail_amount: Mapped[Decimal | None] = mapped_column(Money)
+    trail_fraction: Mapped[Decimal | None] = mapped_column(Money)
+    tif: Mapped[str] = mapped_column(SHORT, default="gtc", server_default=text("'gtc'"))
+    reduce_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    oco_group: Mapped[str | None] = mapped_column(ID)
+    # stop_loss, take_profit or trailing for a protective exit; "" for every other order.
+    exit_kind: Mapped[str] = mapped_column(SHORT, default="", server_default=text("''"))
 
 
 class FillRow(Base):

@@ -122,11 +122,7 @@ class ClientOrderId:
         """
         if cycle < 0 or leg < 0:
             raise InvalidInput("cycle and leg must be non-negative")
-        readable = f"{strategy_id}-c{cycle}-l{leg}"
-        if len(readable) <= 36:
-            return cls(readable)
-        digest = hashlib.sha256(strategy_id.encode()).hexdigest()[:12]
-        return cls(f"h{digest}-c{cycle}-l{leg}")
+        return cls._named(strategy_id, f"-c{cycle}-l{leg}")
 
     @classmethod
     def for_flatten(cls, strategy_id: str, halt_id: str, leg: int) -> ClientOrderId:
@@ -134,11 +130,25 @@ class ClientOrderId:
         if leg < 0:
             raise InvalidInput("leg must be non-negative")
         tag = hashlib.sha256(halt_id.encode()).hexdigest()[:8]
-        readable = f"{strategy_id}-x{tag}-l{leg}"
+        return cls._named(strategy_id, f"-x{tag}-l{leg}")
+
+    @classmethod
+    def for_exit(cls, strategy_id: str, cycle: int, leg: int, tag: str = "") -> ClientOrderId:
+        """The one id of exit ``tag`` (one letter per kind; "" names their OCO group) placed in
+        cycle ``cycle`` for leg ``leg`` of a strategy."""
+        if cycle < 0 or leg < 0:
+            raise InvalidInput("cycle and leg must be non-negative")
+        return cls._named(strategy_id, f"-c{cycle}-e{leg}{tag}")
+
+    @classmethod
+    def _named(cls, strategy_id: str, tail: str) -> ClientOrderId:
+        """``strategy_id`` + ``tail`` when it fits the 36 characters most venues accept; otherwise
+        the strategy part is replaced by a stable hash, so the id stays unique."""
+        readable = strategy_id + tail
         if len(readable) <= 36:
             return cls(readable)
         digest = hashlib.sha256(strategy_id.encode()).hexdigest()[:12]
-        return cls(f"h{digest}-x{tag}-l{leg}")
+        return cls(f"h{digest}{tail}")
 
     def __str__(self) -> str:
         return self.value

@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
         CycleResult,
         OrderOutcome,
         OrderPlan,
+        ProtectInput,
+        ProtectResult,
         ReconcileInput,
         ReconcileResult,
         RiskInput,
@@ -93,6 +95,15 @@ class CycleWorkflow:
         done = await asyncio.gather(*(self._approve_then_execute(inp, plan) for plan in risk.approved))
         outcomes = [d for d in done if isinstance(d, OrderOutcome)]
         refused = [d for d in done if isinstance(d, RiskRejection)]
+        if cfg.exits is not None:  # (histories from before exits have none: replay is unchanged)
+            await run_step(
+                "protect",
+                ProtectInput(config=cfg, cycle=inp.cycle, snapshots=snapshots),
+                result_type=ProtectResult,
+                mode=mode,
+                timeout=options.PROTECT_TIMEOUT,
+                retry=options.ORDER_RETRY,
+            )
         pnl = await run_step(
             "reconcile",
             ReconcileInput(config=cfg, cycle=inp.cycle, outcomes=outcomes, snapshots=snapshots),

@@ -61,6 +61,8 @@ BREAKER_ACK_TIMEOUT = timedelta(seconds=60)
 
 # Placing, syncing and cancelling orders: idempotent by client order id, so retried.
 ORDER_TIMEOUT = timedelta(seconds=30)
+# The protect step reads, cancels and places several exits per symbol.
+PROTECT_TIMEOUT = timedelta(seconds=120)
 ORDER_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     maximum_interval=timedelta(seconds=10),

@@ -9,7 +9,7 @@ from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import CancelInput, OrderOutcome, OrderPlan
+    from activities.contracts import CancelInput, ClearExitsResult, OrderOutcome, OrderPlan
     from workflows import options
     from workflows.steps import run_step
 
@@ -19,6 +19,9 @@ TERMINAL = {"filled", "cancelled", "rejected", "expired"}
 @workflow.defn
 class OrderWorkflow:
     """Places an order idempotently, follows it with timers, cancels it when its time in force ends.
+
+    An order that closes or shrinks a position (``clear_exits``) first cancels the position's
+    protective exits; if one of them had filled, the order is not placed.
 
     The workflow id is ``order-{client_order_id}``, and the placing activity looks the
     client order id up at the venue before it places anything, so neither a retried
@@ -31,6 +34,18 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, plan: OrderPlan) -> OrderOutcome:
         """Place, follow and (if needed) cancel the order; return where it ended."""
+        if plan.clear_exits:
+            cleared = await run_step(
+                "clear_exits",
+                plan,
+                result_type=ClearExitsResult,
+                mode=plan.step_mode,
+                timeout=options.ORDER_TIMEOUT,
+                retry=options.ORDER_RETRY,
+            )
+            if cleared.outcome is not None:  # an exit closed the position first: nothing to place
+                self._outcome = cleared.outcome
+                return cleared.outcome
         outcome = await run_step(
             "place_order",
             plan,

@@ -140,6 +140,7 @@ async def start_strategy(
         created_by=user.name,
         code_version=kind.version,
         sizing=body.sizing,
+        exits=body.exits if body.exits is not None else kind.cls.exits,
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():

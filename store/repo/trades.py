@@ -35,8 +35,16 @@ async def upsert_order(
     venue_order_id: str | None,
     reason: str,
     now: datetime,
+    stop_price: Decimal | None = None,
+    trail_amount: Decimal | None = None,
+    trail_fraction: Decimal | None = None,
+    tif: str = "gtc",
+    reduce_only: bool = False,
+    oco_group: str | None = None,
+    exit_kind: str = "",
 ) -> OrderRow:
-    """Insert the order, or update its mutable fields (status, fills, fee, venue id, reason).
+    """Insert the order, or update its mutable fields (status, fills, fee, venue id, reason, and
+    a trailing stop's current level).
 
     A ``None`` venue_order_id never erases a known one. Raises ``InvalidInput`` if the
     client order id already belongs to a different order (strategy, leg, symbol, side,
@@ -60,6 +68,13 @@ async def upsert_order(
         "reason": reason,
         "created_at": now,
         "updated_at": now,
+        "stop_price": stop_price,
+        "trail_amount": trail_amount,
+        "trail_fraction": trail_fraction,
+        "tif": as_text(tif),
+        "reduce_only": reduce_only,
+        "oco_group": oco_group,
+        "exit_kind": exit_kind,
     }
     insert = dialect_insert(session, OrderRow).values(values)
     excluded = insert.excluded
@@ -73,6 +88,7 @@ async def upsert_order(
             "venue_order_id": func.coalesce(excluded["venue_order_id"], OrderRow.venue_order_id),
             "reason": excluded["reason"],
             "updated_at": excluded["updated_at"],
+            "stop_price": func.coalesce(excluded["stop_price"], OrderRow.stop_price),
         },
     ).returning(OrderRow)
     row = (await session.scalars(stmt, execution_options=FRESH)).one()
@@ -106,11 +122,18 @@ async def client_order_ids(session: AsyncSession, *, strategy_ids: list[str]) ->
 
 
 async def unfinished_orders(
-    session: AsyncSession, *, strategy_id: str | None = None, strategy_ids: list[str] | None = None
+    session: AsyncSession,
+    *,
+    strategy_id: str | None = None,
+    strategy_ids: list[str] | None = None,
+    exits: bool | None = None,
 ) -> list[OrderRow]:
-    """Orders not in a terminal state (the venue may still fill them), of one strategy or several."""
+    """Orders not in a terminal state (the venue may still fill them), of one strategy or several;
+    only the protective exits (``exits=True``), only the other orders (False), or both (None)."""
     live = [s.value for s in OrderStatus if not s.is_terminal]
     stmt = select(OrderRow).where(OrderRow.status.in_(live))
+    if exits is not None:
+        stmt = stmt.where(OrderRow.exit_kind != "" if exits else OrderRow.exit_kind == "")
     if strategy_id is not None:
         stmt = stmt.where(OrderRow.strategy_id == strategy_id)
     if strategy_ids is not None:

@@ -54,6 +54,45 @@ def write_series(path: Path, n: int = 20) -> Path:
     return path
 
 
+# (open, high, low, close) per bar of a series with the moves stops and trails react to; with
+# start_bar 0 and one bar a second, tick t is bar t
+MOVES = [
+    ("100", "101", "99", "100"),
+    ("100", "102", "99", "101"),
+    ("101", "106", "100", "105"),  # a rally: a trailing stop's best price rises to 106
+    ("105", "105", "101", "102"),
+    ("102", "103", "97", "98"),
+    ("90", "92", "89", "91"),  # a gap down through 95
+    ("91", "96", "90", "95"),
+    *[("95", "96", "94", "95")] * 9,
+]
+
+
+def moves_spec(directory: Path, rows: list[tuple[str, str, str, str]] = MOVES) -> SeriesSpec:
+    """TEST/USD over ``rows`` (daily bars)."""
+    lines = ["ts,open,high,low,close,volume"]
+    for i, (o, h, lo, c) in enumerate(rows):
+        ts = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=i)
+        lines.append(f"{ts:%Y-%m-%dT%H:%M:%SZ},{o},{h},{lo},{c},1000")
+    path = directory / "moves.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return market_of(path)
+
+
+def market_of(path: Path) -> SeriesSpec:
+    """TEST/USD from the bars at ``path``: whole units, cent prices, minimum order value 50 USD."""
+    return SeriesSpec(
+        symbol=SYMBOL,
+        path=path,
+        base="TEST",
+        quote="USD",
+        min_qty=Decimal(1),
+        qty_step=Decimal(1),
+        price_step=Decimal("0.01"),
+        min_notional=Decimal(50),
+    )
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     """A fake clock starting at EPOCH."""
@@ -63,16 +102,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def spec(tmp_path: Path) -> SeriesSpec:
     """The synthetic TEST/USD market: whole units, cent prices, minimum order value 50 USD."""
-    return SeriesSpec(
-        symbol=SYMBOL,
-        path=write_series(tmp_path / "test.csv"),
-        base="TEST",
-        quote="USD",
-        min_qty=Decimal(1),
-        qty_step=Decimal(1),
-        price_step=Decimal("0.01"),
-        min_notional=Decimal(50),
-    )
+    return market_of(write_series(tmp_path / "test.csv"))
 
 
 @pytest_asyncio.fixture

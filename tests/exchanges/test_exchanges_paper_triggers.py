@@ -11,47 +11,19 @@ from typing import Any
 
 import pytest
 
-from exchanges.data import SeriesSpec
 from exchanges.paper import PaperExchange
 from exchanges.paper_db import SCHEMA
-from tests.exchanges.conftest import EPOCH
+from tests.exchanges.conftest import EPOCH, moves_spec
 from trading.errors import InsufficientBalance, InvalidInput, InvalidOrder
 from trading.models import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
 SYMBOL = "TEST/USD"
 D = Decimal
-# (open, high, low, close) per bar; with start_bar 0 and one bar a second, tick t is bar t
-BARS = [
-    ("100", "101", "99", "100"),
-    ("100", "102", "99", "101"),
-    ("101", "106", "100", "105"),  # a rally: a trailing stop's best price rises to 106
-    ("105", "105", "101", "102"),
-    ("102", "103", "97", "98"),
-    ("90", "92", "89", "91"),  # a gap down through 95
-    ("91", "96", "90", "95"),
-    *[("95", "96", "94", "95")] * 9,
-]
 
 
 @pytest.fixture
 def ex(tmp_path: Path, make_exchange: Callable[..., PaperExchange]) -> PaperExchange:
-    lines = ["ts,open,high,low,close,volume"]
-    for i, (o, h, lo, c) in enumerate(BARS):
-        ts = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=i)
-        lines.append(f"{ts:%Y-%m-%dT%H:%M:%SZ},{o},{h},{lo},{c},1000")
-    path = tmp_path / "moves.csv"
-    path.write_text("\n".join(lines) + "\n")
-    spec = SeriesSpec(
-        symbol=SYMBOL,
-        path=path,
-        base="TEST",
-        quote="USD",
-        min_qty=D(1),
-        qty_step=D(1),
-        price_step=D("0.01"),
-        min_notional=D(50),
-    )
-    return make_exchange(series={SYMBOL: spec}, start_bar=0)
+    return make_exchange(series={SYMBOL: moves_spec(tmp_path)}, start_bar=0)
 
 
 def req(cid: str, side: Side, type_: OrderType, qty: str = "10", **kw: Any) -> OrderRequest:
