@@ -106,6 +106,7 @@ class BacktestSettings(BaseModel):
     direction: Literal["long", "long_short"] = "long"
     stop_loss: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
     take_profit: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    trailing: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
     close_at_end: bool = True
     bars_per_year: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
     # How entries are sized; None: ``fraction`` if given, else the strategy's own (a fixed quantity

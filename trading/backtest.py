@@ -14,13 +14,18 @@ Conventions (every result carries them, with the run's figures, in ``conventions
   ``min_notional``.
 - Direction: ``long`` (FLAT means no position) or ``long_short`` (FLAT means short); a
   reversal exits, then enters, at the same open.
-- Stops and targets: levels are set from the entry fill price and checked against each bar's
-  low/high from the entry bar on (the whole entry bar counts: its range comes after its open)
-  up to the bar before a signal exit. A stop fills at the stop price, or at the bar's open when
+- Stops and targets (``trading.triggers``' rules, which the venues follow too): levels are set
+  from the entry fill price and checked against each bar's low/high from the entry bar on (the
+  whole entry bar counts: its range comes after its open) up to the bar before a signal exit. A stop fills at the stop price, or at the bar's open when
   the bar opened beyond it (the worse of the two for the trader). A take-profit fills at its
   price, never better, even when the bar opened beyond it. When one bar touches both, the stop
   is assumed. After a stop or target exit the position stays flat until the wanted position
   changes (e.g. LONG -> FLAT -> LONG); a repeated or held LONG does not re-enter.
+- Trailing stop: its level is the best price since entry (highest high for a long, lowest low for a
+  short; the entry fill price to begin with) less (long) or plus (short) ``trailing`` of it. A bar
+  is checked against the level as it stood before the bar, then its extreme moves the best price.
+  It fills like a stop (its level, or the open when the bar opened beyond it); if a bar touches it
+  and the fixed stop, the nearer level fills.
 - End: a position still open after the last bar is closed at the last close (exit reason
   ``"end"``, commission and slippage paid), or, with ``close_at_end=False``, reported open and
   valued at the last close (its pnl is unrealised and net of the entry commission only).
@@ -64,12 +69,12 @@ __all__ = [
 
 Units = Literal["whole", "fractional"]
 Direction = Literal["long", "long_short"]
-ExitReason = Literal["signal", "stop_loss", "take_profit", "end", "open"]
+ExitReason = Literal["signal", "stop_loss", "take_profit", "end", "open", "trailing_stop"]
 IntArray = npt.NDArray[np.int64]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_REASONS: tuple[ExitReason, ...] = ("signal", "stop_loss", "take_profit", "end", "open")
-_SIGNAL, _STOP, _TAKE, _END, _OPEN = range(5)
+_REASONS: tuple[ExitReason, ...] = ("signal", "stop_loss", "take_profit", "end", "open", "trailing_stop")
+_SIGNAL, _STOP, _TAKE, _END, _OPEN, _TRAIL = range(6)
 
 
 def _num(name: str, v: Any) -> float:
@@ -90,6 +95,7 @@ class BacktestConfig:
     direction: Direction = "long"  # long_short: a FLAT target means short
     stop_loss: float | None = None  # fraction below (long) / above (short) the entry price
     take_profit: float | None = None  # fraction above (long) / below (short) the entry price
+    trailing: float | None = None  # fraction below (long) / above (short) the best price since entry
     close_at_end: bool = True  # False: an open position is reported open, valued at the last close
     bars_per_year: float = 252.0  # for annualised figures
     sizing: Sizing | None = None  # how every entry is sized (None: fraction and units above)
@@ -110,6 +116,8 @@ class BacktestConfig:
             checks.append(("stop_loss", self.stop_loss, lambda x: 0 < x < 1, "a fraction in (0, 1)"))
         if self.take_profit is not None:
             checks.append(("take_profit", self.take_profit, lambda x: x > 0, "a positive fraction"))
+        if self.trailing is not None:
+            checks.append(("trailing", self.trailing, lambda x: 0 < x < 1, "a fraction in (0, 1)"))
         if self.qty_step is not None:
             checks.append(("qty_step", self.qty_step, lambda x: x > 0, "positive"))
         checks.append(("min_qty", self.min_qty, lambda x: x >= 0, "zero or more"))
@@ -273,6 +281,7 @@ def conventions(cfg: BacktestConfig) -> str:
     """One paragraph stating the fill rules and this configuration's figures."""
     stop = f"{cfg.stop_loss:.4g}" if cfg.stop_loss is not None else "none"
     take = f"{cfg.take_profit:.4g}" if cfg.take_profit is not None else "none"
+    trail = f"{cfg.trailing:.4g}" if cfg.trailing is not None else "none"
     end = (
         "closed at the last close (exit reason 'end', commission and slippage paid)"
         if cfg.close_at_end
@@ -299,6 +308,9 @@ def conventions(cfg: BacktestConfig) -> str:
         "signal exit; a stop fills at its price or at the bar's open if the bar opened beyond it (the "
         "worse), a take-profit at its price, never better; if a bar touches both, the stop is assumed; "
         "after a stop or target exit the position stays flat until the wanted position changes. "
+        f"Trailing stop {trail} (a fraction of the best price since entry, the entry fill price to "
+        "begin with), checked against each bar at the level before that bar moved the best price; "
+        "it fills like a stop, and of two stops touched on one bar the nearer fills. "
         f"A position open after the last bar is {end}. No new trade once equity is at or below zero."
     )
 
@@ -354,7 +366,7 @@ def _plan(bars: Bars, codes: npt.NDArray[np.int8], cfg: BacktestConfig) -> _Plan
     raw[at_end] = bars.close[-1]
     reason[at_end] = _END if cfg.close_at_end else _OPEN
     exit_[at_end] = n - 1 if cfg.close_at_end else n
-    if cfg.stop_loss is not None or cfg.take_profit is not None:
+    if cfg.stop_loss is not None or cfg.take_profit is not None or cfg.trailing is not None:
         _stops(bars, cfg, entry, until, side, pe, exit_, raw, reason)
     px = np.where(reason == _OPEN, raw, raw * (1.0 - side * slip))
     return _Plan(entry, exit_, side, pe, px, reason)
@@ -371,7 +383,13 @@ def _stops(
     raw: FloatArray,
     reason: npt.NDArray[np.int8],
 ) -> None:
-    """First stop or target touch of each trade over its bars ``[entry, until)``, all trades at once."""
+    """First stop, trailing stop or target touch of each trade over its bars ``[entry, until)``.
+
+    The rules are ``trading.triggers``': a trailing level is the best price before the bar (the
+    entry fill price to begin with) less (long) or plus (short) the trail, so a bar's own extreme
+    never tightens the level it is checked against; when both stops are touched on one bar the
+    nearer one (the first a falling price meets, for a long) is the one that fills.
+    """
     nan = np.full(entry.size, np.nan)  # a missing level is never touched
     stop = pe * (1.0 - side * cfg.stop_loss) if cfg.stop_loss is not None else nan
     take = pe * (1.0 + side * cfg.take_profit) if cfg.take_profit is not None else nan
@@ -382,18 +400,46 @@ def _stops(
     long = s > 0
     adverse = np.where(long, bars.low[j], bars.high[j])
     favourable = np.where(long, bars.high[j], bars.low[j])
-    hit_stop = s * (adverse - stop[k]) <= 0
+    hit_fixed = s * (adverse - stop[k]) <= 0
+    trail = _trail_levels(cfg.trailing, favourable, lens, side, pe) if cfg.trailing is not None else None
+    hit_trail = s * (adverse - trail) <= 0 if trail is not None else np.zeros(k.size, dtype=bool)
     hit_take = s * (favourable - take[k]) >= 0
-    hits = np.flatnonzero(hit_stop | hit_take)
+    hits = np.flatnonzero(hit_fixed | hit_trail | hit_take)
     if hits.size == 0:
         return
     first = hits[np.concatenate(([True], k[hits][1:] != k[hits][:-1]))]
-    tk, tj, stopped = k[first], j[first], hit_stop[first]
+    tk, tj = k[first], j[first]
+    fixed, trailed = hit_fixed[first], hit_trail[first]
+    sd = side[tk]
+    trail_at = trail[first] if trail is not None else nan[tk]
+    # the stop level that fills: the nearer of the two when both are touched
+    both = fixed & trailed
+    nearer_trail = sd * (trail_at - stop[tk]) > 0
+    use_trail = trailed & (~both | nearer_trail)
+    level = np.where(use_trail, trail_at, stop[tk])
+    stopped = fixed | trailed
     o = bars.open[tj]
-    gapped = side[tk] * (o - stop[tk]) < 0  # opened beyond the stop: the open is worse
+    gapped = sd * (o - level) < 0  # opened beyond the stop: the open is worse
     exit_[tk] = tj
-    reason[tk] = np.where(stopped, _STOP, _TAKE)
-    raw[tk] = np.where(stopped, np.where(gapped, o, stop[tk]), take[tk])
+    reason[tk] = np.where(stopped, np.where(use_trail, _TRAIL, _STOP), _TAKE)
+    raw[tk] = np.where(stopped, np.where(gapped, o, level), take[tk])
+
+
+def _trail_levels(
+    fraction: float, favourable: FloatArray, lens: IntArray, side: FloatArray, pe: FloatArray
+) -> FloatArray:
+    """The trailing level of every held bar: the best price before it (seeded with the entry
+    price) moved by ``fraction`` against the trade. One pass per trade (the loop is over trades)."""
+    out = np.empty(favourable.size)
+    starts = np.cumsum(lens) - lens
+    for t in range(lens.size):
+        a, b = int(starts[t]), int(starts[t] + lens[t])
+        if a == b:
+            continue
+        best = np.concatenate(([pe[t]], favourable[a : b - 1]))
+        best = np.maximum.accumulate(best) if side[t] > 0 else np.minimum.accumulate(best)
+        out[a:b] = best * (1.0 - side[t] * fraction)
+    return out
 
 
 def run_backtest(bars: Bars, targets: npt.NDArray[np.int8], cfg: BacktestConfig) -> BacktestResult:

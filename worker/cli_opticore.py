@@ -346,6 +346,9 @@ def add_opticore_commands(
         direction: Annotated[str | None, typer.Option(help="long or long_short")] = None,
         stop_loss: Annotated[float | None, typer.Option(help="fraction from entry")] = None,
         take_profit: Annotated[float | None, typer.Option(help="fraction from entry")] = None,
+        trailing: Annotated[
+            float | None, typer.Option(help="fraction from the best price since entry")
+        ] = None,
         keep_open: Annotated[
             bool, typer.Option("--keep-open", help="report an open position at the end")
         ] = False,
@@ -381,6 +384,7 @@ def add_opticore_commands(
                 direction=direction,
                 stop_loss=stop_loss,
                 take_profit=take_profit,
+                trailing=trailing,
                 close_at_end=False if keep_open else None,
             ),
         }

@@ -19,7 +19,8 @@ from trading.backtest import (
     run_backtest,
 )
 from trading.errors import InvalidInput
-from trading.models import Candle
+from trading.models import Candle, OrderType, Side
+from trading.triggers import Resting, first_event
 
 DAY = 86_400 * 10**9
 CODES = {"F": 0, "L": 1, ".": 2}
@@ -239,6 +240,74 @@ def test_after_a_stop_reentry_needs_a_new_target_change() -> None:
     first, second = r.trades
     assert (first.exit_reason, first.exit_ts) == ("stop_loss", DAY)
     assert (second.entry_ts, second.entry_price, second.exit_reason) == (5 * DAY, 97.0, "end")
+
+
+# Trailing stops: trading.triggers' rule, bar for bar ---------------------------------------
+
+# (open, high, low, close): a rally to 106, a fall, then a gap down to 90
+MOVES = [
+    (100, 101, 99, 100),
+    (100, 102, 99, 101),
+    (101, 106, 100, 105),
+    (105, 105, 101, 102),
+    (102, 103, 97, 98),
+    (90, 92, 89, 91),
+    (91, 96, 90, 95),
+]
+
+
+def moves(rows: list[tuple[float, float, float, float]] = MOVES) -> Bars:
+    o, h, lo, c = (list(col) for col in zip(*rows, strict=True))
+    return make_bars(o, c, h, lo)
+
+
+def venue_trailing_fill(side: Side, fraction: str, entry_bar: int) -> tuple[int, Decimal]:
+    """Where the same trailing stop fills by the venues' rules, from the entry bar's open on."""
+    bars = [Candle(datetime(2024, 1, 1, tzinfo=UTC), *(Decimal(x) for x in r), Decimal(1)) for r in MOVES]
+    order = Resting(
+        OrderType.TRAILING_STOP, side, trail_fraction=Decimal(fraction), reference=bars[entry_bar].open
+    )
+    hit = first_event(order, bars[entry_bar:])
+    assert hit is not None
+    return entry_bar + hit.index, hit.price
+
+
+def test_trailing_stop_follows_the_best_price_as_the_venue_does() -> None:
+    t = only(run(moves(), "L......", trailing=0.03))
+    # entered at bar 1's open (100): levels 97, 98.94 (best 102), then 102.82 (best 106) on bar 3
+    assert (t.exit_reason, t.exit_ts, t.exit_price) == ("trailing_stop", 3 * DAY, pytest.approx(102.82))
+    bar, price = venue_trailing_fill(Side.SELL, "0.03", 1)
+    assert (bar * DAY, float(price)) == (t.exit_ts, pytest.approx(t.exit_price))
+
+
+def test_trailing_stop_gapped_through_fills_at_the_open() -> None:
+    t = only(run(moves(), "L......", trailing=0.1))  # 95.4 under the 106 best; bar 5 opens at 90
+    assert (t.exit_reason, t.exit_ts, t.exit_price) == ("trailing_stop", 5 * DAY, 90.0)
+    assert venue_trailing_fill(Side.SELL, "0.1", 1) == (5, Decimal(90))
+
+
+def test_of_two_stops_touched_on_one_bar_the_nearer_fills() -> None:
+    trailing = only(run(moves(), "L......", stop_loss=0.01, trailing=0.005))  # 99.5 above 99
+    assert (trailing.exit_reason, trailing.exit_price) == ("trailing_stop", pytest.approx(99.5))
+    fixed = only(run(moves(), "L......", stop_loss=0.005, trailing=0.01))
+    assert (fixed.exit_reason, fixed.exit_price) == ("stop_loss", pytest.approx(99.5))
+
+
+def test_short_trailing_stop_follows_the_lowest_price() -> None:
+    falling = [(100, 101, 99, 100), (100, 100, 96, 97), (97, 98, 90, 91), (91, 96, 90, 95)]
+    t = only(run(moves(falling), "F...", direction="long_short", trailing=0.05))
+    # short at 100: level 105, then 100.8 (best 96), then 94.5 (best 90): bar 3's high 96 is through it
+    assert (t.side, t.exit_reason, t.exit_ts, t.exit_price) == (
+        "short",
+        "trailing_stop",
+        3 * DAY,
+        pytest.approx(94.5),
+    )
+
+
+def test_trailing_must_be_a_fraction() -> None:
+    with pytest.raises(InvalidInput, match="trailing must be a fraction"):
+        BacktestConfig(trailing=1.0)
 
 
 def test_short_stop_is_above_and_target_below() -> None:

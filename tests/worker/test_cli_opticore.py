@@ -88,6 +88,15 @@ async def test_backtest_of_a_csv_file(api_url: str, tmp_path: Path) -> None:
     assert out["metrics"]["commissions"] > 0
 
 
+async def test_backtest_with_a_trailing_stop(api_url: str, tmp_path: Path) -> None:
+    path = bars_csv(tmp_path / "bars.csv")
+    run = await asts("backtest", "--data", str(path), *SMA, "--trailing", "0.02", "--json", api=api_url)
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    assert "trailing_stop" in {t["exit_reason"] for t in out["trades"]}
+    assert "Trailing stop 0.02" in out["conventions"]
+
+
 async def test_a_bad_csv_exits_1_naming_the_row(api_url: str, tmp_path: Path) -> None:
     good = bars_csv(tmp_path / "good.csv", n=30).read_text().splitlines()
     good[4] = "2021-01-07T00:00:00Z,100,101,99,-3,1000"  # line 5 of the file (the header is line 1)
