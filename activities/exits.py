@@ -4,8 +4,9 @@ at its venue, one OCO group of reduce-only orders per position, and nothing else
 ``protect`` runs at the end of every cycle, and is a reconciliation, so it is safe to retry and
 to run after any crash: it first reads every exit we recorded back from the venue (so an exit
 that filled while no worker ran is recorded with its fill, and the position with it), then, per
-symbol, keeps the resting set when it still fits the position (same quantity, same kinds) and
-otherwise cancels it and places a new one. The new set's client order ids are derived from the
+symbol, keeps the resting set when it still fits the position (same quantity, same kinds),
+completes a set this cycle began (a crash between its legs), and otherwise cancels it and places
+a new one. The new set's client order ids are derived from the
 strategy, the cycle and the symbol's leg (``ClientOrderId.for_exit``), and placement looks each
 id up at the venue first, so a retry or a re-run never places a set twice.
 
@@ -95,12 +96,15 @@ class ExitActivities:
             pos = positions.get(symbol)
             qty = pos.qty if pos is not None else Decimal(0)
             wanted = cfg.exits.kinds() if cfg.exits is not None and qty != 0 else []
-            fits = sorted(r.exit_kind for r in resting) == sorted(wanted) and all(
-                r.qty == abs(qty) and (r.side == "sell") == (qty > 0) for r in resting
-            )
-            if fits:
+            sized = all(r.qty == abs(qty) and (r.side == "sell") == (qty > 0) for r in resting)
+            if sized and sorted(r.exit_kind for r in resting) == sorted(wanted):
                 continue
-            if resting:
+            leg = legs.get(symbol, zlib.crc32(symbol.encode()) % 100_000)
+            group = ClientOrderId.for_exit(cfg.strategy_id, inp.cycle, leg).value
+            # a set this very cycle began (a retry after a crash between its legs) is completed:
+            # its ids are this cycle's, so cancelling it would leave them used up
+            completing = bool(resting) and sized and all(r.oco_group == group for r in resting)
+            if resting and not completing:
                 why = "the position changed" if wanted else "the position is closed"
                 result.cancelled += await self._cancel(
                     resting, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=why
@@ -109,8 +113,6 @@ class ExitActivities:
                     continue  # an exit filled meanwhile: the next cycle protects what is left
             if not wanted or pos is None or cfg.exits is None:
                 continue
-            leg = legs.get(symbol, zlib.crc32(symbol.encode()) % 100_000)
-            group = ClientOrderId.for_exit(cfg.strategy_id, inp.cycle, leg).value
             try:
                 market = await ex.market(symbol)
                 orders = exit_orders(cfg.exits, position_qty=qty, entry_price=pos.avg_price, market=market)

@@ -62,19 +62,19 @@ async def strategy(desk: Desk, **exits: str) -> StrategyConfig:
 
 
 def order(cfg: StrategyConfig, cycle: int, side: str, qty: str, **kw: Any) -> OrderPlan:
-    return OrderPlan(
-        strategy_id=cfg.strategy_id,
-        exchange="paper",
-        cycle=cycle,
-        leg=0,
-        client_order_id=ClientOrderId.derive(cfg.strategy_id, cycle, 0).value,
-        symbol=SYMBOL,
-        side=side,  # type: ignore[arg-type]
-        qty=D(qty),
-        ref_price=D(100),
-        hub_id=cfg.hub_id,
-        **kw,
-    )
+    fields: dict[str, Any] = {
+        "strategy_id": cfg.strategy_id,
+        "exchange": "paper",
+        "cycle": cycle,
+        "leg": 0,
+        "client_order_id": ClientOrderId.derive(cfg.strategy_id, cycle, 0).value,
+        "symbol": SYMBOL,
+        "side": side,
+        "qty": D(qty),
+        "ref_price": D(100),
+        "hub_id": cfg.hub_id,
+    }
+    return OrderPlan(**(fields | kw))
 
 
 async def protect(desk: Desk, cfg: StrategyConfig, cycle: int) -> ProtectResult:
@@ -165,3 +165,27 @@ async def test_an_exit_that_closed_the_position_first_stops_the_signal_exit(desk
     assert await position(desk, cfg) == 0
     (stop,) = [o for o in await desk.venue.orders() if o.client_order_id.endswith("e0s")]
     assert (stop.status, stop.avg_price) == (OrderStatus.FILLED, D("96.99"))  # 97.04 less 5 bp
+
+
+async def test_a_set_cut_short_by_a_crash_is_completed_not_replaced(desk: Desk) -> None:
+    cfg = await strategy(desk, stop_loss="0.03", take_profit="0.04")
+    await desk.orders.place(order(cfg, 1, "buy", "10"))
+    group = f"{cfg.strategy_id}-c1-e0"
+    first_leg = order(
+        cfg,
+        1,
+        "sell",
+        "10",
+        client_order_id=f"{group}s",
+        type="stop",
+        stop_price=D("97.04"),
+        reduce_only=True,
+        oco_group=group,
+        exit_kind="stop_loss",
+    )
+    await desk.orders.place(first_leg)  # the step died after its first leg
+    retried = await protect(desk, cfg, 1)
+    assert retried.cancelled == [] and len(retried.placed) == 2
+    resting = await desk.venue.open_orders()
+    assert [o.client_order_id for o in resting] == [f"{group}s", f"{group}t"]
+    assert len(await desk.venue.orders()) == 3  # the entry and one set: nothing twice
