@@ -16,11 +16,12 @@ Conventions (every result carries them, with the run's figures, in ``conventions
   reversal exits, then enters, at the same open.
 - Stops and targets (``trading.triggers``' rules, which the venues follow too): levels are set
   from the entry fill price and checked against each bar's low/high from the entry bar on (the
-  whole entry bar counts: its range comes after its open) up to the bar before a signal exit. A stop fills at the stop price, or at the bar's open when
-  the bar opened beyond it (the worse of the two for the trader). A take-profit fills at its
-  price, never better, even when the bar opened beyond it. When one bar touches both, the stop
-  is assumed. After a stop or target exit the position stays flat until the wanted position
-  changes (e.g. LONG -> FLAT -> LONG); a repeated or held LONG does not re-enter.
+  whole entry bar counts: its range comes after its open) up to the bar before a signal exit.
+  A stop fills at the stop price, or at the bar's open when the bar opened beyond it (the worse
+  of the two for the trader). A take-profit fills at its price, never better, even when the bar
+  opened beyond it. When one bar touches both, the stop is assumed. After a stop or target exit
+  the position stays flat until the wanted position changes (e.g. LONG -> FLAT -> LONG); a
+  repeated or held LONG does not re-enter.
 - Trailing stop: its level is the best price since entry (highest high for a long, lowest low for a
   short; the entry fill price to begin with) less (long) or plus (short) ``trailing`` of it. A bar
   is checked against the level as it stood before the bar, then its extreme moves the best price.
