@@ -3,18 +3,73 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from trading.models import Candle, Market, OrderRequest, Ticker, VenueOrder
+from trading.errors import InvalidOrder
+from trading.models import Candle, Market, OrderRequest, OrderType, Ticker, TimeInForce, VenueOrder
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a venue can be asked to do; anything else it refuses with InvalidOrder before sending."""
+
+    order_types: frozenset[OrderType]
+    time_in_force: frozenset[TimeInForce]
+    oco: bool  # create_oco places a one-cancels-the-other pair
+    reduce_only: bool  # honours OrderRequest.reduce_only
+    shorts: bool  # a sell may open a short position
+    trail_amount: bool  # trailing stops by an amount of quote currency
+    trail_fraction: bool  # trailing stops by a fraction of the best price
+
+    def check(self, venue: str, req: OrderRequest) -> None:
+        """Raise InvalidOrder, naming ``venue`` and the feature, when ``req`` needs what it lacks."""
+        what = None
+        if req.type not in self.order_types:
+            what = f"{req.type.value} orders"
+        elif req.tif not in self.time_in_force:
+            what = f"time in force {req.tif.value}"
+        elif req.reduce_only and not self.reduce_only:
+            what = "reduce-only orders"
+        elif req.oco_group is not None and not self.oco:
+            what = "one-cancels-the-other groups"
+        elif req.trail_amount is not None and not self.trail_amount:
+            what = "trailing stops by an amount (only by a fraction of the price)"
+        elif req.trail_fraction is not None and not self.trail_fraction:
+            what = "trailing stops by a fraction of the price"
+        if what is not None:
+            raise InvalidOrder(f"{venue} does not support {what}: order {req.client_order_id} not sent")
+
+
+def check_oco_pair(venue: str, first: OrderRequest, second: OrderRequest) -> None:
+    """Raise InvalidOrder unless the two requests can be one OCO pair: the same group (set),
+    symbol, side and quantity, and different client order ids."""
+    if first.oco_group is None or first.oco_group != second.oco_group:
+        raise InvalidOrder(f"{venue}: an OCO pair needs one oco_group on both orders")
+    if (first.symbol, first.side, first.qty) != (second.symbol, second.side, second.qty):
+        raise InvalidOrder(
+            f"{venue}: the orders of OCO group {first.oco_group!r} must share symbol, side and quantity"
+        )
+    if first.client_order_id == second.client_order_id:
+        raise InvalidOrder(f"{venue}: the orders of OCO group {first.oco_group!r} need two client order ids")
+
+
+EVERY_ORDER_TYPE = frozenset(OrderType)
+EVERY_TIME_IN_FORCE = frozenset(TimeInForce)
 
 
 @runtime_checkable
 class Exchange(Protocol):
-    """An asynchronous trading venue; errors are raised as `trading.errors` classes."""
+    """An asynchronous trading venue; errors are raised as `trading.errors` classes.
+
+    ``capabilities`` says which order types, times in force and features the venue takes;
+    ``create_order`` and ``create_oco`` refuse the rest with InvalidOrder, without a request.
+    """
 
     name: str
+    capabilities: Capabilities
 
     async def markets(self) -> list[Market]:
         """Every market the venue lists."""
@@ -53,6 +108,13 @@ class Exchange(Protocol):
 
     async def create_order(self, req: OrderRequest) -> VenueOrder:
         """Place an order; raises InvalidOrder, InsufficientBalance, DuplicateClientOrderId, ..."""
+        ...
+
+    async def create_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[VenueOrder, VenueOrder]:
+        """Place a one-cancels-the-other pair, both carrying the same ``oco_group``, symbol, side
+        and quantity (typically a take-profit limit and a stop); when one fills, or is cancelled,
+        the other is cancelled. Both are placed or neither (venues without ``capabilities.oco``
+        raise InvalidOrder)."""
         ...
 
     async def fetch_order(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:

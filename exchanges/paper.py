@@ -35,6 +35,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
 
+from exchanges.base import EVERY_ORDER_TYPE, EVERY_TIME_IN_FORCE, Capabilities, check_oco_pair
 from exchanges.data import SeriesSpec, bundled_series
 from exchanges.paper_db import (
     SCHEMA,
@@ -87,6 +88,15 @@ class PaperExchange:
     """Paper-trading venue replaying historical bars; state lives in one SQLite file."""
 
     name = "paper"
+    capabilities = Capabilities(
+        order_types=EVERY_ORDER_TYPE,
+        time_in_force=EVERY_TIME_IN_FORCE,
+        oco=True,
+        reduce_only=True,
+        shorts=False,
+        trail_amount=True,
+        trail_fraction=True,
+    )
 
     def __init__(
         self,
@@ -229,6 +239,15 @@ class PaperExchange:
     async def create_order(self, req: OrderRequest) -> VenueOrder:
         """Validate and place an order; raises and records nothing when the venue would reject it."""
         return await self._run(lambda c, now: self._create(c, now, req))
+
+    async def create_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[VenueOrder, VenueOrder]:
+        """Place both orders of an OCO pair in one transaction (both or neither)."""
+        check_oco_pair(self.name, first, second)
+
+        def both(c: sqlite3.Connection, now: datetime) -> tuple[VenueOrder, VenueOrder]:
+            return self._create(c, now, first), self._create(c, now, second)
+
+        return await self._run(both)
 
     async def fetch_order(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
         """An order by client order id; raises OrderNotFound."""

@@ -27,6 +27,8 @@ from exchanges.emulator.wire import (
     interval_ms,
     kline,
     limit_param,
+    list_json,
+    new_oco,
     new_order,
     new_order_json,
     order_json,
@@ -151,6 +153,40 @@ def post_order(v: Venue, p: Params, now: datetime) -> Any:
     return new_order_json(v.place(req, now), resp_type, ms(now))
 
 
+def post_order_list_oco(v: Venue, p: Params, now: datetime) -> Any:
+    list_id, above, below, resp_type = new_oco(p, random_id)
+    x = v.place_oco(list_id, above, below, now)
+    return list_json(v, x, ms(now), [new_order_json(o, resp_type, ms(now)) for o in v.list_orders(x)])
+
+
+def _find_list(v: Venue, p: Params, client_key: str) -> Any:
+    list_id = int_param(p, "orderListId")
+    client_id = p.get(client_key) or None
+    if list_id is None and client_id is None:
+        raise BinanceError(
+            -1102, f"Param 'orderListId' or '{client_key}' must be sent, but both were empty/null!"
+        )
+    symbol = v.listing(p["symbol"]).id if p.get("symbol") else None
+    return v.find_list(symbol, list_id, client_id)
+
+
+def get_order_list(v: Venue, p: Params, now: datetime) -> Any:
+    return list_json(v, _find_list(v, p, "origClientOrderId"), ms(now))
+
+
+def delete_order_list(v: Venue, p: Params, now: datetime) -> Any:
+    """Cancel an order list: its resting orders are cancelled together."""
+    v.listing(required(p, "symbol"))
+    x = _find_list(v, p, "listClientOrderId")
+    legs = v.list_orders(x)
+    open_legs = [o for o in legs if o.is_open]
+    if not open_legs:
+        raise BinanceError(-2011, "Unknown order list sent.")
+    v.cancel(open_legs[0], now)
+    cancel_id = p.get("newClientOrderId") or random_id()
+    return list_json(v, x, ms(now), [cancel_json(o, cancel_id, ms(now)) for o in legs])
+
+
 def get_order(v: Venue, p: Params, now: datetime) -> Any:
     return order_json(_find(v, p))
 
@@ -250,6 +286,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "order", post_order, signed=True, weight=1),
     Route("GET", "order", get_order, signed=True, weight=4),
     Route("DELETE", "order", delete_order, signed=True, weight=1),
+    Route("POST", "orderList/oco", post_order_list_oco, signed=True, weight=1),
+    Route("GET", "orderList", get_order_list, signed=True, weight=4),
+    Route("DELETE", "orderList", delete_order_list, signed=True, weight=1),
     Route("GET", "openOrders", get_open_orders, signed=True, weight=6, weight_all=80),
     Route("DELETE", "openOrders", delete_open_orders, signed=True, weight=1),
     Route("GET", "allOrders", get_all_orders, signed=True, weight=20),

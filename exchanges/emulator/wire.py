@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from exchanges.emulator.engine import BinanceError, NewOrder, Order, Trade, ms, q8
+from exchanges.emulator.engine import (
+    MAX_TRAILING_DELTA,
+    MIN_TRAILING_DELTA,
+    BinanceError,
+    NewOrder,
+    Order,
+    OrderList,
+    Trade,
+    Venue,
+    ms,
+    q8,
+)
 from exchanges.emulator.listing import INTERVAL_MS, Listing
+from exchanges.emulator.triggering import CONDITIONAL_TYPES
 from trading.models import Candle
 
 Params = Mapping[str, str]
@@ -23,6 +35,21 @@ CLIENT_ID_RE = re.compile(r"^[.A-Za-z0-9:/_-]{1,36}$")
 _DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 _INT_RE = re.compile(r"^-?[0-9]{1,20}$")
 _SYMBOLS_PATTERN = r'^\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\]$'
+ORDER_TYPES = (
+    "LIMIT",
+    "LIMIT_MAKER",
+    "MARKET",
+    "STOP_LOSS",
+    "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT",
+    "TAKE_PROFIT_LIMIT",
+)
+OCO_ABOVE_TYPES = frozenset(
+    {"STOP_LOSS_LIMIT", "STOP_LOSS", "LIMIT_MAKER", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"}
+)
+OCO_BELOW_TYPES = frozenset(
+    {"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT", "LIMIT_MAKER"}
+)
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
     {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
@@ -114,44 +141,84 @@ def symbols_param(p: Params) -> list[str] | None:
 
 def new_order(p: Params, generated_id: str) -> tuple[NewOrder, str]:
     """A ``POST /api/v3/order`` request and its newOrderRespType; raises BinanceError like Binance."""
+    req = order_params(p, generated_id)
+    default = "FULL" if req.type in ("MARKET", "LIMIT") else "ACK"  # Binance's defaults
+    return req, resp_type_param(p, default)
+
+
+def resp_type_param(p: Params, default: str) -> str:
+    """The ``newOrderRespType`` parameter."""
+    resp_type = p.get("newOrderRespType") or default
+    if resp_type not in ("ACK", "RESULT", "FULL"):
+        raise illegal("newOrderRespType", "^(ACK|RESULT|FULL)$")
+    return resp_type
+
+
+def order_params(p: Params, generated_id: str) -> NewOrder:
+    """One order's parameters (``POST /api/v3/order``, or an order list's leg renamed to them).
+
+    Which parameters a type needs and takes follows Binance's table: LIMIT and the ``*_LIMIT``
+    stop types need timeInForce, quantity and price; STOP_LOSS and TAKE_PROFIT need quantity; the
+    four stop types need stopPrice or trailingDelta (or both); LIMIT_MAKER needs quantity and price.
+    """
     symbol = required(p, "symbol")
     side = required(p, "side")
     kind = required(p, "type")
     if side not in ("BUY", "SELL"):
         raise BinanceError(-1117, "Invalid side.")
-    if kind not in ("MARKET", "LIMIT"):
+    if kind not in ORDER_TYPES:
         raise BinanceError(-1116, "Invalid orderType.")
     client_id = p.get("newClientOrderId") or generated_id
     if not CLIENT_ID_RE.match(client_id):
         raise illegal("newClientOrderId", CLIENT_ID_RE.pattern)
-    resp_type = p.get("newOrderRespType") or "FULL"  # Binance's default for MARKET and LIMIT
-    if resp_type not in ("ACK", "RESULT", "FULL"):
-        raise illegal("newOrderRespType", "^(ACK|RESULT|FULL)$")
-    qty, quote_qty, price = (decimal_param(p, n) for n in ("quantity", "quoteOrderQty", "price"))
+    qty, quote_qty, price, stop = (
+        decimal_param(p, n) for n in ("quantity", "quoteOrderQty", "price", "stopPrice")
+    )
+    trailing = int_param(p, "trailingDelta")
     tif = p.get("timeInForce")
-    if kind == "LIMIT":
-        required(p, "timeInForce")
+    takes_tif = kind in ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+    if kind != "MARKET":
         required(p, "quantity")
-        required(p, "price")
-        if tif != "GTC":
-            raise BinanceError(-1115, "Invalid timeInForce.")
         if quote_qty is not None:
-            raise BinanceError(-1106, "Parameter 'quoteOrderQty' sent when not required.")
-    else:
-        for name in ("price", "timeInForce"):
-            if name in p:
-                raise BinanceError(-1106, f"Parameter '{name}' sent when not required.")
-        if (qty is None) == (quote_qty is None):
+            raise not_required("quoteOrderQty")
+    if kind in ("LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
+        required(p, "price")
+    elif price is not None:
+        raise not_required("price")
+    if takes_tif:
+        required(p, "timeInForce")
+        if tif not in ("GTC", "IOC", "FOK"):
+            raise BinanceError(-1115, "Invalid timeInForce.")
+    elif tif is not None:
+        raise not_required("timeInForce")
+    if kind in ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"):
+        if stop is None and trailing is None:
             raise BinanceError(
-                -1102,
-                "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
-                if qty is None
-                else "Parameter 'quoteOrderQty' sent when not required.",
+                -1102, "Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!"
             )
-    for name, value in (("quantity", qty), ("quoteOrderQty", quote_qty), ("price", price)):
+    else:
+        for name, value in (("stopPrice", stop), ("trailingDelta", trailing)):
+            if value is not None:
+                raise not_required(name)
+    if kind == "MARKET" and (qty is None) == (quote_qty is None):
+        raise (
+            BinanceError(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
+            if qty is None
+            else not_required("quoteOrderQty")
+        )
+    for name, value in (
+        ("quantity", qty),
+        ("quoteOrderQty", quote_qty),
+        ("price", price),
+        ("stopPrice", stop),
+    ):
         if value is not None and value <= 0:
-            raise BinanceError(-1013, "Invalid quantity." if name != "price" else "Invalid price.")
-    req = NewOrder(
+            raise BinanceError(
+                -1013, "Invalid price." if name in ("price", "stopPrice") else "Invalid quantity."
+            )
+    if trailing is not None and trailing <= 0:
+        raise BinanceError(-1013, "Filter failure: TRAILING_DELTA")
+    return NewOrder(
         symbol=symbol,
         side=side,
         type=kind,
@@ -159,9 +226,42 @@ def new_order(p: Params, generated_id: str) -> tuple[NewOrder, str]:
         quantity=qty,
         quote_order_qty=quote_qty,
         price=price,
-        time_in_force="GTC",
+        time_in_force=tif if takes_tif and tif is not None else "GTC",
+        stop_price=stop,
+        trailing_delta=trailing,
     )
-    return req, resp_type
+
+
+def not_required(name: str) -> BinanceError:
+    """Binance's error for a parameter the order type does not take."""
+    return BinanceError(-1106, f"Parameter '{name}' sent when not required.")
+
+
+def new_oco(p: Params, generated_id: Callable[[], str]) -> tuple[str, NewOrder, NewOrder, str]:
+    """A ``POST /api/v3/orderList/oco`` request: (listClientOrderId, above order, below order,
+    newOrderRespType). Each leg is checked as the order it makes."""
+    required(p, "quantity")
+    legs = []
+    for leg, allowed in (("above", OCO_ABOVE_TYPES), ("below", OCO_BELOW_TYPES)):
+        kind = required(p, f"{leg}Type")
+        if kind not in allowed:
+            raise illegal(f"{leg}Type", ", ".join(sorted(allowed)))
+        fields = {
+            "symbol": p.get("symbol", ""),
+            "side": p.get("side", ""),
+            "type": kind,
+            "quantity": p["quantity"],
+            "newClientOrderId": p.get(f"{leg}ClientOrderId") or generated_id(),
+        }
+        for name in ("price", "stopPrice", "trailingDelta", "timeInForce"):
+            theirs = leg + name[0].upper() + name[1:]  # abovePrice, belowStopPrice, ...
+            if theirs in p:
+                fields[name] = p[theirs]
+        legs.append(order_params(fields, ""))
+    list_id = p.get("listClientOrderId") or generated_id()
+    if not CLIENT_ID_RE.match(list_id):
+        raise illegal("listClientOrderId", CLIENT_ID_RE.pattern)
+    return list_id, legs[0], legs[1], resp_type_param(p, "ACK")
 
 
 # ---- answers --------------------------------------------------------------------------------
@@ -179,12 +279,12 @@ def symbol_info(x: Listing) -> Json:
         "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8,
         "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "MARKET"],
+        "orderTypes": list(ORDER_TYPES),
         "icebergAllowed": False,
-        "ocoAllowed": False,
+        "ocoAllowed": True,
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": False,
+        "allowTrailingStop": True,
         "cancelReplaceAllowed": False,
         "amendAllowed": False,
         "isSpotTradingAllowed": True,
@@ -209,6 +309,13 @@ def symbol_info(x: Listing) -> Json:
                 "maxNotional": "9000000.00000000",
                 "applyMaxToMarket": False,
                 "avgPriceMins": 5,
+            },
+            {
+                "filterType": "TRAILING_DELTA",
+                "minTrailingAboveDelta": MIN_TRAILING_DELTA,
+                "maxTrailingAboveDelta": MAX_TRAILING_DELTA,
+                "minTrailingBelowDelta": MIN_TRAILING_DELTA,
+                "maxTrailingBelowDelta": MAX_TRAILING_DELTA,
             },
         ],
         "permissions": ["SPOT"],
@@ -297,10 +404,10 @@ def interval_ms(name: str) -> int:
 
 def order_json(o: Order) -> Json:
     """An order as ``GET /api/v3/order`` (and allOrders / openOrders) returns it."""
-    return {
+    out: Json = {
         "symbol": o.symbol,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": o.client_order_id,
         "price": fmt(o.price),
         "origQty": fmt(o.qty),
@@ -310,31 +417,37 @@ def order_json(o: Order) -> Json:
         "timeInForce": o.time_in_force,
         "type": o.type,
         "side": o.side,
-        "stopPrice": fmt(Decimal(0)),
+        "stopPrice": fmt(o.stop_price),
         "icebergQty": fmt(Decimal(0)),
         "time": o.time_ms,
         "updateTime": o.update_ms,
-        "isWorking": True,
-        "workingTime": o.time_ms,
+        "isWorking": o.working,
+        "workingTime": o.working_ms,
         "origQuoteOrderQty": fmt(o.quote_order_qty),
         "selfTradePreventionMode": "EXPIRE_MAKER",
     }
+    if o.trailing_delta is not None:
+        out |= {"trailingDelta": o.trailing_delta, "trailingTime": o.trailing_ms}
+    return out
 
 
 def new_order_json(o: Order, resp_type: str, transact_ms: int) -> Json:
-    """The ``POST /api/v3/order`` answer in the ACK, RESULT or FULL form."""
+    """The ``POST /api/v3/order`` answer in the ACK, RESULT or FULL form (stopPrice only for the
+    stop types, the trailing fields only for trailing orders)."""
     ack: Json = {
         "symbol": o.symbol,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": o.client_order_id,
         "transactTime": transact_ms,
     }
     if resp_type == "ACK":
         return ack
     full = order_json(o)
-    for key in ("stopPrice", "icebergQty", "time", "updateTime", "isWorking"):
+    for key in ("icebergQty", "time", "updateTime", "isWorking"):
         del full[key]
+    if o.type not in CONDITIONAL_TYPES:
+        del full["stopPrice"]
     result = {**ack, **full}
     if resp_type == "FULL":
         result["fills"] = [
@@ -360,6 +473,27 @@ def cancel_json(o: Order, cancel_client_id: str, transact_ms: int) -> Json:
         **out,
         "clientOrderId": cancel_client_id,
     }
+
+
+def list_json(v: Venue, x: OrderList, transact_ms: int, reports: list[Json] | None = None) -> Json:
+    """An order list as the order list endpoints answer (with ``orderReports`` when given)."""
+    done = not v.list_open(x)
+    out: Json = {
+        "orderListId": x.id,
+        "contingencyType": "OCO",
+        "listStatusType": "ALL_DONE" if done else "EXEC_STARTED",
+        "listOrderStatus": "ALL_DONE" if done else "EXECUTING",
+        "listClientOrderId": x.client_id,
+        "transactionTime": transact_ms,
+        "symbol": x.symbol,
+        "orders": [
+            {"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
+            for o in v.list_orders(x)
+        ],
+    }
+    if reports is not None:
+        out["orderReports"] = reports
+    return out
 
 
 def trade_json(t: Trade) -> Json:
