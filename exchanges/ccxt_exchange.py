@@ -42,6 +42,7 @@ from ccxt.base import errors as cx
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES, TICK_SIZE
 from pydantic import BaseModel, ConfigDict, Field
 
+from exchanges.base import Capabilities, check_oco_pair
 from exchanges.credentials import Credentials
 from trading.errors import (
     AuthenticationFailed,
@@ -65,6 +66,7 @@ from trading.models import (
     OrderType,
     Side,
     Ticker,
+    TimeInForce,
     VenueOrder,
 )
 
@@ -86,6 +88,40 @@ _STATUS = {
     "rejected": OrderStatus.REJECTED,
 }
 _ZERO = Decimal(0)
+_BIPS = Decimal(10_000)
+# Binance spot: no reduce-only (a spot account has no position to reduce), no DAY time in force,
+# trailing stops by trailingDelta in whole basis points only.
+BINANCE_SPOT = Capabilities(
+    order_types=frozenset(OrderType),
+    time_in_force=frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
+    oco=True,
+    reduce_only=False,
+    shorts=False,
+    trail_amount=False,
+    trail_fraction=True,
+)
+# Other ccxt venues: what this adapter has been tested with; stop orders map differently per venue.
+CCXT_BASIC = Capabilities(
+    order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}),
+    time_in_force=frozenset({TimeInForce.GTC}),
+    oco=False,
+    reduce_only=False,
+    shorts=False,
+    trail_amount=False,
+    trail_fraction=False,
+)
+# Binance's order types as ours; a trailingDelta on a market-type stop makes it a trailing stop.
+_BINANCE_TYPES = {
+    "MARKET": OrderType.MARKET,
+    "LIMIT": OrderType.LIMIT,
+    "LIMIT_MAKER": OrderType.LIMIT,
+    "STOP_LOSS": OrderType.STOP,
+    "TAKE_PROFIT": OrderType.STOP,
+    "STOP_LOSS_LIMIT": OrderType.STOP_LIMIT,
+    "TAKE_PROFIT_LIMIT": OrderType.STOP_LIMIT,
+}
+_BINANCE_STOP_LIMITS = frozenset({"STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"})
+_DEFAULT_TRAILING_DELTA = (10, 2000)  # Binance's TRAILING_DELTA filter when a market shows none
 
 
 class _Redact(logging.Filter):
@@ -210,6 +246,7 @@ class CcxtExchange:
         self.name = name
         self.config = config
         self.binance_family = config.ccxt_id in BINANCE_FAMILY
+        self.capabilities = BINANCE_SPOT if self.binance_family else CCXT_BASIC
         options: dict[str, Any] = {"warnOnFetchOpenOrdersWithoutSymbol": False}
         if self.binance_family:
             options |= {
@@ -241,6 +278,7 @@ class CcxtExchange:
         self._ours: dict[str, str] = {}  # venue client order id -> ours
         self._order_ids: dict[str, str] = {}  # our client order id -> venue order id
         self._symbols_used: set[str] = set()
+        self._lists: dict[str, str] = {}  # Binance orderListId -> our oco_group
 
     def __repr__(self) -> str:
         return f"CcxtExchange({self.name!r}, ccxt_id={self.config.ccxt_id!r})"
@@ -475,7 +513,9 @@ class CcxtExchange:
             price = _to_step(req.price, m.price_step, ROUND_FLOOR if req.side is Side.BUY else ROUND_CEILING)
             if price <= 0:
                 raise InvalidOrder(f"{self.name}: limit price {req.price} of {req.symbol} rounds to zero")
-        ref = price or req.ref_price
+        if req.type is OrderType.STOP_LIMIT and req.price is not None:
+            price = _to_step(req.price, m.price_step, ROUND_FLOOR if req.side is Side.BUY else ROUND_CEILING)
+        ref = price or self._stop_of(m, req) or req.ref_price
         if ref is not None and m.min_notional > 0 and qty * ref < m.min_notional:
             raise InvalidOrder(
                 f"{self.name}: order value {qty * ref} {m.quote} of {req.symbol} is below the minimum "
@@ -483,27 +523,90 @@ class CcxtExchange:
             )
         return qty, price
 
+    @staticmethod
+    def _stop_of(m: Market, req: OrderRequest) -> Decimal | None:
+        """The stop price on the venue's tick, rounded away from the market (a sell's down, a
+        buy's up), so it never triggers before the price asked for."""
+        if req.stop_price is None:
+            return None
+        return _to_step(req.stop_price, m.price_step, ROUND_CEILING if req.side is Side.BUY else ROUND_FLOOR)
+
+    def _trailing_delta(self, req: OrderRequest) -> int:
+        """A trail fraction as Binance's trailingDelta: a whole number of basis points within the
+        market's TRAILING_DELTA filter; raises InvalidOrder otherwise."""
+        bips = (req.trail_fraction or _ZERO) * _BIPS
+        if bips != bips.to_integral_value():
+            raise InvalidOrder(
+                f"{self.name} trails stops by whole basis points only: trail_fraction {req.trail_fraction} "
+                f"is {bips} bips"
+            )
+        info = ((self._ex.markets or {}).get(req.symbol) or {}).get("info") or {}
+        low, high = _DEFAULT_TRAILING_DELTA
+        for f in info.get("filters") or []:
+            if f.get("filterType") == "TRAILING_DELTA":
+                below = req.side is Side.SELL  # a sell stop-loss trails below the market
+                key = "Below" if below else "Above"
+                low, high = int(f[f"minTrailing{key}Delta"]), int(f[f"maxTrailing{key}Delta"])
+        if not low <= bips <= high:
+            raise InvalidOrder(
+                f"{self.name} trails {req.symbol} stops by {low} to {high} basis points: trail_fraction "
+                f"{req.trail_fraction} is {bips:f} bips"
+            )
+        return int(bips)
+
+    def _request_params(self, req: OrderRequest) -> dict[str, Any]:
+        """Our client order id, and on Binance-family venues the receive window and the time the
+        request was first allowed out; raises ExchangeUnavailable when it would arrive too late."""
+        params: dict[str, Any] = {"clientOrderId": self.venue_client_id(req.client_order_id)}
+        if not self.binance_family:
+            return params
+        params = {"newClientOrderId": params["clientOrderId"], "recvWindow": self.config.recv_window_ms}
+        if req.sent_at is not None:
+            # ccxt's own clock correction (options adjustForTimeDifference) applies to ours too.
+            offset = int(self._ex.options.get("timeDifference") or 0)
+            params["timestamp"] = _ms(req.sent_at) - offset
+            age = (datetime.now(UTC) - req.sent_at).total_seconds()
+            if age > self.config.recv_window_ms / 2000:  # it would arrive too late: do not send
+                raise ExchangeUnavailable(
+                    f"{self.name}: order {req.client_order_id} not sent, its request window is "
+                    f"half gone after {age:.1f} s of waiting; the next attempt starts a new one"
+                )
+        return params
+
+    def _unified(self, m: Market, req: OrderRequest) -> tuple[str, Decimal, Decimal | None, dict[str, Any]]:
+        """(ccxt type, amount, limit price, params) of a request, through ccxt's unified create_order.
+
+        ccxt's binance maps, for spot: ``triggerPrice`` on a market order to STOP_LOSS and on a
+        limit order to STOP_LOSS_LIMIT (with ``stopPrice``); ``trailingPercent`` (with
+        ``stopLossOrTakeProfit``) to ``trailingDelta`` = percent x 100 bips; ``timeInForce`` is
+        passed through.
+        """
+        self.capabilities.check(self.name, req)
+        qty, price = self._check_rules(m, req)
+        params = self._request_params(req)
+        kind = "limit" if req.type.has_limit else "market"
+        if req.type.has_limit and self.binance_family:
+            params["timeInForce"] = req.tif.value.upper()
+        if req.type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            params["triggerPrice"] = str(self._stop_of(m, req))
+        elif req.type is OrderType.TRAILING_STOP:
+            percent = Decimal(self._trailing_delta(req)) / 100
+            params |= {"trailingPercent": f"{percent.normalize():f}", "stopLossOrTakeProfit": "stopLoss"}
+        return kind, qty, price, params
+
     async def create_order(self, req: OrderRequest) -> VenueOrder:
         """Place an order carrying our client order id; raises OrderStatusUnknown when unanswered."""
+        if req.oco_group is not None and self.capabilities.oco:
+            raise InvalidOrder(
+                f"{self.name} places one-cancels-the-other groups as one order list: send order "
+                f"{req.client_order_id} of group {req.oco_group!r} with its sibling through create_oco"
+            )
         m = await self.market(req.symbol)
-        qty, price = self._check_rules(m, req)
-        params: dict[str, Any] = {"clientOrderId": self.venue_client_id(req.client_order_id)}
-        if self.binance_family:
-            params = {"newClientOrderId": params["clientOrderId"], "recvWindow": self.config.recv_window_ms}
-            if req.sent_at is not None:
-                # ccxt's own clock correction (options adjustForTimeDifference) applies to ours too.
-                offset = int(self._ex.options.get("timeDifference") or 0)
-                params["timestamp"] = _ms(req.sent_at) - offset
-                age = (datetime.now(UTC) - req.sent_at).total_seconds()
-                if age > self.config.recv_window_ms / 2000:  # it would arrive too late: do not send
-                    raise ExchangeUnavailable(
-                        f"{self.name}: order {req.client_order_id} not sent, its request window is "
-                        f"half gone after {age:.1f} s of waiting; the next attempt starts a new one"
-                    )
+        kind, qty, price, params = self._unified(m, req)
         self._symbols_used.add(req.symbol)
         raw = await self._call(
             lambda: self._ex.create_order(
-                req.symbol, req.type.value, req.side.value, str(qty), str(price) if price else None, params
+                req.symbol, kind, req.side.value, str(qty), str(price) if price else None, params
             ),
             ambiguous=True,
         )
@@ -513,6 +616,66 @@ class CcxtExchange:
             extra={"venue": self.name, "coid": req.client_order_id, "venue_order_id": order.venue_order_id},
         )
         return order
+
+    async def create_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[VenueOrder, VenueOrder]:
+        """Place a one-cancels-the-other pair as one Binance order list (POST /api/v3/orderList/oco).
+
+        ccxt has no unified OCO for Binance spot (its create_order with both a stop-loss and a
+        take-profit price places the stop-loss only), so the list goes out through ccxt's signed
+        implicit endpoint. The pair is a limit order (Binance's LIMIT_MAKER: a take-profit) and a
+        stop, stop_limit or trailing_stop; for a sell the limit is the list's above order.
+        """
+        if not self.capabilities.oco:
+            raise InvalidOrder(f"{self.name} does not support one-cancels-the-other groups")
+        check_oco_pair(self.name, first, second)
+        limits = [r for r in (first, second) if r.type is OrderType.LIMIT]
+        stops = [r for r in (first, second) if r.type.has_trigger]
+        if len(limits) != 1 or len(stops) != 1:
+            raise InvalidOrder(
+                f"{self.name}: an OCO pair is one limit order and one stop, stop_limit or trailing_stop, "
+                f"not {first.type.value} and {second.type.value}"
+            )
+        (take, stop), m = (limits[0], stops[0]), await self.market(first.symbol)
+        if take.tif is not TimeInForce.GTC:
+            raise InvalidOrder(
+                f"{self.name}: the limit order of an OCO pair rests until cancelled (GTC only)"
+            )
+        _, qty, take_price, take_params = self._unified(m, take)
+        _, _, stop_price, stop_params = self._unified(m, stop)
+        up, down = ("above", "below") if take.side is Side.SELL else ("below", "above")
+        params: dict[str, Any] = {
+            "symbol": self._ex.market(first.symbol)["id"],
+            "side": first.side.value.upper(),
+            "quantity": str(qty),
+            "listClientOrderId": self.venue_client_id(first.oco_group or ""),
+            "newOrderRespType": "FULL",
+            f"{up}Type": "LIMIT_MAKER",
+            f"{up}Price": str(take_price),
+            f"{up}ClientOrderId": take_params.pop("newClientOrderId"),
+            f"{down}ClientOrderId": stop_params.pop("newClientOrderId"),
+            f"{down}Type": "STOP_LOSS_LIMIT" if stop.type is OrderType.STOP_LIMIT else "STOP_LOSS",
+        }
+        if stop.type is OrderType.TRAILING_STOP:
+            params[f"{down}TrailingDelta"] = str(self._trailing_delta(stop))
+        else:
+            params[f"{down}StopPrice"] = stop_params["triggerPrice"]
+        if stop.type is OrderType.STOP_LIMIT:
+            params |= {f"{down}Price": str(stop_price), f"{down}TimeInForce": "GTC"}
+        params |= {k: v for k, v in take_params.items() if k in ("recvWindow", "timestamp")}
+        self._symbols_used.add(first.symbol)
+        raw = await self._call(lambda: self._ex.private_post_orderlist_oco(params), ambiguous=True)
+        self._lists[str(raw.get("orderListId"))] = first.oco_group or ""
+        ours = {self.venue_client_id(r.client_order_id): r.client_order_id for r in (first, second)}
+        placed = {}
+        for report in raw.get("orderReports") or []:
+            coid = ours[report["clientOrderId"]]
+            parsed = self._ex.parse_order(report, self._ex.market(first.symbol))
+            placed[coid] = await self._order_of(parsed, first.symbol, coid)
+        logger.info(
+            "oco placed",
+            extra={"venue": self.name, "oco_group": first.oco_group, "list": raw.get("orderListId")},
+        )
+        return placed[first.client_order_id], placed[second.client_order_id]
 
     async def _raw_by_client_id(self, client_order_id: str, symbol: str | None) -> dict[str, Any]:
         """The venue's order with our client order id; raises OrderNotFound."""
@@ -604,41 +767,82 @@ class CcxtExchange:
     async def _order_of(
         self, raw: dict[str, Any], symbol: str, client_order_id: str | None = None
     ) -> VenueOrder:
-        """A ccxt order structure as a VenueOrder, with its fills."""
+        """A ccxt order structure as a VenueOrder, with its fills; Binance's own fields (the raw
+        type, isWorking / workingTime, trailingDelta, orderListId) refine what ccxt unifies."""
         venue_client = raw.get("clientOrderId") or ""
         coid = client_order_id or self._ours.get(venue_client, venue_client)
         fills = await self._fills_of(raw, symbol, coid)
         filled = max(_dec(raw.get("filled")), sum((f.qty for f in fills), _ZERO))
+        info = raw.get("info") or {}
+        kind, trail = self._kind_of(raw, info)
+        working = info["isWorking"] if "isWorking" in info else info.get("workingTime", 0) != -1
         status = _STATUS.get(str(raw.get("status")))
         if status is None:  # open (or not yet reported)
             status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN
+            if status is OrderStatus.OPEN and info.get("type") in _BINANCE_STOP_LIMITS and working:
+                status = OrderStatus.TRIGGERED  # its stop traded: it now rests as a limit order
         fee = sum((f.fee for f in fills), _ZERO) if fills else _dec((raw.get("fee") or {}).get("cost"))
         avg = _opt_dec(raw.get("average"))
         if avg is None and fills:
             avg = sum((f.qty * f.price for f in fills), _ZERO) / filled
-        created = _from_ms(raw.get("timestamp")) if raw.get("timestamp") else datetime.now(UTC)
+        # ccxt takes a placement answer's workingTime (-1 for a stop not yet triggered) as its time
+        stamp = raw.get("timestamp") if (raw.get("timestamp") or 0) > 0 else info.get("transactTime")
+        created = _from_ms(stamp) if stamp else datetime.now(UTC)
         updated = raw.get("lastUpdateTimestamp") or raw.get("lastTradeTimestamp") or raw.get("timestamp")
         if raw.get("id") is not None:
             self._order_ids[coid] = str(raw["id"])
+        triggered_at = None
+        if kind.has_trigger and working and int(info.get("workingTime") or -1) > 0:
+            triggered_at = _from_ms(info["workingTime"])
+        tif = str(raw.get("timeInForce") or "GTC").lower()
+        list_id = info.get("orderListId")
         return VenueOrder(
             client_order_id=coid,
             venue_order_id=str(raw.get("id") or ""),
             symbol=raw.get("symbol") or symbol,
             side=Side(raw["side"]),
-            type=OrderType(raw.get("type") or "market"),
+            type=kind,
             qty=_dec(raw.get("amount")),
-            price=_opt_dec(raw.get("price")) if raw.get("type") == "limit" else None,
+            price=_opt_dec(raw.get("price")) if kind.has_limit else None,
             status=status,
             filled_qty=filled,
             avg_price=avg if filled > 0 else None,
             fee=fee,
             created_at=created,
             updated_at=_from_ms(updated) if updated else created,
-            reason=str((raw.get("info") or {}).get("rejectReason") or "")
-            if status is OrderStatus.REJECTED
-            else "",
+            reason=str(info.get("rejectReason") or "") if status is OrderStatus.REJECTED else "",
             fills=fills,
+            stop_price=_opt_dec(raw.get("triggerPrice")) if kind is not OrderType.TRAILING_STOP else None,
+            trail_fraction=trail,
+            tif=TimeInForce(tif) if tif in set(TimeInForce) else TimeInForce.GTC,
+            oco_group=await self._list_group(list_id, raw.get("symbol") or symbol)
+            if list_id not in (None, -1, "-1")
+            else None,
+            triggered_at=triggered_at,
         )
+
+    @staticmethod
+    def _kind_of(raw: dict[str, Any], info: dict[str, Any]) -> tuple[OrderType, Decimal | None]:
+        """Our order type (and a trailing stop's fraction) from the venue's own type where it is a
+        Binance one, else from ccxt's unified type."""
+        kind = _BINANCE_TYPES.get(str(info.get("type")))
+        if kind is None:
+            return OrderType(raw.get("type") or "market"), None
+        delta = info.get("trailingDelta")
+        if delta is None:
+            return kind, None
+        trail = Decimal(int(delta)) / _BIPS
+        return (OrderType.TRAILING_STOP if kind is OrderType.STOP else kind), trail
+
+    async def _list_group(self, list_id: Any, symbol: str) -> str:
+        """Our oco_group of a Binance order list: remembered from placing it, else read back from
+        the venue (its listClientOrderId, ours where we sent it)."""
+        key = str(list_id)
+        if key not in self._lists:
+            raw = await self._call(lambda: self._ex.private_get_orderlist({"orderListId": key}))
+            venue_id = str(raw.get("listClientOrderId") or key)
+            self._lists[key] = self._ours.get(venue_id, venue_id)
+        return self._lists[key]
 
     async def fetch_order(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
         """An order by our client order id, with its fills; raises OrderNotFound."""
