@@ -534,11 +534,11 @@ class CcxtExchange:
     def _trailing_delta(self, req: OrderRequest) -> int:
         """A trail fraction as Binance's trailingDelta: a whole number of basis points within the
         market's TRAILING_DELTA filter; raises InvalidOrder otherwise."""
-        bips = (req.trail_fraction or _ZERO) * _BIPS
+        bips = ((req.trail_fraction or _ZERO) * _BIPS).normalize()
         if bips != bips.to_integral_value():
             raise InvalidOrder(
                 f"{self.name} trails stops by whole basis points only: trail_fraction {req.trail_fraction} "
-                f"is {bips} bips"
+                f"is {bips:f} bips"
             )
         info = ((self._ex.markets or {}).get(req.symbol) or {}).get("info") or {}
         low, high = _DEFAULT_TRAILING_DELTA
