@@ -67,12 +67,19 @@ ORDER_COLUMNS_ADDED = (
 
 
 def upgrade(conn: sqlite3.Connection) -> None:
-    """Add the columns a state file of an older version lacks."""
-    have = {r[1] for r in conn.execute("PRAGMA table_info(orders)")}
-    for name, definition in ORDER_COLUMNS_ADDED:
-        if name not in have:
-            conn.execute(f"ALTER TABLE orders ADD COLUMN {name} {definition}")
-    conn.execute("CREATE INDEX IF NOT EXISTS orders_oco ON orders (oco_group)")
+    """Add the columns a state file of an older version lacks (under the write lock, so processes
+    opening the file together add each once)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        have = {r[1] for r in conn.execute("PRAGMA table_info(orders)")}
+        for name, definition in ORDER_COLUMNS_ADDED:
+            if name not in have:
+                conn.execute(f"ALTER TABLE orders ADD COLUMN {name} {definition}")
+        conn.execute("CREATE INDEX IF NOT EXISTS orders_oco ON orders (oco_group)")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def dec(text: str) -> Decimal:

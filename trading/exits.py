@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from trading.errors import InvalidInput
 from trading.models import Market, OrderType, Side
+from trading.sizing import decimal_field
 
 ExitKind = Literal["stop_loss", "take_profit", "trailing"]
 EXIT_KINDS: tuple[ExitKind, ...] = ("stop_loss", "take_profit", "trailing")
@@ -27,7 +28,7 @@ KIND_TAG: dict[ExitKind, str] = {"stop_loss": "s", "take_profit": "t", "trailing
 
 
 def _fraction(**bounds: Any) -> Any:
-    return Field(default=None, allow_inf_nan=False, max_digits=20, decimal_places=10, **bounds)
+    return decimal_field(default=None, **bounds)
 
 
 class Exits(BaseModel):

@@ -41,8 +41,11 @@ def _stated(schema: dict[str, Any]) -> None:
             branch.update(maxLength=40, pattern=r"^[0-9]{0,20}(\.[0-9]{1,18})?$")
 
 
-def _amount(**bounds: Any) -> Any:
+def decimal_field(**bounds: Any) -> Any:
+    """A pydantic field of an exact decimal, its string form's length stated in the JSON schema."""
     return Field(allow_inf_nan=False, max_digits=38, decimal_places=18, json_schema_extra=_stated, **bounds)
+
+
 
 
 class _Sizing(BaseModel):
@@ -56,21 +59,21 @@ class FixedQty(_Sizing):
     """Buy ``qty`` units (what a strategy's ``size`` parameter means)."""
 
     mode: Literal["fixed_qty"] = "fixed_qty"
-    qty: Decimal = _amount(gt=0, le=MAX_QTY)
+    qty: Decimal = decimal_field(gt=0, le=MAX_QTY)
 
 
 class FixedNotional(_Sizing):
     """Buy ``notional`` worth (quote currency) at the entry price."""
 
     mode: Literal["fixed_notional"] = "fixed_notional"
-    notional: Decimal = _amount(gt=0, le=MAX_NOTIONAL)
+    notional: Decimal = decimal_field(gt=0, le=MAX_NOTIONAL)
 
 
 class EquityFraction(_Sizing):
     """Buy ``fraction`` of the equity's worth at the entry price."""
 
     mode: Literal["equity_fraction"] = "equity_fraction"
-    fraction: Decimal = _amount(gt=0, le=1)
+    fraction: Decimal = decimal_field(gt=0, le=1)
 
 
 class RiskPerTrade(_Sizing):
@@ -78,8 +81,8 @@ class RiskPerTrade(_Sizing):
     ``risk x equity / (stop x price)`` units."""
 
     mode: Literal["risk_per_trade"] = "risk_per_trade"
-    risk: Decimal = _amount(gt=0, lt=1)
-    stop: Decimal = _amount(gt=0, lt=1)
+    risk: Decimal = decimal_field(gt=0, lt=1)
+    stop: Decimal = decimal_field(gt=0, lt=1)
 
 
 Sizing = Annotated[FixedQty | FixedNotional | EquityFraction | RiskPerTrade, Field(discriminator="mode")]
