@@ -46,8 +46,6 @@ def decimal_field(**bounds: Any) -> Any:
     return Field(allow_inf_nan=False, max_digits=38, decimal_places=18, json_schema_extra=_stated, **bounds)
 
 
-
-
 class _Sizing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
