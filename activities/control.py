@@ -33,7 +33,7 @@ from activities.contracts import (
     StrategyRegistration,
 )
 from activities.deps import Deps, translate_errors, utcnow
-from activities.orders import plan_of, record_venue_order
+from activities.orders import cancel_recorded, plan_of
 from store import repo
 from store.models import OrderRow, StrategyRow
 from trading.errors import InvalidInput, OrderNotFound, TemporaryError, TradingError
@@ -206,14 +206,11 @@ class ControlActivities:
 
     async def _cancel(self, row: OrderRow, *, exchange: str, hub_id: str, reason: str) -> bool:
         """Cancel one open order at its venue and record the venue's answer; True if it is cancelled."""
+        plan = plan_of(row, exchange=exchange, hub_id=hub_id)
         try:
-            with self.deps.venue_call(row.strategy_id):
-                venue = await self.deps.exchange(exchange).cancel_order(row.client_order_id, row.symbol)
+            venue = await cancel_recorded(self.deps, plan, f"cancelled: {reason}")
         except OrderNotFound:
             return False  # never reached the venue; reconcile reports it if it did
-        async with self.deps.transaction() as s:
-            plan = plan_of(row, exchange=exchange, hub_id=hub_id)
-            await record_venue_order(s, plan, venue, reason=f"cancelled: {reason}")
         return venue.status is OrderStatus.CANCELLED
 
     async def _cancel_open(self, strategy_ids: list[str], *, hub_id: str, reason: str) -> CancelAllResult:

@@ -24,7 +24,14 @@ from temporalio import activity
 
 from activities.contracts import ClearExitsResult, OrderOutcome, OrderPlan, ProtectInput, ProtectResult
 from activities.deps import Deps, translate_errors
-from activities.orders import OrderActivities, outcome_of, plan_of, record_rejection, record_venue_order
+from activities.orders import (
+    OrderActivities,
+    cancel_recorded,
+    outcome_of,
+    plan_of,
+    read_recorded,
+    record_rejection,
+)
 from activities.risk import order_legs
 from store import repo
 from store.models import OrderRow
@@ -44,16 +51,12 @@ class ExitActivities:
 
     async def _read_back(self, rows: list[OrderRow], *, exchange: str, hub_id: str) -> list[OrderOutcome]:
         """Read each recorded exit at the venue and record what it says; return those now ended."""
-        ex = self.deps.exchange(exchange)
         ended: list[OrderOutcome] = []
         for row in rows:
             try:
-                with self.deps.venue_call(row.strategy_id):
-                    venue = await ex.fetch_order(row.client_order_id, row.symbol)
+                venue = await read_recorded(self.deps, plan_of(row, exchange=exchange, hub_id=hub_id))
             except OrderNotFound:
                 continue  # its placement has not reached the venue (yet): placement decides
-            async with self.deps.transaction() as s:
-                await record_venue_order(s, plan_of(row, exchange=exchange, hub_id=hub_id), venue)
             if venue.status.is_terminal:
                 ended.append(outcome_of(venue))
         return ended
@@ -62,19 +65,13 @@ class ExitActivities:
         self, rows: list[OrderRow], *, exchange: str, hub_id: str, reason: str
     ) -> list[OrderOutcome]:
         """Cancel exits at the venue and record the answers (a filled one stays filled)."""
-        ex = self.deps.exchange(exchange)
         out: list[OrderOutcome] = []
         for row in rows:
             plan = plan_of(row, exchange=exchange, hub_id=hub_id)
             try:
-                with self.deps.venue_call(row.strategy_id):
-                    venue = await ex.cancel_order(row.client_order_id, row.symbol)
+                out.append(outcome_of(await cancel_recorded(self.deps, plan, f"cancelled: {reason}")))
             except OrderNotFound:
                 continue
-            async with self.deps.transaction() as s:
-                cancelled = venue.status is OrderStatus.CANCELLED
-                await record_venue_order(s, plan, venue, reason=f"cancelled: {reason}" if cancelled else "")
-            out.append(outcome_of(venue))
         return out
 
     @activity.defn(name="protect")
@@ -106,10 +103,9 @@ class ExitActivities:
             completing = bool(resting) and sized and all(r.oco_group == group for r in resting)
             if resting and not completing:
                 why = "the position changed" if wanted else "the position is closed"
-                result.cancelled += await self._cancel(
-                    resting, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=why
-                )
-                if any(o.status == _FILLED for o in result.cancelled):
+                cancelled = await self._cancel(resting, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=why)
+                result.cancelled += cancelled
+                if any(o.status == _FILLED for o in cancelled):
                     continue  # an exit filled meanwhile: the next cycle protects what is left
             if not wanted or pos is None or cfg.exits is None:
                 continue

@@ -204,6 +204,26 @@ async def record_rejection(s: AsyncSession, plan: OrderPlan, reason: str) -> Ord
     )
 
 
+async def read_recorded(deps: Deps, plan: OrderPlan) -> VenueOrder:
+    """Read the plan's order at its venue and record what the venue says (raises OrderNotFound)."""
+    with deps.venue_call(plan.strategy_id):
+        venue = await deps.exchange(plan.exchange).fetch_order(plan.client_order_id, plan.symbol)
+    async with deps.transaction() as s:
+        await record_venue_order(s, plan, venue)
+    return venue
+
+
+async def cancel_recorded(deps: Deps, plan: OrderPlan, reason: str) -> VenueOrder:
+    """Cancel the plan's order at its venue (a terminal order is left as it is) and record the
+    answer, with ``reason`` when the order is now cancelled (raises OrderNotFound)."""
+    with deps.venue_call(plan.strategy_id):
+        venue = await deps.exchange(plan.exchange).cancel_order(plan.client_order_id, plan.symbol)
+    async with deps.transaction() as s:
+        cancelled = venue.status is OrderStatus.CANCELLED
+        await record_venue_order(s, plan, venue, reason=reason if cancelled else "")
+    return venue
+
+
 class OrderActivities:
     """Order activities; each is safe to retry."""
 
@@ -302,24 +322,10 @@ class OrderActivities:
     @translate_errors
     async def sync_order(self, inp: CancelInput) -> OrderOutcome:
         """Read the order's state at the venue and record it."""
-        with self.deps.venue_call(inp.plan.strategy_id):
-            venue = await self.deps.exchange(inp.plan.exchange).fetch_order(
-                inp.plan.client_order_id, inp.plan.symbol
-            )
-        async with self.deps.transaction() as s:
-            await record_venue_order(s, inp.plan, venue)
-        return outcome_of(venue)
+        return outcome_of(await read_recorded(self.deps, inp.plan))
 
     @activity.defn(name="cancel_order")
     @translate_errors
     async def cancel_order(self, inp: CancelInput) -> OrderOutcome:
         """Cancel the order at the venue (a terminal order is left as it is) and record it."""
-        with self.deps.venue_call(inp.plan.strategy_id):
-            venue = await self.deps.exchange(inp.plan.exchange).cancel_order(
-                inp.plan.client_order_id, inp.plan.symbol
-            )
-        async with self.deps.transaction() as s:
-            await record_venue_order(
-                s, inp.plan, venue, reason=inp.reason if venue.status.value == "cancelled" else ""
-            )
-        return outcome_of(venue)
+        return outcome_of(await cancel_recorded(self.deps, inp.plan, inp.reason))

@@ -11,7 +11,9 @@ import signal
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contracts import HaltRequest
@@ -43,6 +45,18 @@ async def _wait(deps: Deps, at_least: int, log: Path, timeout: float = 90) -> No
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"fewer than {at_least} exits placed:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+async def _idle(handle: WorkflowHandle[Any, Any], timeout: float = 60) -> None:
+    """Wait until the strategy has no cycle under way (each one begun has ended, well or not)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        st = await handle.query(StrategyWorkflow.status)
+        if st.cycles_done + st.cycles_failed == st.next_cycle - 1:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id} still runs a cycle {timeout}s after its halt")
 
 
 async def test_sigkill_leaves_exactly_one_exit_set_per_position(
@@ -81,7 +95,8 @@ async def test_sigkill_leaves_exactly_one_exit_set_per_position(
             await h.execute_update(
                 StrategyWorkflow.halt, HaltRequest(reason="check", cancel_open_orders=False)
             )
-        await asyncio.sleep(3)  # a cycle under way when the gate closed finishes
+        for h in handles:  # a cycle under way when the gate closed finishes (however slow the box)
+            await _idle(h)
         venue = deps.exchange("paper")
         resting = [o for o in await venue.open_orders() if o.oco_group]
         async with deps.sessions() as s:
