@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from activities.contracts import (
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import RISK_REJECTIONS
 from activities.strategy_code import strategy_type
+from exchanges.base import Exchange
 from store import repo
 from trading.control import Gate, admit
 from trading.models import ClientOrderId, Side, Target
@@ -49,6 +51,19 @@ async def risk_context(
         position_qty=Decimal(0), daily_pnl=net - base_net, equity=equity, peak_equity=peak, halted=halted
     )
     return ctx, positions, gate, cash
+
+
+async def _exposures(
+    ex: Exchange, positions: Mapping[str, Decimal], last: Mapping[str, Decimal]
+) -> dict[str, Decimal]:
+    """Each held symbol's absolute notional at this cycle's price (at the venue's last trade for a
+    symbol this cycle did not read)."""
+    out: dict[str, Decimal] = {}
+    for symbol, qty in positions.items():
+        if qty:
+            price = last[symbol] if symbol in last else (await ex.ticker(symbol)).last
+            out[symbol] = abs(qty) * price
+    return out
 
 
 def order_legs(cfg: StrategyConfig, snapshots: list[SymbolSnapshot]) -> dict[str, int]:
@@ -86,6 +101,7 @@ class RiskActivities:
             unfinished = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id, exits=False)
             pending = {o.symbol for o in unfinished}
             hub_gate = repo.hub_gate_of(await repo.get_hub_gate(s, hub_id=cfg.hub_id))
+            exposures = await _exposures(ex, positions, last) if limits.judges_exposure else {}
             for d in inp.decisions:
                 leg = legs[d.symbol]
                 if d.symbol in pending:  # an earlier order may still fill: size nothing on top of it
@@ -125,6 +141,7 @@ class RiskActivities:
                     equity=base_ctx.equity,
                     peak_equity=base_ctx.peak_equity,
                     halted=base_ctx.halted,
+                    exposures=exposures,
                 )
                 verdict = check_order(intent, ctx, limits)
                 # The gates are checked again when the order is placed; here they spare a doomed order.
@@ -147,6 +164,8 @@ class RiskActivities:
                     continue
                 if side is Side.BUY:  # what it spends is not there for the next symbol's entry
                     cash -= qty * price
+                if limits.judges_exposure:  # the next symbol is judged with this order in
+                    exposures[d.symbol] = abs(held + side.sign * qty) * price
                 approved.append(
                     OrderPlan(
                         strategy_id=cfg.strategy_id,

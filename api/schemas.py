@@ -126,11 +126,20 @@ RISK_SCHEMA: dict[str, Any] = {
         "max_drawdown": {
             "anyOf": [{"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, {"type": "null"}]
         },
+        "max_gross_exposure": _POSITIVE,
+        "max_leverage": _POSITIVE,
+        "max_concentration": {
+            "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1}, {"type": "null"}]
+        },
     },
-    "description": "per-strategy limits (null or left out: none); max_drawdown is a fraction of peak equity",
+    "description": (
+        "per-strategy limits (null or left out: none); max_drawdown is a fraction of peak equity; "
+        "max_gross_exposure is the sum of the positions' absolute notionals, max_leverage that sum "
+        "over equity, max_concentration one symbol's absolute notional over equity"
+    ),
 }
 BREAKERS_SCHEMA: dict[str, Any] = BreakerLimits.model_json_schema() | {"title": "Breakers"}
-for _amount in ("daily_loss", "max_drawdown"):
+for _amount in ("daily_loss", "max_drawdown", "max_gross_exposure", "max_leverage"):
     decimal_string(BREAKERS_SCHEMA["properties"][_amount])
 RiskMapping = Annotated[FreeMapping, WithJsonSchema(RISK_SCHEMA)]
 BreakersMapping = Annotated[FreeMapping, WithJsonSchema(BREAKERS_SCHEMA)]

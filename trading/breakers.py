@@ -26,6 +26,8 @@ _LIMIT_FIELDS = (
     "max_consecutive_losses",
     "max_rejection_rate",
     "max_error_rate",
+    "max_gross_exposure",
+    "max_leverage",
 )
 
 
@@ -44,7 +46,10 @@ class BreakerLimits(BaseModel):
 
     ``daily_loss`` is an amount of quote currency, ``max_drawdown`` a fraction of peak equity and
     the two rates are fractions of the day's orders / exchange calls, judged only once the day has
-    at least ``min_orders`` orders / ``min_calls`` calls. ``action`` is what a trip does.
+    at least ``min_orders`` orders / ``min_calls`` calls. ``max_gross_exposure`` is an amount of
+    quote currency (the sum of the positions' absolute notionals) and ``max_leverage`` that sum over
+    equity; set globally they judge the whole account. ``action`` is what a trip does (``reduce``
+    suits the exposure limits: exits and reducing orders go on, nothing adds exposure).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +61,8 @@ class BreakerLimits(BaseModel):
     min_orders: _Count = 5
     max_error_rate: _Rate | None = None
     min_calls: _Count = 20
+    max_gross_exposure: Annotated[Decimal, Field(gt=0)] | None = None
+    max_leverage: Annotated[Decimal, Field(gt=0)] | None = None
     action: Literal["halt", "reduce"] = "halt"
 
     @classmethod
@@ -104,6 +111,7 @@ class BreakerStats:
     rejections: int = 0  # of those, rejected by the venue
     calls: int = 0  # exchange calls today
     errors: int = 0  # of those, failed
+    exposure: Decimal = _ZERO  # gross: the positions' absolute notionals
 
     def __post_init__(self) -> None:
         for name in ("consecutive_losses", "orders", "rejections", "calls", "errors"):
@@ -113,6 +121,8 @@ class BreakerStats:
             raise InvalidInput(f"rejections ({self.rejections}) cannot exceed orders ({self.orders})")
         if self.errors > self.calls:
             raise InvalidInput(f"errors ({self.errors}) cannot exceed calls ({self.calls})")
+        if self.exposure < 0:
+            raise InvalidInput(f"exposure is gross and cannot be negative, got {self.exposure}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,16 @@ class BreakerReading:
             what, value, limit = "daily loss", _num(self.value), _num(self.limit)
         elif self.name == "max_drawdown":
             what, value, limit = "drawdown", f"{self.value:.1%} from peak", f"{self.limit:.1%}"
+        elif self.name == "gross_exposure":
+            what, value, limit = "gross exposure", _num(self.value), _num(self.limit)
+        elif self.name == "leverage":
+            if not self.armed:
+                return "leverage not armed: equity is not positive"
+            what, value, limit = (
+                "leverage",
+                f"{_num(self.value.quantize(Decimal('0.001')))}x",
+                f"{_num(self.limit)}x",
+            )
         elif self.name == "consecutive_losses":
             what, value, limit = "consecutive losing trades", _num(self.value), _num(self.limit)
             return f"{value} {what} {self._verdict(limit)}"
@@ -221,6 +241,12 @@ def evaluate(limits: BreakerLimits, stats: BreakerStats) -> list[BreakerReading]
                 min_sample=limits.min_calls,
             )
         )
+    if limits.max_gross_exposure is not None:
+        out.append(_reading("gross_exposure", stats.exposure, limits.max_gross_exposure))
+    if limits.max_leverage is not None:
+        armed = stats.equity > 0
+        leverage = stats.exposure / stats.equity if armed else _ZERO
+        out.append(_reading("leverage", leverage, limits.max_leverage, armed=armed))
     return out
 
 
@@ -286,4 +312,5 @@ def aggregate(stats: Iterable[BreakerStats]) -> BreakerStats:
         rejections=sum(s.rejections for s in items),
         calls=sum(s.calls for s in items),
         errors=sum(s.errors for s in items),
+        exposure=sum((s.exposure for s in items), _ZERO),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,19 +11,38 @@ from trading.errors import InvalidInput
 from trading.models import Side
 from trading.portfolio import drawdown
 
-_MONEY_FIELDS = ("max_position_qty", "max_order_notional", "max_daily_loss", "max_drawdown")
+_MONEY_FIELDS = (
+    "max_position_qty",
+    "max_order_notional",
+    "max_daily_loss",
+    "max_drawdown",
+    "max_gross_exposure",
+    "max_leverage",
+    "max_concentration",
+)
 _FIELDS = ("allowed_symbols", *_MONEY_FIELDS)
+# The limits that judge the strategy's whole book, not only the order: they need its exposures.
+EXPOSURE_FIELDS = ("max_gross_exposure", "max_leverage", "max_concentration")
 
 
 @dataclass(frozen=True)
 class RiskLimits:
-    """Per-strategy limits; None means no limit. ``max_drawdown`` is a fraction of peak equity."""
+    """Per-strategy limits; None means no limit. ``max_drawdown`` is a fraction of peak equity.
+
+    Exposure is a position's absolute notional (a short counts as much as a long). The gross
+    exposure is the sum over the strategy's symbols; leverage is the gross exposure over equity;
+    a symbol's concentration is its exposure over equity. These three refuse an order that adds
+    exposure beyond them; an order that shrinks a position always passes.
+    """
 
     allowed_symbols: frozenset[str] | None = None
     max_position_qty: Decimal | None = None
     max_order_notional: Decimal | None = None
     max_daily_loss: Decimal | None = None  # a positive amount of quote currency
     max_drawdown: Decimal | None = None
+    max_gross_exposure: Decimal | None = None  # an amount of quote currency
+    max_leverage: Decimal | None = None  # gross exposure over equity: 1 is fully invested, unlevered
+    max_concentration: Decimal | None = None  # one symbol's exposure over equity, at most 1
 
     def __post_init__(self) -> None:
         for name in _MONEY_FIELDS:
@@ -32,6 +51,11 @@ class RiskLimits:
                 raise InvalidInput(f"{name} must be a positive number, got {value}")
         if self.max_drawdown is not None and self.max_drawdown >= 1:
             raise InvalidInput(f"max_drawdown is a fraction and must be below 1, got {self.max_drawdown}")
+        if self.max_concentration is not None and self.max_concentration > 1:
+            raise InvalidInput(
+                "max_concentration is a fraction of equity and must be at most 1, "
+                f"got {self.max_concentration}"
+            )
         if self.allowed_symbols is not None:
             if not self.allowed_symbols:
                 raise InvalidInput("allowed_symbols must not be empty (leave it out to allow every symbol)")
@@ -51,6 +75,11 @@ class RiskLimits:
         kwargs: dict[str, Any] = {name: _decimal(name, raw.get(name)) for name in _MONEY_FIELDS}
         kwargs["allowed_symbols"] = _symbols(raw.get("allowed_symbols"))
         return cls(**kwargs)
+
+    @property
+    def judges_exposure(self) -> bool:
+        """True when a limit on the whole book is set (the check then needs every exposure)."""
+        return any(getattr(self, name) is not None for name in EXPOSURE_FIELDS)
 
     def to_mapping(self) -> dict[str, Any]:
         """JSON-friendly form (Decimals as strings, symbols sorted) that ``from_mapping`` reads back."""
@@ -114,6 +143,9 @@ class RiskContext:
     equity: Decimal
     peak_equity: Decimal
     halted: bool = False
+    # Absolute notional of each symbol the strategy holds, at current prices (the order's own
+    # symbol is judged at the order's reference price instead).
+    exposures: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,6 +177,30 @@ def reduces_only(intent: OrderIntent, ctx: RiskContext) -> bool:
     """True when the order shrinks the position toward zero without crossing to the other side."""
     after = resulting_qty(intent, ctx)
     return abs(after) < abs(ctx.position_qty) and after * ctx.position_qty >= 0
+
+
+def adds_exposure(intent: OrderIntent, ctx: RiskContext) -> bool:
+    """True when the order leaves the symbol's position larger in absolute size than it was."""
+    return abs(resulting_qty(intent, ctx)) > abs(ctx.position_qty)
+
+
+def symbol_exposure_after(intent: OrderIntent, ctx: RiskContext) -> Decimal:
+    """The order's symbol's exposure once it fills, at the order's reference price."""
+    return abs(resulting_qty(intent, ctx)) * intent.price
+
+
+def gross_exposure_after(intent: OrderIntent, ctx: RiskContext) -> Decimal:
+    """The strategy's gross exposure once the order fills."""
+    others = sum((v for sym, v in ctx.exposures.items() if sym != intent.symbol), Decimal(0))
+    return others + symbol_exposure_after(intent, ctx)
+
+
+def _amount(x: Decimal) -> str:
+    return format(x.quantize(Decimal("0.01")), "f")
+
+
+def _times(x: Decimal) -> str:
+    return format(x.quantize(Decimal("0.001")).normalize(), "f") + "x"
 
 
 Rule = Callable[[OrderIntent, RiskContext, RiskLimits], str | None]
@@ -200,6 +256,69 @@ def rule_max_drawdown(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits)
     )
 
 
+def _book_check(
+    intent: OrderIntent,
+    ctx: RiskContext,
+    cap: Decimal | None,
+    measure: Callable[[OrderIntent, RiskContext], Decimal | None],
+    say: Callable[[Decimal, Decimal | None], str],
+) -> str | None:
+    """The reason an order that adds exposure breaks ``cap``: ``measure`` gives the figure once the
+    order fills (None: it cannot be judged, with the reason ``say`` gives for that) to compare."""
+    if cap is None or not adds_exposure(intent, ctx):
+        return None
+    value = measure(intent, ctx)
+    if value is not None and value <= cap:
+        return None
+    return say(cap, value)
+
+
+def _over_equity(exposure: Callable[[OrderIntent, RiskContext], Decimal]) -> Callable[..., Decimal | None]:
+    """``exposure`` over equity; None while equity is not positive (no share of it is defined)."""
+
+    def measure(intent: OrderIntent, ctx: RiskContext) -> Decimal | None:
+        return exposure(intent, ctx) / ctx.equity if ctx.equity > 0 else None
+
+    return measure
+
+
+def rule_max_gross_exposure(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits) -> str | None:
+    """An order that adds exposure must leave the gross exposure within the limit."""
+    return _book_check(
+        intent,
+        ctx,
+        limits.max_gross_exposure,
+        gross_exposure_after,
+        lambda cap, gross: (
+            f"gross exposure {_amount(gross or Decimal(0))} after this order would exceed the limit of {cap}"
+        ),
+    )
+
+
+def rule_max_leverage(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits) -> str | None:
+    """An order that adds exposure must leave gross exposure over equity within the limit."""
+
+    def say(cap: Decimal, leverage: Decimal | None) -> str:
+        if leverage is None:
+            return f"equity {_amount(ctx.equity)} is not positive: no leverage is within the limit of {cap}x"
+        return f"leverage {_times(leverage)} after this order would exceed the limit of {cap}x"
+
+    return _book_check(intent, ctx, limits.max_leverage, _over_equity(gross_exposure_after), say)
+
+
+def rule_max_concentration(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits) -> str | None:
+    """An order that adds exposure must leave its symbol's share of equity within the limit."""
+
+    def say(cap: Decimal, share: Decimal | None) -> str:
+        if share is None:
+            return (
+                f"equity {_amount(ctx.equity)} is not positive: no position is within the concentration limit"
+            )
+        return f"{intent.symbol} would be {share:.2%} of equity, over the concentration limit of {cap:.2%}"
+
+    return _book_check(intent, ctx, limits.max_concentration, _over_equity(symbol_exposure_after), say)
+
+
 RULES: tuple[tuple[str, Rule], ...] = (
     ("not_halted", rule_not_halted),
     ("symbol_allowed", rule_symbol_allowed),
@@ -207,6 +326,9 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("max_position", rule_max_position),
     ("max_daily_loss", rule_max_daily_loss),
     ("max_drawdown", rule_max_drawdown),
+    ("max_gross_exposure", rule_max_gross_exposure),
+    ("max_leverage", rule_max_leverage),
+    ("max_concentration", rule_max_concentration),
 )
 
 

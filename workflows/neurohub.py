@@ -186,6 +186,7 @@ class NeuroHubWorkflow:
             rejections=max(0, (r.orders_rejected if r else 0) - e.day_start_rejected),
             calls=e.venue_calls_today,
             errors=min(e.venue_errors_today, e.venue_calls_today),
+            exposure=r.exposure if r else Decimal(0),
         )
 
     def _global_readings(self) -> list[BreakerReading]:

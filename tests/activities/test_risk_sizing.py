@@ -72,3 +72,39 @@ async def test_an_entry_under_the_venue_minimum_records_why(deps: Deps) -> None:
         "0",
     )
     assert event.created_at <= utcnow()
+
+
+async def test_the_book_limits_judge_held_positions_and_the_cycles_earlier_entries(deps: Deps) -> None:
+    cfg = make_config(
+        symbols=["MSFT/USD", "GOOGL/USD"],
+        capital=Decimal(100_000),
+        sizing=FixedNotional(notional=Decimal(3000)),
+        risk={"max_gross_exposure": "8000", "max_concentration": "0.05"},
+    )
+    await insert_strategy(deps, cfg)
+    venue = deps.exchange("paper")
+    spx = (await venue.ticker("SPX/USD")).last  # held, but not traded this cycle: marked at the venue
+    held = (Decimal(2500) / spx).quantize(Decimal("0.0001"))
+    async with deps.transaction() as s:
+        await repo.upsert_position(
+            s,
+            strategy_id=cfg.strategy_id,
+            symbol="SPX/USD",
+            qty=held,
+            avg_price=Decimal(1),  # what it cost does not matter: exposure is at today's price
+            realised_pnl=Decimal(0),
+            fees=Decimal(0),
+            now=utcnow(),
+        )
+    result = await _approve(deps, cfg, ("MSFT/USD", "long"), ("GOOGL/USD", "long"))
+    (msft,) = result.approved
+    assert msft.symbol == "MSFT/USD"
+    (refused,) = result.rejected
+    gross = held * spx + msft.qty * msft.ref_price + refused.qty * (await venue.ticker("GOOGL/USD")).last
+    assert refused.symbol == "GOOGL/USD" and gross > 8000
+    assert refused.reasons == [
+        f"gross exposure {gross.quantize(Decimal('0.01'))} after this order would exceed the limit of 8000"
+    ]
+    async with deps.sessions() as s:
+        (event,) = await repo.list_events(s, strategy_id=cfg.strategy_id, kind="risk_rejected")
+    assert event.symbol == "GOOGL/USD" and event.reason.startswith("gross exposure")

@@ -1,5 +1,6 @@
 """Each breaker at and just below its limit, arming, limits parsing, closed-trade results, aggregation."""
 
+from dataclasses import replace
 from decimal import Decimal as D
 from typing import Any
 
@@ -49,6 +50,8 @@ def test_defaults_are_all_off_and_halt() -> None:
         ("max_consecutive_losses", 3),
         ("max_rejection_rate", 0.5),
         ("max_error_rate", 0.5),
+        ("max_gross_exposure", "10000"),
+        ("max_leverage", "2"),
     ],
 )
 def test_any_limit_enables(field: str, value: Any) -> None:
@@ -304,7 +307,9 @@ def test_aggregate_sums_and_takes_the_longest_streak() -> None:
         calls=20,
         errors=1,
     )
+    a, b = replace(a, exposure=D("400")), replace(b, exposure=D("1600"))
     assert aggregate([a, b]) == BreakerStats(
+        exposure=D("2000"),
         daily_pnl=D("-20"),
         equity=D("3000"),
         peak_equity=D("3200"),
@@ -329,3 +334,39 @@ def test_closed_trade_results_follow_each_symbol_apart_in_fill_order() -> None:
     ]
     assert closed_trade_results(fills) == [D("-10"), D("5")]
     assert consecutive_losses(closed_trade_results(fills)) == 0
+
+
+# --- exposure and leverage -------------------------------------------------------------------------
+
+
+def test_gross_exposure_trips_at_the_limit_not_below() -> None:
+    limits = BreakerLimits(max_gross_exposure=D("5000"), action="reduce")
+    below = only(limits, make_stats(exposure=D("4999.99")))
+    assert not below.tripped and below.headroom == D("0.01")
+    at = only(limits, make_stats(exposure=D("5000")))
+    assert at.tripped and at.describe() == "gross exposure 5000 reached the limit 5000"
+
+
+def test_leverage_is_exposure_over_equity_and_needs_positive_equity() -> None:
+    limits = BreakerLimits(max_leverage=D("2"))
+    reading = only(limits, make_stats(equity=D("1000"), exposure=D("1500")))
+    assert reading.value == D("1.5") and not reading.tripped
+    assert reading.describe() == "leverage 1.500x is within the limit 2x"
+    assert only(limits, make_stats(equity=D("1000"), exposure=D("2000"))).tripped
+    broke = only(limits, make_stats(equity=D("0"), exposure=D("2000")))
+    assert not broke.armed and not broke.tripped
+    assert broke.describe() == "leverage not armed: equity is not positive"
+
+
+def test_account_leverage_is_the_summed_exposure_over_the_summed_equity() -> None:
+    # each strategy alone is at 1.5x; the account is at (1500 + 500) / (1000 + 1000) = 1x
+    book = aggregate(
+        [make_stats(equity=D("1000"), exposure=D("1500")), make_stats(equity=D("1000"), exposure=D("500"))]
+    )
+    reading = only(BreakerLimits(max_leverage=D("1.2")), book)
+    assert reading.value == D("1") and not reading.tripped
+
+
+def test_exposure_is_gross_and_never_negative() -> None:
+    with pytest.raises(InvalidInput, match="exposure"):
+        make_stats(exposure=D("-1"))

@@ -15,8 +15,11 @@ from trading.risk import (
     RiskVerdict,
     check_order,
     reduces_only,
+    rule_max_concentration,
     rule_max_daily_loss,
     rule_max_drawdown,
+    rule_max_gross_exposure,
+    rule_max_leverage,
     rule_max_order_notional,
     rule_max_position,
     rule_not_halted,
@@ -126,11 +129,14 @@ def test_all_failing_reasons_are_collected() -> None:
         max_position_qty=D("0.5"),
         max_daily_loss=D("1"),
         max_drawdown=D("0.01"),
+        max_gross_exposure=D("50"),
+        max_leverage=D("0.05"),
+        max_concentration=D("0.05"),
     )
     ctx = make_ctx(halted=True, daily_pnl=D("-5"), equity=D("900"))
     verdict = check_order(make_intent(), ctx, limits)
     assert not verdict.approved
-    assert len(verdict.reasons) == len(RULES) == 6
+    assert len(verdict.reasons) == len(RULES) == 9
 
 
 def test_verdict_constructors() -> None:
@@ -162,6 +168,9 @@ def test_limits_round_trip_through_mapping() -> None:
         "max_order_notional": "1000",
         "max_daily_loss": "25.5",
         "max_drawdown": "0.15",
+        "max_gross_exposure": None,
+        "max_leverage": None,
+        "max_concentration": None,
     }
     assert RiskLimits.from_mapping(raw) == limits
     assert RiskLimits.from_mapping(RiskLimits().to_mapping()) == RiskLimits()
@@ -187,8 +196,80 @@ def test_from_mapping_accepts_numbers_and_none() -> None:
         ({"allowed_symbols": ["BTC/USDT", 3]}, "allowed_symbols"),
         ({"allowed_symbols": []}, "allowed_symbols"),
         ({"max_loss": 5}, "max_loss"),
+        ({"max_leverage": 0}, "max_leverage"),
+        ({"max_gross_exposure": "-1"}, "max_gross_exposure"),
+        ({"max_concentration": "1.01"}, "max_concentration"),
+        ({"max_concentration": "Infinity"}, "max_concentration"),
     ],
 )
 def test_from_mapping_rejects_with_reason(raw: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput, match=field):
         RiskLimits.from_mapping(raw)
+
+
+# --- exposure: gross, leverage, concentration -----------------------------------------------------
+# The book: 300 of ETH held (3 at 100), equity 1000.
+BOOK = {"ETH/USDT": D("300")}
+
+
+def test_gross_exposure_counts_every_symbol_and_the_order_at_its_price() -> None:
+    limits = RiskLimits(max_gross_exposure=D("500"))
+    ctx = make_ctx(exposures=BOOK)
+    assert rule_max_gross_exposure(make_intent(qty="2"), ctx, limits) is None  # 300 + 200: at the limit
+    reason = rule_max_gross_exposure(make_intent(qty="2.01"), ctx, limits)
+    assert reason == "gross exposure 501.00 after this order would exceed the limit of 500"
+
+
+def test_a_short_counts_as_much_exposure_as_a_long() -> None:
+    limits = RiskLimits(max_gross_exposure=D("500"))
+    ctx = make_ctx(exposures=BOOK)
+    assert rule_max_gross_exposure(make_intent(Side.SELL, "2.5"), ctx, limits) is not None
+
+
+def test_the_orders_own_symbol_is_judged_at_the_orders_price_not_its_old_mark() -> None:
+    limits = RiskLimits(max_gross_exposure=D("500"))
+    ctx = make_ctx(position_qty=D("3"), exposures={"BTC/USDT": D("3")})  # an old, low mark
+    # 4 BTC at 100 is 400, whatever the book said the 3 held were worth
+    assert rule_max_gross_exposure(make_intent(qty="1"), ctx, limits) is None
+    assert rule_max_gross_exposure(make_intent(qty="2.5"), ctx, limits) is not None
+
+
+def test_shrinking_or_crossing_to_a_smaller_position_always_passes_the_exposure_limits() -> None:
+    limits = RiskLimits(max_gross_exposure=D("1"), max_leverage=D("0.001"), max_concentration=D("0.001"))
+    ctx = make_ctx(position_qty=D("5"), exposures={"BTC/USDT": D("500"), **BOOK})
+    assert check_order(make_intent(Side.SELL, "5"), ctx, limits).approved  # to flat
+    assert check_order(make_intent(Side.SELL, "9"), ctx, limits).approved  # long 5 to short 4
+    crossed_bigger = check_order(make_intent(Side.SELL, "11"), ctx, limits)  # long 5 to short 6
+    assert not crossed_bigger.approved and len(crossed_bigger.reasons) == 3
+
+
+def test_leverage_is_gross_exposure_over_equity() -> None:
+    limits = RiskLimits(max_leverage=D("1.5"))
+    ctx = make_ctx(exposures=BOOK)  # 300 over 1000
+    assert rule_max_leverage(make_intent(qty="12"), ctx, limits) is None  # 1500 over 1000
+    reason = rule_max_leverage(make_intent(qty="12.5"), ctx, limits)
+    assert reason == "leverage 1.55x after this order would exceed the limit of 1.5x"
+
+
+def test_no_leverage_is_allowed_on_equity_that_is_not_positive() -> None:
+    limits = RiskLimits(max_leverage=D("10"), max_concentration=D("1"))
+    ctx = make_ctx(equity=D("-5"))
+    verdict = check_order(make_intent(qty="0.01"), ctx, limits)
+    assert verdict.reasons == (
+        "equity -5.00 is not positive: no leverage is within the limit of 10x",
+        "equity -5.00 is not positive: no position is within the concentration limit",
+    )
+
+
+def test_concentration_is_one_symbols_exposure_over_equity() -> None:
+    limits = RiskLimits(max_concentration=D("0.25"))
+    ctx = make_ctx(exposures=BOOK)  # ETH at 30% does not matter to a BTC order
+    assert rule_max_concentration(make_intent(qty="2.5"), ctx, limits) is None
+    reason = rule_max_concentration(make_intent(qty="2.6"), ctx, limits)
+    assert reason == "BTC/USDT would be 26.00% of equity, over the concentration limit of 25.00%"
+
+
+def test_only_the_book_limits_need_the_exposures() -> None:
+    assert not RiskLimits(max_position_qty=D("1"), max_drawdown=D("0.1")).judges_exposure
+    for name in ("max_gross_exposure", "max_leverage", "max_concentration"):
+        assert RiskLimits.from_mapping({name: "0.5"}).judges_exposure

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
@@ -105,11 +106,20 @@ async def test_daily_loss_breaker_halts_the_strategy_and_records_why(
         await handle.terminate()
 
 
+@pytest.mark.parametrize(
+    ("breakers", "name", "reason"),
+    [
+        ({"max_drawdown": "0.0003"}, "max_drawdown", "drawdown "),
+        # 20 of CRASH at about 150 each: the first entry takes the account over 1000 of exposure
+        ({"max_gross_exposure": "1000"}, "gross_exposure", "gross exposure "),
+    ],
+    ids=["drawdown", "exposure"],
+)
 async def test_global_breaker_moves_the_hub_to_reduce_only(
-    dev_env: WorkflowEnvironment, crash_deps: Deps
+    dev_env: WorkflowEnvironment, crash_deps: Deps, breakers: dict[str, str], name: str, reason: str
 ) -> None:
     deps, client = crash_deps, dev_env.client
-    config = HubConfig(breakers={"max_drawdown": "0.0003", "action": "reduce"})
+    config = HubConfig(breakers={**breakers, "action": "reduce"})
     async with supervised(client, deps, config=config) as (hub, tq):
         cfg = make_config(
             hub_id=hub.id, symbols=["CRASH/USD"], interval_s=0.2, params={"fast": 2, "slow": 5, "size": "20"}
@@ -120,12 +130,15 @@ async def test_global_breaker_moves_the_hub_to_reduce_only(
         async def reducing() -> bool:
             return (await hub_status(hub)).state == "reducing"
 
-        await eventually(reducing, timeout=90, what="the global drawdown breaker")
+        await eventually(reducing, timeout=90, what=f"the global {name} breaker")
         view = await hub_status(hub)
-        assert view.actor == "breaker:max_drawdown" and view.reason.startswith("drawdown")
-        assert any(b.name == "max_drawdown" and b.tripped for b in view.breakers)
+        assert view.actor == f"breaker:{name}" and view.reason.startswith(reason)
+        (reading,) = view.breakers
+        assert reading.name == name and reading.tripped
+        if name == "gross_exposure":  # the account's exposure is what the breaker read
+            assert reading.value == view.exposure >= 1000
         async with deps.sessions() as s:
             events = await repo.list_events(s, kind="reduce_only")
-        assert [e.data["actor"] for e in events] == ["breaker:max_drawdown"]
+        assert [e.data["actor"] for e in events] == [f"breaker:{name}"]
         assert (await status(handle)).hub_state == "reducing"
         await handle.terminate()
