@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.contracts import HaltRequest
 from activities.deps import Deps
 from store import repo
+from store.models import OrderRow
 from tests.encryption import TEST_CODEC_ENV
 from tests.factories import make_config
 from tests.procs import kill_group, spawn
@@ -126,5 +127,85 @@ async def test_sigkill_leaves_exactly_one_exit_set_per_position(
             await h.execute_update(StrategyWorkflow.stop, HaltRequest(reason="end of test"))
         for h in handles:
             assert (await asyncio.wait_for(h.result(), 60)).status == "stopped"
+    finally:
+        kill_group(worker, signal.SIGTERM)
+
+
+async def _resting_set(deps: Deps, strategy_id: str, log: Path, timeout: float = 90) -> list[OrderRow]:
+    """The newest set of exits resting for the strategy, once there is one."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with deps.sessions() as s:
+            rows = [o for o in await repo.list_orders(s, limit=100_000) if o.strategy_id == strategy_id]
+        resting = [o for o in rows if o.exit_kind and o.status in ("new", "open")]
+        groups = {o.oco_group for o in resting}
+        if len(resting) == 2 and len(groups) == 1:
+            return resting
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no resting set of exits:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+async def test_a_stop_that_fires_while_no_worker_runs_is_recorded_with_its_fill(
+    dev_env: WorkflowEnvironment, backend: tuple[Deps, str], tmp_path: Path
+) -> None:
+    deps, db_url = backend
+    client = dev_env.client
+    task_queue = f"exits-down-{tmp_path.name}"
+    env = {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "ASTS_TASK_QUEUE": task_queue,
+        **TEST_CODEC_ENV,
+        "ASTS_PAPER_BARS_PER_SECOND": "20",
+        "ASTS_DATABASE_URL": db_url,
+    }
+    # Tight levels: within a few dozen bars the price leaves the band one way or the other.
+    tight = Exits(stop_loss=Decimal("0.002"), take_profit=Decimal("0.002"))
+    cfg = make_config(
+        strategy_id="exitdown",
+        symbols=["MSFT/USD"],
+        interval_s=0.5,
+        params={"fast": 2, "slow": 4},
+        exits=tight,
+    )
+    worker = spawn(["worker"], home=tmp_path, log_name="worker0.log", env=env)
+    try:
+        handle = await launch_strategy(client, deps.sessions, cfg, task_queue=task_queue)
+        exits = await _resting_set(deps, cfg.strategy_id, tmp_path / "worker0.log")
+        kill_group(worker, signal.SIGKILL)  # nothing of ASTS runs from here on: only the venue
+        venue = deps.exchange("paper")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while True:
+            at_venue = {
+                o.client_order_id: o
+                for o in [await venue.fetch_order(e.client_order_id, e.symbol) for e in exits]
+            }
+            if any(o.status.value == "filled" for o in at_venue.values()) or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        states = sorted(o.status.value for o in at_venue.values())
+        assert states == ["cancelled", "filled"], states  # the venue's OCO: one fired, the other went
+        (fired,) = [o for o in at_venue.values() if o.status.value == "filled"]
+
+        worker = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
+        deadline = loop.time() + 90
+        while loop.time() < deadline:
+            async with deps.sessions() as s:
+                rows = {o.client_order_id: o for o in await repo.list_orders(s, limit=100_000)}
+                fills = await repo.list_fills(s, client_order_id=fired.client_order_id)
+            if all(rows[c].status == at_venue[c].status.value for c in at_venue) and fills:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(
+                f"the fired exit is not in the books:\n{(tmp_path / 'worker1.log').read_text()[-3000:]}"
+            )
+        assert sum(f.qty for f in fills) == fired.filled_qty == fired.qty
+        assert {f.price for f in fills} == {fired.avg_price}
+        group = [o for o in rows.values() if o.oco_group == exits[0].oco_group]
+        assert len(group) == 2  # neither exit placed again after the restart
+        await handle.execute_update(StrategyWorkflow.stop, HaltRequest(reason="end of test"))
+        assert (await asyncio.wait_for(handle.result(), 60)).status == "stopped"
     finally:
         kill_group(worker, signal.SIGTERM)
