@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from temporalio.client import Client
 
+from tests.encryption import TEST_CODEC_ENV
 from worker.launcher import free_port
 
 T = TypeVar("T")
 
-__all__ = ["free_port", "kill_group", "signed_in_client", "spawn", "wait_http"]
+__all__ = ["free_port", "kill_group", "signed_in_client", "spawn", "until", "wait_http", "worker_env"]
+
+
+async def until(
+    probe: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 90, log: Path | None = None
+) -> T:
+    """Poll ``probe`` until it returns something (not None); fail naming ``what`` after ``timeout``
+    seconds, with the end of the process log ``log`` when there is one."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        found = await probe()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.05)
+    tail = f":\n{log.read_text(errors='replace')[-3000:]}" if log is not None and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}{tail}")
+
+
+def worker_env(client: Client, task_queue: str, db_url: str, **more: str) -> dict[str, str]:
+    """The environment of a worker process that serves ``task_queue`` on ``client``'s Temporal and
+    the store at ``db_url``, with the tests' payload keys, and ``more`` settings."""
+    return {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "ASTS_TASK_QUEUE": task_queue,
+        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
+        "ASTS_DATABASE_URL": db_url,
+        **more,
+    }
 
 
 def spawn(

@@ -22,10 +22,9 @@ from exchanges.ccxt_exchange import CcxtExchange
 from exchanges.emulator import BinanceEmulator, serve_binance_emulator
 from store import repo
 from store.db import sqlite_url
-from tests.encryption import TEST_CODEC_ENV
 from tests.exchanges.binance_venue import SLOW, binance_plan, credentials, venue_config, venue_env
 from tests.factories import insert_strategy, make_config
-from tests.procs import kill_group, spawn
+from tests.procs import kill_group, spawn, worker_env
 from trading.models import OrderRequest, OrderType, Side
 from workflows.options import order_workflow_id
 from workflows.order import OrderWorkflow
@@ -47,14 +46,10 @@ async def until(what: str, check: Any, timeout: float = 60.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def worker_env(client: Client, emu: BinanceEmulator, db_url: str, tq: str, **venue: Any) -> dict[str, str]:
-    return {
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "ASTS_TASK_QUEUE": tq,
-        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
-        "ASTS_DATABASE_URL": db_url,
-        **venue_env(emu, **venue),
-    }
+def binance_worker_env(
+    client: Client, emu: BinanceEmulator, db_url: str, tq: str, **venue: Any
+) -> dict[str, str]:
+    return worker_env(client, tq, db_url, **venue_env(emu, **venue))
 
 
 async def start_order(
@@ -83,7 +78,7 @@ async def test_sigkill_mid_placement_leaves_exactly_one_order(
         emu.faults.add(
             fault, method="POST", path=ORDER, times=1, seconds=2 if fault == "delay_before" else 30
         )
-        env = worker_env(client, emu, db_url, tq, timeout_ms=20_000, recv_window_ms=3_000)
+        env = binance_worker_env(client, emu, db_url, tq, timeout_ms=20_000, recv_window_ms=3_000)
         first = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
         second = None
         try:
@@ -114,7 +109,7 @@ async def test_an_order_filled_while_no_worker_ran_is_rebuilt_from_the_venue_at_
     client = dev_env.client
     tq = f"restart-{uuid.uuid4().hex[:8]}"
     async with serve_binance_emulator(bars_per_second=SLOW) as emu:
-        env = worker_env(client, emu, db_url, tq)
+        env = binance_worker_env(client, emu, db_url, tq)
         first = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
         second = None
         try:

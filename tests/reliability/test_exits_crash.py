@@ -19,11 +19,11 @@ from temporalio.testing import WorkflowEnvironment
 from activities.contracts import HaltRequest
 from activities.deps import Deps
 from store import repo
-from store.models import OrderRow
-from tests.encryption import TEST_CODEC_ENV
+from store.models import FillRow, OrderRow
 from tests.factories import make_config
-from tests.procs import kill_group, spawn
+from tests.procs import kill_group, spawn, until, worker_env
 from trading.exits import Exits
+from trading.models import OrderStatus, VenueOrder
 from worker.runtime import launch_strategy
 from workflows.strategy import StrategyWorkflow
 
@@ -38,26 +38,21 @@ async def _exit_rows(deps: Deps) -> int:
         return sum(1 for o in await repo.list_orders(s, limit=100_000) if o.exit_kind)
 
 
-async def _wait(deps: Deps, at_least: int, log: Path, timeout: float = 90) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await _exit_rows(deps) >= at_least:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {at_least} exits placed:\n{log.read_text(errors='replace')[-3000:]}")
+async def _wait(deps: Deps, at_least: int, log: Path) -> None:
+    async def enough() -> bool | None:
+        return await _exit_rows(deps) >= at_least or None
+
+    await until(enough, what=f"{at_least} exits placed", log=log)
 
 
-async def _idle(handle: WorkflowHandle[Any, Any], timeout: float = 60) -> None:
+async def _idle(handle: WorkflowHandle[Any, Any]) -> None:
     """Wait until the strategy has no cycle under way (each one begun has ended, well or not)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
+
+    async def idle() -> bool | None:
         st = await handle.query(StrategyWorkflow.status)
-        if st.cycles_done + st.cycles_failed == st.next_cycle - 1:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{handle.id} still runs a cycle {timeout}s after its halt")
+        return st.cycles_done + st.cycles_failed == st.next_cycle - 1 or None
+
+    await until(idle, what=f"{handle.id} to end the cycle under way at its halt", timeout=60)
 
 
 async def test_sigkill_leaves_exactly_one_exit_set_per_position(
@@ -66,13 +61,7 @@ async def test_sigkill_leaves_exactly_one_exit_set_per_position(
     deps, db_url = backend
     client = dev_env.client
     task_queue = f"exits-crash-{tmp_path.name}"
-    env = {
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "ASTS_TASK_QUEUE": task_queue,
-        **TEST_CODEC_ENV,
-        "ASTS_PAPER_BARS_PER_SECOND": "20",
-        "ASTS_DATABASE_URL": db_url,
-    }
+    env = worker_env(client, task_queue, db_url, ASTS_PAPER_BARS_PER_SECOND="20")
     rng = random.Random(15)  # the moments of the kills
     handles = []
     worker = spawn(["worker"], home=tmp_path, log_name="worker0.log", env=env)
@@ -131,19 +120,16 @@ async def test_sigkill_leaves_exactly_one_exit_set_per_position(
         kill_group(worker, signal.SIGTERM)
 
 
-async def _resting_set(deps: Deps, strategy_id: str, log: Path, timeout: float = 90) -> list[OrderRow]:
+async def _resting_set(deps: Deps, strategy_id: str, log: Path) -> list[OrderRow]:
     """The newest set of exits resting for the strategy, once there is one."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
+
+    async def resting_set() -> list[OrderRow] | None:
         async with deps.sessions() as s:
             rows = [o for o in await repo.list_orders(s, limit=100_000) if o.strategy_id == strategy_id]
         resting = [o for o in rows if o.exit_kind and o.status in ("new", "open")]
-        groups = {o.oco_group for o in resting}
-        if len(resting) == 2 and len(groups) == 1:
-            return resting
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no resting set of exits:\n{log.read_text(errors='replace')[-3000:]}")
+        return resting if len(resting) == 2 and len({o.oco_group for o in resting}) == 1 else None
+
+    return await until(resting_set, what="a resting set of exits", log=log)
 
 
 async def test_a_stop_that_fires_while_no_worker_runs_is_recorded_with_its_fill(
@@ -152,13 +138,7 @@ async def test_a_stop_that_fires_while_no_worker_runs_is_recorded_with_its_fill(
     deps, db_url = backend
     client = dev_env.client
     task_queue = f"exits-down-{tmp_path.name}"
-    env = {
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "ASTS_TASK_QUEUE": task_queue,
-        **TEST_CODEC_ENV,
-        "ASTS_PAPER_BARS_PER_SECOND": "20",
-        "ASTS_DATABASE_URL": db_url,
-    }
+    env = worker_env(client, task_queue, db_url, ASTS_PAPER_BARS_PER_SECOND="20")
     # Tight levels: within a few dozen bars the price leaves the band one way or the other.
     tight = Exits(stop_loss=Decimal("0.002"), take_profit=Decimal("0.002"))
     cfg = make_config(
@@ -174,33 +154,28 @@ async def test_a_stop_that_fires_while_no_worker_runs_is_recorded_with_its_fill(
         exits = await _resting_set(deps, cfg.strategy_id, tmp_path / "worker0.log")
         kill_group(worker, signal.SIGKILL)  # nothing of ASTS runs from here on: only the venue
         venue = deps.exchange("paper")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while True:
-            at_venue = {
-                o.client_order_id: o
-                for o in [await venue.fetch_order(e.client_order_id, e.symbol) for e in exits]
-            }
-            if any(o.status.value == "filled" for o in at_venue.values()) or loop.time() > deadline:
-                break
-            await asyncio.sleep(0.2)
+
+        async def fired_at_venue() -> dict[str, VenueOrder] | None:
+            at = {e.client_order_id: await venue.fetch_order(e.client_order_id, e.symbol) for e in exits}
+            return at if any(o.status is OrderStatus.FILLED for o in at.values()) else None
+
+        at_venue = await until(fired_at_venue, what="an exit to fire at the venue", timeout=60)
         states = sorted(o.status.value for o in at_venue.values())
         assert states == ["cancelled", "filled"], states  # the venue's OCO: one fired, the other went
-        (fired,) = [o for o in at_venue.values() if o.status.value == "filled"]
+        (fired,) = [o for o in at_venue.values() if o.status is OrderStatus.FILLED]
 
         worker = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
-        deadline = loop.time() + 90
-        while loop.time() < deadline:
+
+        async def in_the_books() -> tuple[dict[str, OrderRow], list[FillRow]] | None:
             async with deps.sessions() as s:
                 rows = {o.client_order_id: o for o in await repo.list_orders(s, limit=100_000)}
                 fills = await repo.list_fills(s, client_order_id=fired.client_order_id)
-            if all(rows[c].status == at_venue[c].status.value for c in at_venue) and fills:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(
-                f"the fired exit is not in the books:\n{(tmp_path / 'worker1.log').read_text()[-3000:]}"
-            )
+            recorded = all(rows[c].status == at_venue[c].status.value for c in at_venue)
+            return (rows, fills) if recorded and fills else None
+
+        rows, fills = await until(
+            in_the_books, what="the fired exit in the books", log=tmp_path / "worker1.log"
+        )
         assert sum(f.qty for f in fills) == fired.filled_qty == fired.qty
         assert {f.price for f in fills} == {fired.avg_price}
         group = [o for o in rows.values() if o.oco_group == exits[0].oco_group]

@@ -24,9 +24,8 @@ from api.temporal import signal_latest
 from store import repo
 from store.db import sqlite_url
 from tests.conftest import supervised
-from tests.encryption import TEST_CODEC_ENV
 from tests.factories import insert_strategy
-from tests.procs import kill_group, spawn
+from tests.procs import kill_group, spawn, worker_env
 from tests.reliability.slowed import slowed_placement
 from tests.workflows.test_neurohub import configs, hub_status, start_all
 from tests.workflows.test_strategy_workflow import eventually, start, status
@@ -118,14 +117,13 @@ async def test_worker_sigkill_during_a_halt_still_halts_every_strategy(
     client = dev_env.client
     hub_id = f"hub-{uuid.uuid4()}"
     task_queue = f"killhalt-{uuid.uuid4()}"
-    env = {
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "ASTS_TASK_QUEUE": task_queue,
-        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
-        "ASTS_PAPER_BARS_PER_SECOND": "20",
-        "ASTS_DATABASE_URL": sqlite_url(tmp_path / "asts.db"),
-        "ASTS_HUB_ID": hub_id,
-    }
+    env = worker_env(
+        client,
+        task_queue,
+        sqlite_url(tmp_path / "asts.db"),
+        ASTS_PAPER_BARS_PER_SECOND="20",
+        ASTS_HUB_ID=hub_id,
+    )
     cfgs = configs(hub_id, 10, interval_s=0.3, symbols=["MSFT/USD"])
     first = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
     second = None

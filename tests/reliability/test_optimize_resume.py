@@ -33,8 +33,7 @@ from activities.opticore_contracts import (
 from store import repo
 from store.db import sqlite_url
 from tests.conftest import make_deps
-from tests.encryption import TEST_CODEC_ENV
-from tests.procs import kill_group, spawn
+from tests.procs import kill_group, spawn, worker_env
 from trading.optimize import Space, grid_candidates
 from workflows.optimize import OptimizeWorkflow
 from workflows.options import optimization_workflow_id
@@ -118,13 +117,7 @@ async def test_sigkill_mid_search_resumes_without_rerunning_finished_chunks(
 async def _sigkill_mid_search(client: Client, deps: Deps, db_url: str, home: Path) -> None:
     run = uuid.uuid4().hex[:10]
     task_queue = f"opt-resume-{run}"
-    env = {
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "ASTS_TASK_QUEUE": task_queue,
-        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
-        "ASTS_DATABASE_URL": db_url,
-        "ASTS_HUB_ID": f"hub-{run}",
-    }
+    env = worker_env(client, task_queue, db_url, ASTS_HUB_ID=f"hub-{run}")
     oid = f"op{run}"
     req = OptimizeRequest(
         optimization_id=oid,

@@ -13,9 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.contracts import HaltRequest
 from activities.deps import Deps
 from store import repo
-from tests.encryption import TEST_CODEC_ENV
 from tests.factories import make_config
-from tests.procs import kill_group, spawn
+from tests.procs import kill_group, spawn, worker_env
 from worker.runtime import launch_strategy
 from workflows.strategy import StrategyWorkflow
 
@@ -52,15 +51,8 @@ async def test_sigkill_worker_mid_flight_loses_nothing_and_duplicates_nothing(
 ) -> None:
     deps, db_url = backend
     client = dev_env.client
-    address = client.service_client.config.target_host
     task_queue = f"crash-{tmp_path.name}"
-    env = {
-        "TEMPORAL_ADDRESS": address,
-        "ASTS_TASK_QUEUE": task_queue,
-        **TEST_CODEC_ENV,  # the payload keys of the tests' clients
-        "ASTS_PAPER_BARS_PER_SECOND": "20",
-        "ASTS_DATABASE_URL": db_url,
-    }
+    env = worker_env(client, task_queue, db_url, ASTS_PAPER_BARS_PER_SECOND="20")
     handles = []
     first = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
     second = None
