@@ -222,6 +222,9 @@ class OrderPlan(BaseModel):
     tif: Literal["gtc", "ioc", "fok", "day"] = "gtc"
     reduce_only: bool = False
     oco_group: str | None = None
+    # Whether the venue holds the group (the request carries it): False for an exit the venue
+    # holds alone, or one ASTS holds, whose group is ours only.
+    grouped_at_venue: bool = True
     # A protective exit (stop_loss, take_profit, trailing) of the strategy's position; "" otherwise.
     exit_kind: str = ""
     # Cancel the strategy's protective exits on this symbol before placing (the order closes or
@@ -251,7 +254,7 @@ class OrderPlan(BaseModel):
             trail_fraction=self.trail_fraction,
             tif=TimeInForce(self.tif),
             reduce_only=self.reduce_only,
-            oco_group=self.oco_group,
+            oco_group=self.oco_group if self.grouped_at_venue else None,
         )
 
 
@@ -810,6 +813,8 @@ class ProtectResult(BaseModel):
     cancelled: list[OrderOutcome] = Field(default_factory=list)
     # Exits that had filled (or ended otherwise) at the venue since they were last read.
     ended: list[OrderOutcome] = Field(default_factory=list)
+    # Exits ASTS holds whose level traded: the market orders sent for them.
+    fired: list[OrderOutcome] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
 
 

@@ -22,8 +22,15 @@ from decimal import Decimal
 
 from temporalio import activity
 
-from activities.contracts import ClearExitsResult, OrderOutcome, OrderPlan, ProtectInput, ProtectResult
-from activities.deps import Deps, translate_errors
+from activities.contracts import (
+    ClearExitsResult,
+    OrderOutcome,
+    OrderPlan,
+    ProtectInput,
+    ProtectResult,
+    StrategyConfig,
+)
+from activities.deps import Deps, translate_errors, utcnow
 from activities.orders import (
     OrderActivities,
     cancel_recorded,
@@ -34,10 +41,10 @@ from activities.orders import (
 )
 from activities.risk import order_legs
 from store import repo
-from store.models import OrderRow
+from store.models import HeldExitRow, OrderRow, PositionRow
 from trading.errors import OrderNotFound, TradingError
-from trading.exits import KIND_TAG, exit_orders
-from trading.models import ClientOrderId, OrderStatus
+from trading.exits import KIND_TAG, ExitKind, ExitOrder, exit_orders, held_fires, split_by_venue
+from trading.models import ClientOrderId, OrderStatus, OrderType, Side
 
 _FILLED = OrderStatus.FILLED.value
 
@@ -74,75 +81,214 @@ class ExitActivities:
                 continue
         return out
 
+    async def _drop_held(self, rows: list[HeldExitRow], reason: str) -> None:
+        """Stop watching exits ASTS holds (the position changed or closed, or one of the set fired)."""
+        if not rows:
+            return
+        async with self.deps.transaction() as s:
+            for h in rows:
+                await repo.set_held_exit(
+                    s, client_order_id=h.client_order_id, status="cancelled", reason=reason, now=utcnow()
+                )
+
     @activity.defn(name="protect")
     @translate_errors
     async def protect(self, inp: ProtectInput) -> ProtectResult:
-        """Bring the strategy's resting exits in line with its positions (see the module docstring)."""
+        """Bring the strategy's exits in line with its positions (see the module docstring)."""
         cfg = inp.config
         result = ProtectResult()
         async with self.deps.sessions() as s:
             live = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id, exits=True)
         result.ended = await self._read_back(live, exchange=cfg.exchange, hub_id=cfg.hub_id)
+        filled = {o.client_order_id for o in result.ended if o.status == _FILLED}
+        # one cancels the other across the venue and ASTS: an exit that filled at the venue ends
+        # the exits ASTS holds for its set
+        done_groups = {r.oco_group for r in live if r.client_order_id in filled}
         async with self.deps.sessions() as s:
             positions = {p.symbol: p for p in await repo.get_positions(s, strategy_id=cfg.strategy_id)}
             live = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id, exits=True)
+            held = await repo.held_exits(s, strategy_id=cfg.strategy_id)
+        await self._drop_held([h for h in held if h.oco_group in done_groups], "an exit of its set filled")
+        held = [h for h in held if h.oco_group not in done_groups]
         legs = order_legs(cfg, inp.snapshots)
+        for symbol in sorted({*positions, *(r.symbol for r in live), *(h.symbol for h in held)}):
+            await self._protect_symbol(
+                inp,
+                symbol,
+                positions.get(symbol),
+                [r for r in live if r.symbol == symbol],
+                [h for h in held if h.symbol == symbol],
+                legs.get(symbol, zlib.crc32(symbol.encode()) % 100_000),
+                result,
+            )
+        return result
+
+    async def _protect_symbol(
+        self,
+        inp: ProtectInput,
+        symbol: str,
+        pos: PositionRow | None,
+        resting: list[OrderRow],
+        watching: list[HeldExitRow],
+        leg: int,
+        result: ProtectResult,
+    ) -> None:
+        """Keep, watch, complete or replace one symbol's set of exits."""
+        cfg = inp.config
+        if any(r.type == OrderType.MARKET.value for r in resting):
+            return  # an exit ASTS held has fired and its order is under way: it decides what is left
+        qty = pos.qty if pos is not None else Decimal(0)
+        wanted = cfg.exits.kinds() if cfg.exits is not None and qty != 0 else []
+        members = [(r.qty, r.side, r.oco_group) for r in resting] + [
+            (h.qty, h.side, h.oco_group) for h in watching
+        ]
+        sized = all(q == abs(qty) and (side == "sell") == (qty > 0) for q, side, _ in members)
+        have = sorted([r.exit_kind for r in resting] + [h.kind for h in watching])
+        if sized and have == sorted(wanted):
+            if watching:
+                await self._watch(cfg, symbol, resting, watching, result)
+            return
+        group = ClientOrderId.for_exit(cfg.strategy_id, inp.cycle, leg).value
+        # a set this very cycle began (a retry after a crash between its legs) is completed:
+        # its ids are this cycle's, so cancelling it would leave them used up
+        completing = bool(members) and sized and all(g == group for _, _, g in members)
+        if members and not completing:
+            why = "the position changed" if wanted else "the position is closed"
+            cancelled = await self._cancel(resting, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=why)
+            await self._drop_held(watching, why)
+            result.cancelled += cancelled
+            if any(o.status == _FILLED for o in cancelled):
+                return  # an exit filled meanwhile: the next cycle protects what is left
+        if not wanted or pos is None or cfg.exits is None:
+            return
         ex = self.deps.exchange(cfg.exchange)
-        for symbol in sorted({*positions, *(r.symbol for r in live)}):
-            resting = [r for r in live if r.symbol == symbol]
-            pos = positions.get(symbol)
-            qty = pos.qty if pos is not None else Decimal(0)
-            wanted = cfg.exits.kinds() if cfg.exits is not None and qty != 0 else []
-            sized = all(r.qty == abs(qty) and (r.side == "sell") == (qty > 0) for r in resting)
-            if sized and sorted(r.exit_kind for r in resting) == sorted(wanted):
-                continue
-            leg = legs.get(symbol, zlib.crc32(symbol.encode()) % 100_000)
-            group = ClientOrderId.for_exit(cfg.strategy_id, inp.cycle, leg).value
-            # a set this very cycle began (a retry after a crash between its legs) is completed:
-            # its ids are this cycle's, so cancelling it would leave them used up
-            completing = bool(resting) and sized and all(r.oco_group == group for r in resting)
-            if resting and not completing:
-                why = "the position changed" if wanted else "the position is closed"
-                cancelled = await self._cancel(resting, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=why)
-                result.cancelled += cancelled
-                if any(o.status == _FILLED for o in cancelled):
-                    continue  # an exit filled meanwhile: the next cycle protects what is left
-            if not wanted or pos is None or cfg.exits is None:
-                continue
-            try:
-                market = await ex.market(symbol)
-                orders = exit_orders(cfg.exits, position_qty=qty, entry_price=pos.avg_price, market=market)
-            except TradingError as e:
-                result.problems.append(f"{symbol}: {e}")
-                continue
-            for order in orders:
-                plan = OrderPlan(
+        caps = ex.capabilities
+        try:
+            market = await ex.market(symbol)
+            orders = exit_orders(cfg.exits, position_qty=qty, entry_price=pos.avg_price, market=market)
+        except TradingError as e:
+            result.problems.append(f"{symbol}: {e}")
+            return
+        at_venue, by_us = split_by_venue(
+            orders, order_types=caps.order_types, trail_fraction=caps.trail_fraction, oco_legs=caps.oco_legs
+        )
+
+        def coid(kind: ExitKind) -> str:
+            return ClientOrderId.for_exit(cfg.strategy_id, inp.cycle, leg, KIND_TAG[kind]).value
+
+        async with self.deps.transaction() as s:  # the ones ASTS holds first: a crash then is completed
+            for order in by_us:
+                await repo.add_held_exit(
+                    s,
+                    client_order_id=coid(order.kind),
                     strategy_id=cfg.strategy_id,
-                    exchange=cfg.exchange,
                     cycle=inp.cycle,
                     leg=leg,
-                    client_order_id=ClientOrderId.for_exit(
-                        cfg.strategy_id, inp.cycle, leg, KIND_TAG[order.kind]
-                    ).value,
                     symbol=symbol,
+                    oco_group=group,
+                    kind=order.kind,
                     side=order.side.value,
-                    type=order.type.value,
                     qty=abs(qty),
                     price=order.price,
                     stop_price=order.stop_price,
                     trail_fraction=order.trail_fraction,
-                    ref_price=order.price or order.stop_price or pos.avg_price,
-                    step_mode=cfg.step_mode,
-                    hub_id=cfg.hub_id,
-                    reduce_only=True,
-                    oco_group=group,
-                    exit_kind=order.kind,
+                    now=utcnow(),
                 )
-                placed = await self.orders.place(plan)
-                result.placed.append(placed)
-                if placed.status == "rejected":
-                    result.problems.append(f"{symbol} {order.kind}: {placed.reason}")
-        return result
+        plans = [
+            OrderPlan(
+                strategy_id=cfg.strategy_id,
+                exchange=cfg.exchange,
+                cycle=inp.cycle,
+                leg=leg,
+                client_order_id=coid(order.kind),
+                symbol=symbol,
+                side=order.side.value,
+                type=order.type.value,
+                qty=abs(qty),
+                price=order.price,
+                stop_price=order.stop_price,
+                trail_fraction=order.trail_fraction,
+                ref_price=order.price or order.stop_price or pos.avg_price,
+                step_mode=cfg.step_mode,
+                hub_id=cfg.hub_id,
+                reduce_only=caps.reduce_only,  # a spot venue's sell cannot exceed what is held anyway
+                oco_group=group,
+                grouped_at_venue=len(at_venue) > 1,
+                exit_kind=order.kind,
+            )
+            for order in at_venue
+        ]
+        if len(plans) == 2 and caps.oco_legs == 2:  # one order list: both or neither
+            placed = await self.orders.place_together(plans)
+        else:
+            placed = [await self.orders.place(plan) for plan in plans]
+        result.placed += placed
+        for plan, outcome in zip(plans, placed, strict=True):
+            if outcome.status == "rejected":
+                result.problems.append(f"{symbol} {plan.exit_kind}: {outcome.reason}")
+
+    async def _watch(
+        self,
+        cfg: StrategyConfig,
+        symbol: str,
+        resting: list[OrderRow],
+        watching: list[HeldExitRow],
+        result: ProtectResult,
+    ) -> None:
+        """Check the exits ASTS holds for one position against the venue's last price; send the
+        first that fires as a market order through the order path, after the venue's exits of its
+        set are cancelled (if one of those filled first, nothing is sent)."""
+        last = (await self.deps.exchange(cfg.exchange).ticker(symbol)).last
+        for h in watching:
+            order = ExitOrder(
+                kind=h.kind,  # type: ignore[arg-type]
+                type=OrderType.MARKET,
+                side=Side(h.side),
+                price=h.price,
+                stop_price=h.stop_price,
+                trail_fraction=h.trail_fraction,
+            )
+            fires, best = held_fires(order, last=last, best=h.best_price)
+            if not fires:
+                if best is not None and best != h.best_price:
+                    async with self.deps.transaction() as s:
+                        await repo.set_held_exit(
+                            s, client_order_id=h.client_order_id, best_price=best, now=utcnow()
+                        )
+                continue
+            why = f"{h.kind} held by ASTS fired at {last}"
+            cancelled = await self._cancel(resting, exchange=cfg.exchange, hub_id=cfg.hub_id, reason=why)
+            result.cancelled += cancelled
+            if any(o.status == _FILLED for o in cancelled):
+                await self._drop_held(watching, "an exit of its set filled at the venue first")
+                return
+            plan = OrderPlan(
+                strategy_id=cfg.strategy_id,
+                exchange=cfg.exchange,
+                cycle=h.cycle,
+                leg=h.leg,
+                client_order_id=h.client_order_id,
+                symbol=symbol,
+                side=h.side,  # type: ignore[arg-type]
+                qty=h.qty,
+                ref_price=last,
+                step_mode=cfg.step_mode,
+                hub_id=cfg.hub_id,
+                reduce_only=self.deps.exchange(cfg.exchange).capabilities.reduce_only,
+                oco_group=h.oco_group,
+                grouped_at_venue=False,
+                exit_kind=h.kind,
+            )
+            placed = await self.orders.place(plan)
+            result.fired.append(placed)
+            async with self.deps.transaction() as s:
+                await repo.set_held_exit(
+                    s, client_order_id=h.client_order_id, status="fired", reason=why, now=utcnow()
+                )
+            await self._drop_held([o for o in watching if o is not h], f"{h.kind} of its set fired")
+            if placed.status == "rejected":
+                result.problems.append(f"{symbol} {h.kind}: {placed.reason}")
+            return
 
     @activity.defn(name="clear_exits")
     @translate_errors
@@ -163,6 +309,9 @@ class ExitActivities:
             ))  # fmt: skip
         if known is not None:  # placed already: placement looks it up and records it
             return ClearExitsResult()
+        async with self.deps.sessions() as s:
+            held = await repo.held_exits(s, strategy_id=plan.strategy_id, symbol=plan.symbol)
+        await self._drop_held(held, "closing order")
         done = await self._cancel(live, exchange=plan.exchange, hub_id=plan.hub_id, reason="closing order")
         filled = [o.client_order_id for o in done if o.status == _FILLED]
         if not filled:

@@ -26,8 +26,10 @@ from trading.errors import (
     DuplicateClientOrderId,
     IllegalTransition,
     InsufficientBalance,
+    InvalidInput,
     InvalidOrder,
     OrderNotFound,
+    TemporaryError,
     VenueRejected,
 )
 from trading.models import OrderStatus, Side, VenueOrder
@@ -248,12 +250,21 @@ class OrderActivities:
 
     async def place(self, plan: OrderPlan) -> OrderOutcome:
         """``place_order``'s work, for other activities that place orders (the protect step)."""
-        with self.deps.venue_call(plan.strategy_id):
-            return await asyncio.shield(self._place_alone(plan))
+        (outcome,) = await self.place_together([plan])
+        return outcome
 
-    async def _place_alone(self, plan: OrderPlan) -> OrderOutcome:
-        async with self.deps.placing(plan.client_order_id):
-            return await self._place(plan)
+    async def place_together(self, plans: list[OrderPlan]) -> list[OrderOutcome]:
+        """Place one order, or a one-cancels-the-other pair as one venue request (``create_oco``:
+        both or neither), with everything ``place_order`` does: the lookup first, the gate, the
+        record. A pair shares its symbol, side and quantity, so the gate judges it once."""
+        if len(plans) not in (1, 2):
+            raise InvalidInput(f"one order or a pair is placed together, not {len(plans)}")
+        with self.deps.venue_call(plans[0].strategy_id):
+            return await asyncio.shield(self._place_alone(plans))
+
+    async def _place_alone(self, plans: list[OrderPlan]) -> list[OrderOutcome]:
+        async with self.deps.placing(plans[0].client_order_id):
+            return await self._place(plans)
 
     async def _settle(self, plan: OrderPlan, horizon: float) -> datetime:
         """Wait until no earlier request for this order can still be executed, then record that
@@ -286,37 +297,49 @@ class OrderActivities:
             s, client_order_id=plan.client_order_id, strategy_id=plan.strategy_id, symbol=plan.symbol, now=now
         )
 
-    async def _place(self, plan: OrderPlan) -> OrderOutcome:
-        ex = self.deps.exchange(plan.exchange)
+    async def _place(self, plans: list[OrderPlan]) -> list[OrderOutcome]:
+        first = plans[0]
+        ex = self.deps.exchange(first.exchange)
         horizon = float(getattr(ex, "settle_horizon_s", 0.0))
-        sent_at = await self._settle(plan, horizon) if horizon > 0 else None
+        sent_at = None
+        if horizon > 0:
+            for plan in plans:
+                sent_at = await self._settle(plan, horizon)
         async with self.deps.transaction() as s:
-            venue = await self._lookup(plan)
-            if venue is None:
+            found = [await self._lookup(plan) for plan in plans]
+            if any(v is None for v in found) and any(v is not None for v in found):
+                # a pair goes out as one request: half of it found is a read that lagged
+                raise TemporaryError(f"only part of order group {first.oco_group!r} found at the venue")
+            venues = [v for v in found if v is not None]
+            if not venues:
                 refused = await repo.admit_placement(
                     s,
-                    strategy_id=plan.strategy_id,
-                    hub_id=plan.hub_id,
-                    symbol=plan.symbol,
-                    side=Side(plan.side),
-                    qty=plan.qty,
-                    flatten_of=plan.flatten_of,
+                    strategy_id=first.strategy_id,
+                    hub_id=first.hub_id,
+                    symbol=first.symbol,
+                    side=Side(first.side),
+                    qty=first.qty,
+                    flatten_of=first.flatten_of,
                 )
                 if refused is not None:
-                    activity.logger.info("order blocked at the gate", extra={"coid": plan.client_order_id})
+                    activity.logger.info("order blocked at the gate", extra={"coid": first.client_order_id})
                     ORDERS.labels("blocked").inc()
-                    return await record_rejection(s, plan, f"{BLOCKED}: {refused}")
-                request = replace(plan.request_shape(), sent_at=sent_at)
+                    return [await record_rejection(s, plan, f"{BLOCKED}: {refused}") for plan in plans]
+                requests = [replace(plan.request_shape(), sent_at=sent_at) for plan in plans]
                 try:
-                    venue = await ex.create_order(request)
+                    if len(requests) == 2:
+                        venues = list(await ex.create_oco(requests[0], requests[1]))
+                    else:
+                        venues = [await ex.create_order(requests[0])]
                 except DuplicateClientOrderId:
-                    venue = await ex.fetch_order(plan.client_order_id, plan.symbol)
+                    venues = [await ex.fetch_order(plan.client_order_id, plan.symbol) for plan in plans]
                 except (InvalidOrder, InsufficientBalance, VenueRejected) as e:
                     ORDERS.labels("venue_rejected").inc()
-                    return await record_rejection(s, plan, f"venue rejected: {e}")
-                ORDERS.labels("placed").inc()
-            await record_venue_order(s, plan, venue)
-        return outcome_of(venue)
+                    return [await record_rejection(s, plan, f"venue rejected: {e}") for plan in plans]
+                ORDERS.labels("placed").inc(len(plans))
+            for plan, venue in zip(plans, venues, strict=True):
+                await record_venue_order(s, plan, venue)
+        return [outcome_of(v) for v in venues]
 
     @activity.defn(name="sync_order")
     @translate_errors

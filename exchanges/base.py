@@ -18,11 +18,18 @@ class Capabilities:
 
     order_types: frozenset[OrderType]
     time_in_force: frozenset[TimeInForce]
-    oco: bool  # create_oco places a one-cancels-the-other pair
+    # How many orders one one-cancels-the-other group may hold: 0, none; 2, a pair of one limit
+    # order and one stop (an order list placed by create_oco, as Binance's); more, any mix.
+    oco_legs: int
     reduce_only: bool  # honours OrderRequest.reduce_only
     shorts: bool  # a sell may open a short position
     trail_amount: bool  # trailing stops by an amount of quote currency
     trail_fraction: bool  # trailing stops by a fraction of the best price
+
+    @property
+    def oco(self) -> bool:
+        """True when the venue groups orders one-cancels-the-other."""
+        return self.oco_legs >= 2
 
     def check(self, venue: str, req: OrderRequest) -> None:
         """Raise InvalidOrder, naming ``venue`` and the feature, when ``req`` needs what it lacks."""

@@ -91,7 +91,7 @@ class PaperExchange:
     capabilities = Capabilities(
         order_types=EVERY_ORDER_TYPE,
         time_in_force=EVERY_TIME_IN_FORCE,
-        oco=True,
+        oco_legs=3,  # any mix, as many as there are exit kinds
         reduce_only=True,
         shorts=False,
         trail_amount=True,

@@ -134,6 +134,37 @@ class FillRow(Base):
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class HeldExitRow(Base):
+    """A protective exit the venue cannot hold: ASTS watches the price each cycle and, when the
+    exit's level trades, sends it as a market order under ``client_order_id``.
+
+    ``status`` is ``watching``, ``fired`` (its order was sent) or ``cancelled`` (the position
+    changed or closed, or an exit of its group filled first). A trailing stop's ``best_price`` is
+    the best price seen since it was set.
+    """
+
+    __tablename__ = "held_exits"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client_order_id: Mapped[str] = mapped_column(ID, unique=True)
+    strategy_id: Mapped[str] = mapped_column(ID, ForeignKey("strategies.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    leg: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(64))
+    oco_group: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(SHORT)
+    side: Mapped[str] = mapped_column(SHORT)
+    qty: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal | None] = mapped_column(Money)  # a take-profit's level
+    stop_price: Mapped[Decimal | None] = mapped_column(Money)  # a stop-loss's level
+    trail_fraction: Mapped[Decimal | None] = mapped_column(Money)
+    best_price: Mapped[Decimal | None] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(SHORT)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class PositionRow(Base):
     """A strategy's position in one symbol."""
 

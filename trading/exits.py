@@ -93,3 +93,51 @@ def _on_step(value: Decimal, step: Decimal, *, down: bool) -> Decimal:
     if rounded <= 0:
         raise InvalidInput(f"an exit level of {value} rounds to {rounded} on the price step {step}")
     return rounded
+
+
+def split_by_venue(
+    orders: list[ExitOrder], *, order_types: frozenset[OrderType], trail_fraction: bool, oco_legs: int
+) -> tuple[list[ExitOrder], list[ExitOrder]]:
+    """(the exits the venue holds, the exits ASTS holds) for a venue taking ``order_types``,
+    trailing stops by a fraction if ``trail_fraction``, and one-cancels-the-other groups of
+    ``oco_legs`` orders (0: none; 2: one limit and one stop, as an order list; more: any mix).
+
+    A venue holds what it can group: everything when its groups take any mix; a pair of the
+    take-profit and the first stop (the stop-loss before the trailing stop) when it takes pairs;
+    else one order, the first it can take (the stop-loss first). ASTS holds the rest.
+    """
+    takes = [
+        o
+        for o in orders
+        if o.type in order_types and (o.type is not OrderType.TRAILING_STOP or trail_fraction)
+    ]
+    if oco_legs >= 3:
+        venue = takes
+    elif oco_legs == 2:
+        limits = [o for o in takes if o.type is OrderType.LIMIT]
+        stops = [o for o in takes if o.type is not OrderType.LIMIT]
+        venue = limits[:1] + stops[:1] if limits else stops[:1]
+    else:
+        venue = takes[:1]
+    return venue, [o for o in orders if o not in venue]
+
+
+def held_fires(order: ExitOrder, *, last: Decimal, best: Decimal | None) -> tuple[bool, Decimal | None]:
+    """Whether an exit ASTS holds fires at the price ``last``, and a trailing stop's best price
+    with ``last`` seen. A stop-loss fires once the price is at or through its level, a take-profit
+    once it reaches its price, a trailing stop once the price has come back ``trail_fraction``
+    from the best price since it was set (the best includes ``last``)."""
+    closes_long = order.side is Side.SELL
+    if order.kind == "trailing":
+        if order.trail_fraction is None:
+            raise InvalidInput("a trailing exit needs its trail fraction")
+        best = last if best is None else (max(best, last) if closes_long else min(best, last))
+        level = best * (1 - order.trail_fraction) if closes_long else best * (1 + order.trail_fraction)
+        return (last <= level if closes_long else last >= level), best
+    if order.kind == "stop_loss":
+        if order.stop_price is None:
+            raise InvalidInput("a stop-loss exit needs its stop price")
+        return (last <= order.stop_price if closes_long else last >= order.stop_price), best
+    if order.price is None:
+        raise InvalidInput("a take-profit exit needs its price")
+    return (last >= order.price if closes_long else last <= order.price), best

@@ -32,6 +32,7 @@ from store.repo.control import (
     set_hub_gate,
     strategy_gate_of,
 )
+from store.repo.exits import add_held_exit, held_exits, set_held_exit
 from store.repo.journal import (
     cycle_decisions,
     daily_pnl_base,
@@ -86,6 +87,7 @@ __all__ = [
     "CandleSeries",
     "CandleWrites",
     "add_candles",
+    "add_held_exit",
     "add_news_items",
     "admit_placement",
     "candle_gaps",
@@ -113,6 +115,7 @@ __all__ = [
     "get_positions",
     "get_strategy",
     "get_strategy_code",
+    "held_exits",
     "hub_gate_of",
     "last_candle_ts",
     "last_order_send",
@@ -140,6 +143,7 @@ __all__ = [
     "record_order_send",
     "record_pnl",
     "record_strategy_code",
+    "set_held_exit",
     "set_hub_gate",
     "set_strategy_code_version",
     "set_strategy_params",

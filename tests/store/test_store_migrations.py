@@ -24,6 +24,7 @@ TABLES = {
     "orders",
     "fills",
     "positions",
+    "held_exits",
     "decisions",
     "llm_calls",
     "news_items",
@@ -149,4 +150,4 @@ def test_migrations_ship_inside_the_store_package() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "store" / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head() == "0010"
+    assert head() == "0011"
