@@ -113,7 +113,7 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     "word interval": ({"interval": "fast"}, "interval 'fast' is not a duration"),
     "negative interval": ({"interval": "-1s"}, "interval '-1s' is not a duration"),
     "zero interval": ({"interval": 0}, "interval must be between 50ms and 7 days"),
-    "unknown risk key": ({"risk": {"max_leverage": "2"}}, "unknown risk limit(s): max_leverage"),
+    "unknown risk key": ({"risk": {"max_loss": "2"}}, "unknown risk limit(s): max_loss"),
     "negative risk limit": ({"risk": {"max_order_notional": "-5"}}, "max_order_notional must be a positive"),
     "unknown exchange": ({"exchange": "nope"}, "unknown exchange 'nope'"),
     "params not an object": ({"params": [1]}, "params: Input should be a valid dictionary"),
