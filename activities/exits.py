@@ -193,6 +193,9 @@ class ExitActivities:
                     stop_price=order.stop_price,
                     trail_fraction=order.trail_fraction,
                     now=utcnow(),
+                    # as in the backtest (and at the venue): the best price since entry, the entry
+                    # fill price to begin with, so a fall before the first watch is not missed
+                    best_price=pos.avg_price if order.kind == "trailing" else None,
                 )
         plans = [
             OrderPlan(

@@ -30,8 +30,10 @@ async def add_held_exit(
     stop_price: Decimal | None,
     trail_fraction: Decimal | None,
     now: datetime,
+    best_price: Decimal | None = None,
 ) -> HeldExitRow:
-    """Start watching an exit; a second call with the same id leaves the first as it is."""
+    """Start watching an exit (a trailing stop from ``best_price``); a second call with the same
+    id leaves the first as it is."""
     insert = dialect_insert(session, HeldExitRow).values(
         client_order_id=client_order_id,
         strategy_id=strategy_id,
@@ -45,7 +47,7 @@ async def add_held_exit(
         price=price,
         stop_price=stop_price,
         trail_fraction=trail_fraction,
-        best_price=None,
+        best_price=best_price,
         status="watching",
         reason="",
         created_at=now,

@@ -84,7 +84,7 @@ async def test_the_venue_holds_an_oco_pair_and_asts_the_trailing_stop_until_it_f
     assert not first.problems and not first.fired
     listed = [o for o in venue.emu.orders() if o["orderListId"] != -1]
     assert len(listed) == 2 and len({o["orderListId"] for o in listed}) == 1  # one order list: an OCO
-    assert await held(deps, cfg) == [("trailing", "watching", None)]
+    assert await held(deps, cfg) == [("trailing", "watching", D("100.05"))]
     assert (await protect(deps, cfg, 1)).placed == []  # a retry: nothing placed twice
 
     await venue.to_bar(2)  # the rally: the best price rises
@@ -121,3 +121,17 @@ async def test_a_venue_exit_that_fills_ends_the_one_asts_holds(deps: Deps, venue
     ]
     assert found.fired == [] and found.placed == []
     assert [(k, s) for k, s, _ in await held(deps, cfg)] == [("trailing", "cancelled")]
+
+
+async def test_a_held_trailing_stop_trails_from_the_entry_price_so_a_fall_before_its_first_watch_fires(
+    deps: Deps, venue: Venue
+) -> None:
+    cfg = await strategy(deps, stop_loss="0.5", take_profit="0.5", trailing="0.03")
+    await OrderActivities(deps).place(entry(cfg))  # filled at 100.05
+    await protect(deps, cfg, 1)
+    assert await held(deps, cfg) == [("trailing", "watching", D("100.05"))]
+    venue.emu.pin_price(SYMBOL, "96")  # 4 % under the entry, before any cycle watched the stop
+    fall = await protect(deps, cfg, 2)
+    (sent,) = fall.fired
+    assert (sent.client_order_id, sent.status) == (f"{cfg.strategy_id}-c1-e0r", "filled")
+    assert [(k, s) for k, s, _ in await held(deps, cfg)] == [("trailing", "fired")]
