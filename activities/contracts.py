@@ -333,6 +333,8 @@ class CycleResult(BaseModel):
     pnl: ReconcileResult | None = None
     error: str = ""
     llm: LlmSpend | None = None
+    # Exits ASTS holds still watching after the cycle's protect step.
+    held: int = 0
 
     @property
     def latency_ms(self) -> float:
@@ -816,6 +818,17 @@ class ProtectResult(BaseModel):
     # Exits ASTS holds whose level traded: the market orders sent for them.
     fired: list[OrderOutcome] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
+    # Exits ASTS holds that are still watching at the end (the strategy watches them until its
+    # next cycle).
+    watching: int = 0
+
+
+class WatchExitsInput(BaseModel):
+    """Between two cycles: watch the exits ASTS holds for a strategy until ``until``."""
+
+    config: StrategyConfig
+    until: datetime
+    every_s: float = Field(default=1.0, gt=0)
 
 
 class ClearExitsResult(BaseModel):

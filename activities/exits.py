@@ -10,6 +10,11 @@ a new one. The new set's client order ids are derived from the
 strategy, the cycle and the symbol's leg (``ClientOrderId.for_exit``), and placement looks each
 id up at the venue first, so a retry or a re-run never places a set twice.
 
+``watch_exits`` runs between two cycles while the strategy holds exits ASTS watches itself (the
+venue could not hold them): it checks them against the venue's last price every ``every_s``
+seconds, as the protect step does, and fires those whose level traded, so such an exit reacts
+within about a second, not at the next cycle.
+
 ``clear_exits`` runs before an order that closes or shrinks a position (a signal exit, a
 flattening): it cancels the symbol's exits and records them. If one of them had filled, the
 position is already closed by it, and the order is not placed (recorded as rejected, with why).
@@ -17,8 +22,12 @@ position is already closed by it, and the order is not placed (recorded as rejec
 
 from __future__ import annotations
 
+import asyncio
 import zlib
+from collections.abc import Awaitable
+from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from temporalio import activity
 
@@ -29,6 +38,7 @@ from activities.contracts import (
     ProtectInput,
     ProtectResult,
     StrategyConfig,
+    WatchExitsInput,
 )
 from activities.deps import Deps, translate_errors, utcnow
 from activities.orders import (
@@ -47,6 +57,25 @@ from trading.exits import KIND_TAG, ExitKind, ExitOrder, exit_orders, held_fires
 from trading.models import ClientOrderId, OrderStatus, OrderType, Side
 
 _FILLED = OrderStatus.FILLED.value
+T = TypeVar("T")
+
+
+async def finish_first(step: Awaitable[T]) -> T:
+    """Await ``step``; if the caller is cancelled meanwhile, let ``step`` finish, then be
+    cancelled: an order half sent is worse than a late cancel."""
+    task = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+async def _heartbeats(every_s: float = 0.5) -> None:
+    """Heartbeat while a long activity works, a slow venue call or an order being sent included."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(every_s)
 
 
 class ExitActivities:
@@ -121,6 +150,46 @@ class ExitActivities:
                 legs.get(symbol, zlib.crc32(symbol.encode()) % 100_000),
                 result,
             )
+        async with self.deps.sessions() as s:
+            result.watching = len(await repo.held_exits(s, strategy_id=cfg.strategy_id))
+        return result
+
+    @activity.defn(name="watch_exits")
+    @translate_errors
+    async def watch_exits(self, inp: WatchExitsInput) -> ProtectResult:
+        """Check the exits ASTS holds every ``every_s`` until ``until`` or until none is left,
+        firing those whose level traded (see the module docstring). It heartbeats all along, so a
+        cancel (a halt, a stop) reaches it within a heartbeat; an exit being sent then is sent first.
+        A venue that does not answer is said in ``problems`` and asked again the next round."""
+        beat = asyncio.create_task(_heartbeats())
+        try:
+            return await self._watch_rounds(inp)
+        finally:
+            beat.cancel()
+
+    async def _watch_rounds(self, inp: WatchExitsInput) -> ProtectResult:
+        cfg, result = inp.config, ProtectResult()
+        every = timedelta(seconds=inp.every_s)
+        while True:
+            async with self.deps.sessions() as s:
+                held = await repo.held_exits(s, strategy_id=cfg.strategy_id)
+                live = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id, exits=True)
+            result.watching = len(held)
+            for symbol in sorted({h.symbol for h in held}):
+                resting = [r for r in live if r.symbol == symbol]
+                if any(r.type == OrderType.MARKET.value for r in resting):
+                    continue  # one of them fired: its order is under way
+                watching = [h for h in held if h.symbol == symbol]
+                try:
+                    await finish_first(self._watch(cfg, symbol, resting, watching, result))
+                except TradingError as e:
+                    if f"{symbol}: {e}" not in result.problems:
+                        result.problems.append(f"{symbol}: {e}")
+            if not held or utcnow() + every > inp.until:
+                break
+            await asyncio.sleep(inp.every_s)
+        async with self.deps.sessions() as s:
+            result.watching = len(await repo.held_exits(s, strategy_id=cfg.strategy_id))
         return result
 
     async def _protect_symbol(

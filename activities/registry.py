@@ -39,6 +39,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         orders.cancel_order,
         exits.protect,
         exits.clear_exits,
+        exits.watch_exits,
         rec.reconcile,
         rec.reconcile_venue,
         status.set_strategy_status,

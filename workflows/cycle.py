@@ -95,8 +95,9 @@ class CycleWorkflow:
         done = await asyncio.gather(*(self._approve_then_execute(inp, plan) for plan in risk.approved))
         outcomes = [d for d in done if isinstance(d, OrderOutcome)]
         refused = [d for d in done if isinstance(d, RiskRejection)]
+        held = 0
         if cfg.exits is not None:  # (histories from before exits have none: replay is unchanged)
-            await run_step(
+            protected = await run_step(
                 "protect",
                 ProtectInput(config=cfg, cycle=inp.cycle, snapshots=snapshots),
                 result_type=ProtectResult,
@@ -104,6 +105,7 @@ class CycleWorkflow:
                 timeout=options.PROTECT_TIMEOUT,
                 retry=options.ORDER_RETRY,
             )
+            held = protected.watching
         pnl = await run_step(
             "reconcile",
             ReconcileInput(config=cfg, cycle=inp.cycle, outcomes=outcomes, snapshots=snapshots),
@@ -121,6 +123,7 @@ class CycleWorkflow:
             rejections=risk.rejected + refused,
             pnl=pnl,
             llm=analysis.llm,
+            held=held,
         )
 
     @workflow.update

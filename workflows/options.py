@@ -63,6 +63,12 @@ BREAKER_ACK_TIMEOUT = timedelta(seconds=60)
 ORDER_TIMEOUT = timedelta(seconds=30)
 # The protect step reads, cancels and places several exits per symbol.
 PROTECT_TIMEOUT = timedelta(seconds=120)
+# Exits ASTS holds are checked this often between cycles (one ticker request per symbol), by an
+# activity that heartbeats twice a second; the SDK sends them at most every 0.8 heartbeat
+# timeouts, so a halt's cancel reaches it within about 2.4 s.
+HELD_EXIT_POLL_S = 1.0
+WATCH_EXITS_HEARTBEAT = timedelta(seconds=3)
+WATCH_EXITS_MARGIN = PROTECT_TIMEOUT  # after its deadline: the last round's exit being sent
 ORDER_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     maximum_interval=timedelta(seconds=10),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -20,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         CycleResult,
         HaltRequest,
         LlmSpend,
+        ProtectResult,
         SignalInput,
         StatusChange,
         StatusChanged,
@@ -29,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         StrategyReport,
         StrategyState,
         StrategyStatus,
+        WatchExitsInput,
     )
     from workflows import options
     from workflows.cycle import CycleWorkflow
@@ -79,15 +82,57 @@ class StrategyWorkflow:
                 self.state.runs += 1
                 workflow.continue_as_new(self.state)
             if self.state.config.interval_s > 0:  # zero: cycles back to back (benchmarks)
-                # The next cycle is due one interval on, whatever happens meanwhile: a halt
-                # and resume inside the interval neither skips nor advances it. Stop ends it.
-                try:
-                    await workflow.wait_condition(
-                        lambda: self.state.status == "stopped",
-                        timeout=timedelta(seconds=self.state.config.interval_s),
-                    )
-                except TimeoutError:
-                    pass
+                await self._between_cycles()
+
+    async def _between_cycles(self) -> None:
+        """Wait for the next cycle, due one interval on whatever happens meanwhile: a halt and
+        resume inside the interval neither skips nor advances it. Stop ends the wait.
+
+        If the last cycle left exits that ASTS holds itself (the venue could not), they are
+        watched meanwhile by ``watch_exits``, which fires them within about a second of their
+        level trading; a halt or a stop cancels the watch (an exit being sent is sent first).
+        """
+        st = self.state
+        interval = timedelta(seconds=st.config.interval_s)
+        due = workflow.now() + interval
+        if st.last_cycle is not None and st.last_cycle.held > 0:  # (none in older histories)
+            await self._watch_held_exits(due)
+            interval = max(due - workflow.now(), timedelta(0))
+        if interval <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(lambda: st.status == "stopped", timeout=interval)
+        except TimeoutError:
+            pass
+
+    async def _watch_held_exits(self, until: datetime) -> None:
+        st = self.state
+        watch = workflow.start_activity(
+            "watch_exits",
+            WatchExitsInput(config=st.config, until=until, every_s=options.HELD_EXIT_POLL_S),
+            result_type=ProtectResult,
+            start_to_close_timeout=(until - workflow.now()) + options.WATCH_EXITS_MARGIN,
+            heartbeat_timeout=options.WATCH_EXITS_HEARTBEAT,
+            retry_policy=options.ORDER_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: watch.done() or st.status != "running" or st.hub_state == "halted",
+                timeout=(until - workflow.now()) + options.WATCH_EXITS_HEARTBEAT,
+            )
+        except TimeoutError:
+            pass  # it should have ended by itself at ``until``: failing and retrying, it is cancelled
+        if not watch.done():
+            watch.cancel()
+        try:
+            result = await watch
+        except (asyncio.CancelledError, ActivityError) as e:
+            if not isinstance(e, asyncio.CancelledError) and not isinstance(e.cause, CancelledError):
+                workflow.logger.warning("watching held exits failed", extra={"error": str(e.cause or e)})
+            return
+        for problem in result.problems:
+            workflow.logger.warning("held exit watch", extra={"problem": problem})
 
     def _may_cycle(self) -> bool:
         st = self.state

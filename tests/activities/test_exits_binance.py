@@ -6,7 +6,9 @@ both: a venue exit that fills ends the one ASTS holds."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import pytest_asyncio
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import OrderPlan, ProtectInput, ProtectResult, StrategyConfig
+from activities.contracts import OrderPlan, ProtectInput, ProtectResult, StrategyConfig, WatchExitsInput
 from activities.deps import Deps
 from activities.exits import ExitActivities
 from activities.orders import OrderActivities
@@ -135,3 +137,31 @@ async def test_a_held_trailing_stop_trails_from_the_entry_price_so_a_fall_before
     (sent,) = fall.fired
     assert (sent.client_order_id, sent.status) == (f"{cfg.strategy_id}-c1-e0r", "filled")
     assert [(k, s) for k, s, _ in await held(deps, cfg)] == [("trailing", "fired")]
+
+
+async def watch(deps: Deps, cfg: StrategyConfig, seconds: float) -> ProtectResult:
+    exits = ExitActivities(deps, OrderActivities(deps))
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
+    return await ActivityEnvironment().run(
+        exits.watch_exits, WatchExitsInput(config=cfg, until=until, every_s=0.05)
+    )
+
+
+async def test_between_cycles_the_watch_fires_a_held_exit_once_its_level_trades_and_then_ends(
+    deps: Deps, venue: Venue
+) -> None:
+    cfg = await strategy(deps, stop_loss="0.5", take_profit="0.5", trailing="0.03")
+    await OrderActivities(deps).place(entry(cfg))
+    await protect(deps, cfg, 1)
+    quiet = await watch(deps, cfg, 0.3)  # nothing through: it watches to the end and says so
+    assert quiet.fired == quiet.cancelled == [] and quiet.watching == 1
+    venue.emu.pin_price(SYMBOL, "96")
+    began = time.monotonic()
+    fall = await watch(deps, cfg, 60)
+    assert time.monotonic() - began < 30  # it ended once nothing was left to watch
+    (sent,) = fall.fired
+    assert (sent.client_order_id, sent.status) == (f"{cfg.strategy_id}-c1-e0r", "filled")
+    assert sorted(o.status for o in fall.cancelled) == ["cancelled", "cancelled"]
+    assert fall.watching == 0 and await venue.ex.open_orders(SYMBOL) == []
+    again = await watch(deps, cfg, 60)  # a retry of the watch: nothing left, nothing sent twice
+    assert again.fired == [] and again.watching == 0

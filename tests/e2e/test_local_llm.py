@@ -118,8 +118,10 @@ def test_up_with_the_local_llm_runs_the_demo_agent_on_it_and_stops_it(tmp_path: 
 def agent_decision(
     api: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240.0
 ) -> dict[str, Any]:
-    """The demo agent's first decision that asked the model, in full."""
+    """The demo agent's first decision that the model answered, in full. One asked but not
+    answered (the small model too slow on a loaded machine) must say why; the next is awaited."""
     deadline = time.monotonic() + timeout
+    unanswered: dict[str, Any] = {}
     with signed_in_client(api, log.parent) as http:
         while time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text()[-3000:]
@@ -127,8 +129,11 @@ def agent_decision(
             agent = next((s for s in strategies if s["type"] == "agent"), None)
             if agent is not None:
                 page = http.get("/decisions", params={"strategy_id": agent["id"]}).json()
-                asked = [d for d in page["data"] if d["model"]]
-                if asked:
-                    return dict(http.get(f"/decisions/{asked[-1]['id']}").json())
+                for d in [d for d in page["data"] if d["model"]]:
+                    full = dict(http.get(f"/decisions/{d['id']}").json())
+                    if full["tokens_in"] > 0:
+                        return full
+                    assert full["mode"] == "failsafe_hold" and full["error"], full
+                    unanswered = full
             time.sleep(1)
-    raise AssertionError(f"the demo agent made no decision with the model in {timeout:g}s")
+    raise AssertionError(f"the model answered no decision of the demo agent in {timeout:g}s: {unanswered}")
