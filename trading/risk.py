@@ -256,67 +256,43 @@ def rule_max_drawdown(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits)
     )
 
 
-def _book_check(
-    intent: OrderIntent,
-    ctx: RiskContext,
-    cap: Decimal | None,
-    measure: Callable[[OrderIntent, RiskContext], Decimal | None],
-    say: Callable[[Decimal, Decimal | None], str],
-) -> str | None:
-    """The reason an order that adds exposure breaks ``cap``: ``measure`` gives the figure once the
-    order fills (None: it cannot be judged, with the reason ``say`` gives for that) to compare."""
-    if cap is None or not adds_exposure(intent, ctx):
-        return None
-    value = measure(intent, ctx)
-    if value is not None and value <= cap:
-        return None
-    return say(cap, value)
-
-
-def _over_equity(exposure: Callable[[OrderIntent, RiskContext], Decimal]) -> Callable[..., Decimal | None]:
-    """``exposure`` over equity; None while equity is not positive (no share of it is defined)."""
-
-    def measure(intent: OrderIntent, ctx: RiskContext) -> Decimal | None:
-        return exposure(intent, ctx) / ctx.equity if ctx.equity > 0 else None
-
-    return measure
-
-
 def rule_max_gross_exposure(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits) -> str | None:
     """An order that adds exposure must leave the gross exposure within the limit."""
-    return _book_check(
-        intent,
-        ctx,
-        limits.max_gross_exposure,
-        gross_exposure_after,
-        lambda cap, gross: (
-            f"gross exposure {_amount(gross or Decimal(0))} after this order would exceed the limit of {cap}"
-        ),
-    )
+    cap = limits.max_gross_exposure
+    if cap is None or not adds_exposure(intent, ctx):  # set, and judging only what adds
+        return None
+    gross = gross_exposure_after(intent, ctx)
+    if gross <= cap:
+        return None
+    return f"gross exposure {_amount(gross)} after this order would exceed the limit of {cap}"
 
 
 def rule_max_leverage(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits) -> str | None:
-    """An order that adds exposure must leave gross exposure over equity within the limit."""
-
-    def say(cap: Decimal, leverage: Decimal | None) -> str:
-        if leverage is None:
-            return f"equity {_amount(ctx.equity)} is not positive: no leverage is within the limit of {cap}x"
-        return f"leverage {_times(leverage)} after this order would exceed the limit of {cap}x"
-
-    return _book_check(intent, ctx, limits.max_leverage, _over_equity(gross_exposure_after), say)
+    """An order that adds exposure must leave gross exposure over equity within the limit (with
+    no positive equity, no leverage is)."""
+    cap = limits.max_leverage
+    if cap is None or not adds_exposure(intent, ctx):  # set, and judging only what adds
+        return None
+    if ctx.equity <= 0:
+        return f"equity {_amount(ctx.equity)} is not positive: no leverage is within the limit of {cap}x"
+    leverage = gross_exposure_after(intent, ctx) / ctx.equity
+    if leverage <= cap:
+        return None
+    return f"leverage {_times(leverage)} after this order would exceed the limit of {cap}x"
 
 
 def rule_max_concentration(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits) -> str | None:
-    """An order that adds exposure must leave its symbol's share of equity within the limit."""
-
-    def say(cap: Decimal, share: Decimal | None) -> str:
-        if share is None:
-            return (
-                f"equity {_amount(ctx.equity)} is not positive: no position is within the concentration limit"
-            )
-        return f"{intent.symbol} would be {share:.2%} of equity, over the concentration limit of {cap:.2%}"
-
-    return _book_check(intent, ctx, limits.max_concentration, _over_equity(symbol_exposure_after), say)
+    """An order that adds exposure must leave its symbol's share of equity within the limit (with
+    no positive equity, no position is)."""
+    cap = limits.max_concentration
+    if cap is None or not adds_exposure(intent, ctx):  # set, and judging only what adds
+        return None
+    if ctx.equity <= 0:
+        return f"equity {_amount(ctx.equity)} is not positive: no position is within the concentration limit"
+    share = symbol_exposure_after(intent, ctx) / ctx.equity
+    if share <= cap:
+        return None
+    return f"{intent.symbol} would be {share:.2%} of equity, over the concentration limit of {cap:.2%}"
 
 
 RULES: tuple[tuple[str, Rule], ...] = (
