@@ -185,7 +185,23 @@ async def record_venue_order(
             ts=f.ts,
         )
     if new_fills:
-        await rebuild_position(s, strategy_id=plan.strategy_id, symbol=plan.symbol)
+        pos = await rebuild_position(s, strategy_id=plan.strategy_id, symbol=plan.symbol)
+        if plan.exit_kind and pos.qty == 0:  # a protective exit closed it: as in the backtest, no
+            # new entry that way until the signal has left it (the risk step lifts this)
+            way = "long" if plan.side == Side.SELL.value else "short"
+            await repo.set_stood_down(s, strategy_id=plan.strategy_id, symbol=plan.symbol, direction=way)
+            await repo.record_event(
+                s,
+                event_key=f"down-{plan.client_order_id}",
+                kind="stood_down",
+                reason=f"the {plan.exit_kind} exit closed the {way} position: no new {way} entry "
+                "until the signal leaves it",
+                now=utcnow(),
+                strategy_id=plan.strategy_id,
+                cycle=plan.cycle,
+                symbol=plan.symbol,
+                data={"exit_kind": plan.exit_kind, "direction": way},
+            )
     return new_fills
 
 

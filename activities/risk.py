@@ -23,6 +23,7 @@ from activities.strategy_code import strategy_type
 from exchanges.base import Exchange
 from store import repo
 from trading.control import Gate, admit
+from trading.exits import stands_down
 from trading.models import ClientOrderId, Side, Target
 from trading.portfolio import Position
 from trading.risk import OrderIntent, RiskContext, RiskLimits, check_order
@@ -102,12 +103,21 @@ class RiskActivities:
             pending = {o.symbol for o in unfinished}
             hub_gate = repo.hub_gate_of(await repo.get_hub_gate(s, hub_id=cfg.hub_id))
             exposures = await _exposures(ex, positions, last) if limits.judges_exposure else {}
+            downs = await repo.stood_down(s, strategy_id=cfg.strategy_id)
             for d in inp.decisions:
                 leg = legs[d.symbol]
                 if d.symbol in pending:  # an earlier order may still fill: size nothing on top of it
                     continue
-                market = await ex.market(d.symbol)
                 held = positions.get(d.symbol, Decimal(0))
+                if d.symbol in downs:  # a protective exit closed it (see trading.exits.stands_down)
+                    refused_entry, keep = stands_down(downs[d.symbol], Target(d.target))
+                    if keep != downs[d.symbol]:
+                        await repo.set_stood_down(
+                            s, strategy_id=cfg.strategy_id, symbol=d.symbol, direction=keep
+                        )
+                    if refused_entry and held == 0:
+                        continue
+                market = await ex.market(d.symbol)
                 price = last[d.symbol]
                 sized = order_for_target(
                     Target(d.target),

@@ -177,6 +177,9 @@ class PositionRow(Base):
     realised_pnl: Mapped[Decimal] = mapped_column(Money)
     fees: Mapped[Decimal] = mapped_column(Money)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "long" (or "short") once a protective exit closed the position: no new entry that way until
+    # the strategy's signal has left it (as in the backtest); "" otherwise.
+    stood_down: Mapped[str] = mapped_column(String(8), default="", server_default=text("''"))
 
 
 class DecisionRow(Base):

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from trading.errors import InvalidInput
-from trading.models import Market, OrderType, Side
+from trading.models import Market, OrderType, Side, Target
 from trading.sizing import decimal_field
 
 ExitKind = Literal["stop_loss", "take_profit", "trailing"]
@@ -141,3 +141,15 @@ def held_fires(order: ExitOrder, *, last: Decimal, best: Decimal | None) -> tupl
     if order.price is None:
         raise InvalidInput("a take-profit exit needs its price")
     return (last >= order.price if closes_long else last <= order.price), best
+
+
+def stands_down(stood_down: str, target: Target) -> tuple[bool, str]:
+    """The backtest's rule after a protective exit closed a position that was ``stood_down``
+    (``"long"``, ``"short"``): the strategy enters that way again only once its signal has left
+    it (a held signal keeps it). Returns (whether this target's entry is refused, what is kept)."""
+    if not stood_down or target is Target.HOLD:
+        return bool(stood_down), stood_down
+    wanted = "long" if target is Target.LONG else ""  # live strategies are long or flat
+    if wanted == stood_down:
+        return True, stood_down
+    return False, ""

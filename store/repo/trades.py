@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import FillRow, OrderRow, PositionRow
@@ -234,6 +234,24 @@ async def upsert_position(
         set_={name: insert.excluded[name] for name in mutable},
     ).returning(PositionRow)
     return (await session.scalars(stmt, execution_options=FRESH)).one()
+
+
+async def set_stood_down(session: AsyncSession, *, strategy_id: str, symbol: str, direction: str) -> None:
+    """Mark (``"long"``, ``"short"``) or clear (``""``) a position a protective exit closed."""
+    stmt = (
+        update(PositionRow)
+        .where(PositionRow.strategy_id == strategy_id, PositionRow.symbol == symbol)
+        .values(stood_down=direction)
+    )
+    await session.execute(stmt, execution_options={"synchronize_session": False})
+
+
+async def stood_down(session: AsyncSession, *, strategy_id: str) -> dict[str, str]:
+    """The strategy's symbols whose position a protective exit closed, and which way it was."""
+    stmt = select(PositionRow.symbol, PositionRow.stood_down).where(
+        PositionRow.strategy_id == strategy_id, PositionRow.stood_down != ""
+    )
+    return {sym: way for sym, way in (await session.execute(stmt)).all()}
 
 
 async def order_counts(session: AsyncSession, *, strategy_id: str) -> tuple[int, int]:

@@ -13,10 +13,19 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import OrderPlan, ProtectInput, ProtectResult, StrategyConfig
+from activities.contracts import (
+    Decision,
+    OrderPlan,
+    ProtectInput,
+    ProtectResult,
+    RiskInput,
+    StrategyConfig,
+    SymbolSnapshot,
+)
 from activities.deps import Deps
 from activities.exits import ExitActivities
 from activities.orders import OrderActivities
+from activities.risk import RiskActivities
 from exchanges.paper import PaperExchange
 from store import repo
 from tests.exchanges.conftest import EPOCH, SYMBOL, FakeClock, moves_spec
@@ -189,3 +198,35 @@ async def test_a_set_cut_short_by_a_crash_is_completed_not_replaced(desk: Desk) 
     resting = await desk.venue.open_orders()
     assert [o.client_order_id for o in resting] == [f"{group}s", f"{group}t"]
     assert len(await desk.venue.orders()) == 3  # the entry and one set: nothing twice
+
+
+async def test_after_an_exit_closed_the_position_the_strategy_enters_again_only_once_its_signal_left(
+    desk: Desk,
+) -> None:
+    cfg = await strategy(desk, stop_loss="0.03", take_profit="0.04")
+    await desk.orders.place(order(cfg, 1, "buy", "10"))
+    await protect(desk, cfg, 1)
+    desk.at(3)  # the target fills at the venue
+    await protect(desk, cfg, 2)
+    async with desk.deps.sessions() as s:
+        assert await repo.stood_down(s, strategy_id=cfg.strategy_id) == {SYMBOL: "long"}
+        (event,) = await repo.list_events(s, strategy_id=cfg.strategy_id, kind="stood_down")
+    assert event.reason == (
+        "the take_profit exit closed the long position: no new long entry until the signal leaves it"
+    )
+
+    async def entries(cycle: int, target: str) -> list[OrderPlan]:
+        t = await desk.venue.ticker(SYMBOL)
+        snap = SymbolSnapshot(symbol=SYMBOL, ts=t.ts, last=t.last, closes=[t.last])
+        decision = Decision(symbol=SYMBOL, target=target, confidence=0.9, rationale="test")  # type: ignore[arg-type]
+        inp = RiskInput(config=cfg, cycle=cycle, decisions=[decision], snapshots=[snap])
+        return (await ActivityEnvironment().run(RiskActivities(desk.deps).risk_approve, inp)).approved
+
+    assert await entries(3, "long") == []  # still long: as in the backtest, no re-entry
+    assert await entries(4, "hold") == []  # a held signal keeps it
+    assert await entries(5, "long") == []
+    assert await entries(6, "flat") == []  # the signal left long ...
+    async with desk.deps.sessions() as s:
+        assert await repo.stood_down(s, strategy_id=cfg.strategy_id) == {}
+    (again,) = await entries(7, "long")  # ... so the next long enters
+    assert (again.side, again.qty) == ("buy", D(10))

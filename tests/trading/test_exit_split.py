@@ -7,8 +7,8 @@ from decimal import Decimal as D
 import pytest
 
 from trading.errors import InvalidInput
-from trading.exits import ExitOrder, Exits, exit_orders, held_fires, split_by_venue
-from trading.models import Market, OrderType, Side
+from trading.exits import ExitOrder, Exits, exit_orders, held_fires, split_by_venue, stands_down
+from trading.models import Market, OrderType, Side, Target
 
 MARKET = Market(symbol="X/USD", base="X", quote="USD", min_qty=D(1), qty_step=D(1), price_step=D("0.01"))
 ALL = Exits(stop_loss=D("0.1"), take_profit=D("0.2"), trailing=D("0.03"))
@@ -83,3 +83,10 @@ def test_an_exit_without_its_level_is_refused() -> None:
     for kind in ("stop_loss", "take_profit", "trailing"):
         with pytest.raises(InvalidInput):
             held_fires(exit_of(kind), last=D(100), best=None)
+
+
+def test_after_an_exit_a_strategy_enters_that_way_again_only_once_its_signal_has_left_it() -> None:
+    assert stands_down("long", Target.LONG) == (True, "long")
+    assert stands_down("long", Target.HOLD) == (True, "long")  # a held signal keeps it
+    assert stands_down("long", Target.FLAT) == (False, "")  # left long: lifted
+    assert stands_down("", Target.LONG) == (False, "")  # nothing closed by an exit: no rule
