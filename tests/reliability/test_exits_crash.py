@@ -21,7 +21,8 @@ from activities.deps import Deps
 from store import repo
 from store.models import FillRow, OrderRow
 from tests.factories import make_config
-from tests.procs import kill_group, spawn, until, worker_env
+from tests.procs import kill_group, spawn, until
+from tests.reliability.crashing import fast_paper_worker, start_busy
 from trading.exits import Exits
 from trading.models import OrderStatus, VenueOrder
 from worker.runtime import launch_strategy
@@ -60,21 +61,11 @@ async def test_sigkill_leaves_exactly_one_exit_set_per_position(
 ) -> None:
     deps, db_url = backend
     client = dev_env.client
-    task_queue = f"exits-crash-{tmp_path.name}"
-    env = worker_env(client, task_queue, db_url, ASTS_PAPER_BARS_PER_SECOND="20")
+    task_queue, env = fast_paper_worker(client, db_url, tmp_path, "exits-crash")
     rng = random.Random(15)  # the moments of the kills
-    handles = []
     worker = spawn(["worker"], home=tmp_path, log_name="worker0.log", env=env)
     try:
-        for i in range(STRATEGIES):
-            cfg = make_config(
-                strategy_id=f"exitcrash{i}",
-                symbols=["MSFT/USD", "GOOGL/USD"],
-                interval_s=0.05,
-                params={"fast": 2, "slow": 4, "size": str(i + 1)},
-                exits=EXITS,
-            )
-            handles.append(await launch_strategy(client, deps.sessions, cfg, task_queue=task_queue))
+        handles = await start_busy(client, deps, task_queue, prefix="exitcrash", n=STRATEGIES, exits=EXITS)
         for k in range(1, KILLS + 1):
             await _wait(deps, 4 * k, tmp_path / f"worker{k - 1}.log")
             await asyncio.sleep(rng.uniform(0.0, 0.5))  # somewhere in a cycle: placing, protecting, ...
@@ -137,8 +128,7 @@ async def test_a_stop_that_fires_while_no_worker_runs_is_recorded_with_its_fill(
 ) -> None:
     deps, db_url = backend
     client = dev_env.client
-    task_queue = f"exits-down-{tmp_path.name}"
-    env = worker_env(client, task_queue, db_url, ASTS_PAPER_BARS_PER_SECOND="20")
+    task_queue, env = fast_paper_worker(client, db_url, tmp_path, "exits-down")
     # Tight levels: within a few dozen bars the price leaves the band one way or the other.
     tight = Exits(stop_loss=Decimal("0.002"), take_profit=Decimal("0.002"))
     cfg = make_config(

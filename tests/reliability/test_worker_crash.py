@@ -13,9 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.contracts import HaltRequest
 from activities.deps import Deps
 from store import repo
-from tests.factories import make_config
-from tests.procs import kill_group, spawn, worker_env
-from worker.runtime import launch_strategy
+from tests.procs import kill_group, spawn
+from tests.reliability.crashing import fast_paper_worker, start_busy
 from workflows.strategy import StrategyWorkflow
 
 STRATEGIES = 4
@@ -51,20 +50,11 @@ async def test_sigkill_worker_mid_flight_loses_nothing_and_duplicates_nothing(
 ) -> None:
     deps, db_url = backend
     client = dev_env.client
-    task_queue = f"crash-{tmp_path.name}"
-    env = worker_env(client, task_queue, db_url, ASTS_PAPER_BARS_PER_SECOND="20")
-    handles = []
+    task_queue, env = fast_paper_worker(client, db_url, tmp_path, "crash")
     first = spawn(["worker"], home=tmp_path, log_name="worker1.log", env=env)
     second = None
     try:
-        for i in range(STRATEGIES):
-            cfg = make_config(
-                strategy_id=f"crash{i}",
-                symbols=["MSFT/USD", "GOOGL/USD"],
-                interval_s=0.05,
-                params={"fast": 2, "slow": 4, "size": str(i + 1)},
-            )
-            handles.append(await launch_strategy(client, deps.sessions, cfg, task_queue=task_queue))
+        handles = await start_busy(client, deps, task_queue, prefix="crash", n=STRATEGIES)
         await _wait_orders(deps, 6, tmp_path / "worker1.log")
         in_flight = await _order_in_flight(client, task_queue)
         kill_group(first, signal.SIGKILL)  # mid-flight: an order workflow is running
