@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import functools
 import os
+import random
 import tempfile
 import time
 import uuid
@@ -51,6 +52,7 @@ BARS_PER_SECOND = 50.0  # the venue's bar, and so its trigger resolution: 20 ms
 DROP = Decimal("0.96")  # each round pins the price 4 % lower: through the 2 % exit, not the 50 % one
 TIGHT, WIDE = Decimal("0.02"), Decimal("0.5")
 WAIT_S = 120.0
+_JITTER = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,19 @@ async def _protected(stack: Stack, emu: BinanceEmulator, cfg: StrategyConfig) ->
     return len(held) == 1
 
 
+async def _signal_left(stack: Stack, cfg: StrategyConfig) -> None:
+    """After an exit the strategy enters again only once its signal has left long (the backtest's
+    rule), which a series rising for ever never does: lift that as a signal leaving long would."""
+
+    async def closed() -> bool:
+        async with stack.deps.sessions() as s:
+            return bool(await repo.stood_down(s, strategy_id=cfg.strategy_id))
+
+    await _until(closed, "the exit to close the position")
+    async with stack.deps.transaction() as s:
+        await repo.set_stood_down(s, strategy_id=cfg.strategy_id, symbol=SYMBOL, direction="")
+
+
 async def measure(
     stack: Stack, emu: BinanceEmulator, ex: CcxtExchange, v: Variant, rounds: int
 ) -> list[float]:
@@ -142,6 +157,8 @@ async def measure(
         )
         for _ in range(rounds):
             await _until(lambda: _protected(stack, emu, cfg), "the position to be protected")
+            # at a random moment of the watch's second, as a market would move
+            await asyncio.sleep(_JITTER.uniform(0.0, 1.5))
             last = (await ex.ticker(SYMBOL)).last
             venue_held = v.held_by == "venue"
             orders = (lambda: _stops_filled(emu)) if venue_held else (lambda: _market_sells(emu))
@@ -150,6 +167,7 @@ async def measure(
             emu.pin_price(SYMBOL, last * DROP)
             done = await _until(functools.partial(_after, orders, before), f"the {v.name} exit at the venue")
             out.append(done["updateTime" if venue_held else "time"] - pinned * 1000)
+            await _signal_left(stack, cfg)
         await handle.execute_update(StrategyWorkflow.stop, HaltRequest(reason="bench done"))
         await handle.result()
         await hub.terminate()
@@ -178,7 +196,8 @@ def write_report(results: list[tuple[Variant, list[float]]], path: Path, started
         "*Venue-held* (the baseline): the stop-loss, fired by the venue at its next bar",
         f"({1000 / BARS_PER_SECOND:.0f} ms in the emulator), timed from the pin to its fill at the venue.",
         "*Workflow-held*: the trailing stop, watched between cycles once a second (`watch_exits`),",
-        "which cancels the venue's pair and sends a market order; timed from the pin to that order's",
+        "which cancels the venue's pair and sends a market order; timed from the pin (at a random",
+        "moment, up to 1.5 s after the position is protected) to that order's",
         "arrival at the venue. It does not wait for the strategy's next cycle, so the figure does",
         "not grow with the cycle interval.",
         "",
