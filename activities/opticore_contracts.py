@@ -108,6 +108,10 @@ class BacktestSettings(BaseModel):
     take_profit: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     trailing: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
     close_at_end: bool = True
+    # "close": the paper venue's fill model, so a backtest trades as a live run there would.
+    fill: Literal["next_open", "close"] = "next_open"
+    # The venue's price step: fills and levels rounded to it, against the trader.
+    price_step: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
     bars_per_year: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
     # How entries are sized; None: ``fraction`` if given, else the strategy's own (a fixed quantity
     # when the parameters name a ``size``), else all the equity less the entry's commission.

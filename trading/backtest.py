@@ -31,6 +31,13 @@ Conventions (every result carries them, with the run's figures, in ``conventions
   ``"end"``, commission and slippage paid), or, with ``close_at_end=False``, reported open and
   valued at the last close (its pnl is unrealised and net of the entry commission only).
 - Bankruptcy: once equity is at or below zero no new trade is entered.
+- The paper venue's fill model (``fill="close"``), so a backtest and a live run on the paper venue
+  trade alike: the target computed on bar t's close fills at that close (the last bar's too);
+  stops, targets and trailing stops rest from the next bar on, up to and including the bar of a
+  signal exit (its range comes before its close); a take-profit, a limit order at the venue,
+  fills at its price with no slippage; a trailing stop trails from the close it was set at. With
+  ``price_step`` every market fill is rounded to the step against the trader (buys up, sells
+  down) after slippage, and every level away from the market, as the venue rounds them.
 
 Speed: targets, the wanted position, its changes and the stop/target checks are numpy over
 bars; the only Python loop is over trades (sizing compounds on each trade's cash), and the
@@ -70,6 +77,7 @@ __all__ = [
 
 Units = Literal["whole", "fractional"]
 Direction = Literal["long", "long_short"]
+Fill = Literal["next_open", "close"]
 ExitReason = Literal["signal", "stop_loss", "take_profit", "end", "open", "trailing_stop"]
 IntArray = npt.NDArray[np.int64]
 
@@ -103,6 +111,8 @@ class BacktestConfig:
     qty_step: float | None = None  # the venue's quantity step (None: any quantity)
     min_qty: float = 0.0  # the venue's minimum order quantity
     min_notional: float = 0.0  # and its minimum order value
+    fill: Fill = "next_open"  # "close": the paper venue's fill model (see the module docstring)
+    price_step: float | None = None  # the venue's price step: fills and levels on it, against the trader
     _entry_sizing: Sizing = field(init=False, repr=False, compare=False)  # set by __post_init__
 
     def __post_init__(self) -> None:
@@ -121,6 +131,8 @@ class BacktestConfig:
             checks.append(("trailing", self.trailing, lambda x: 0 < x < 1, "a fraction in (0, 1)"))
         if self.qty_step is not None:
             checks.append(("qty_step", self.qty_step, lambda x: x > 0, "positive"))
+        if self.price_step is not None:
+            checks.append(("price_step", self.price_step, lambda x: x > 0, "positive"))
         checks.append(("min_qty", self.min_qty, lambda x: x >= 0, "zero or more"))
         checks.append(("min_notional", self.min_notional, lambda x: x >= 0, "zero or more"))
         for name, value, ok, want in checks:
@@ -130,6 +142,8 @@ class BacktestConfig:
             raise InvalidInput(f"units must be 'whole' or 'fractional', got {self.units!r}")
         if self.direction not in ("long", "long_short"):
             raise InvalidInput(f"direction must be 'long' or 'long_short', got {self.direction!r}")
+        if self.fill not in ("next_open", "close"):
+            raise InvalidInput(f"fill must be 'next_open' or 'close', got {self.fill!r}")
         if not isinstance(self.close_at_end, bool):
             raise InvalidInput(f"close_at_end must be true or false, got {self.close_at_end!r}")
         if self.sizing is not None and not isinstance(self.sizing, SIZINGS):
@@ -288,10 +302,25 @@ def conventions(cfg: BacktestConfig) -> str:
         if cfg.close_at_end
         else "reported open and valued at the last close"
     )
+    timing = (
+        "The paper venue's fill model: a target computed on bar t's close fills at that close (the "
+        "last bar's too); stops, targets and trailing stops rest from bar t+1 on, through the bar "
+        "of a signal exit (its range comes before its close); a take-profit fills at its price with "
+        "no slippage; a trailing stop trails from the close it was set at. "
+        if cfg.fill == "close"
+        else "A target computed on bar t's close fills at bar t+1's open (the last bar's target is "
+        "never filled); "
+    )
+    step = (
+        f"Fills and levels on a price step of {cfg.price_step:g}, against the trader. "
+        if cfg.price_step is not None
+        else ""
+    )
     return (
-        "A target computed on bar t's close fills at bar t+1's open (the last bar's target is never "
-        "filled); HOLD keeps the position; equity is marked at every close. "
-        f"Commission: {cfg.commission:.6g} x traded notional on every entry and every exit; slippage: "
+        timing
+        + "HOLD keeps the position; equity is marked at every close. "
+        + step
+        + f"Commission: {cfg.commission:.6g} x traded notional on every entry and every exit; slippage: "
         f"{cfg.slippage_bps:g} bps against the trader on every fill (buys higher, sells lower). "
         f"Size: {describe(cfg.entry_sizing)} at the entry fill price"
         + (f", rounded down to a step of {cfg.qty_step:g}" if cfg.qty_step is not None else "")
@@ -316,15 +345,29 @@ def conventions(cfg: BacktestConfig) -> str:
     )
 
 
-def _wanted(codes: npt.NDArray[np.int8], direction: Direction) -> npt.NDArray[np.int8]:
-    """Position wanted during each bar, after its open: +1 long, -1 short, 0 none (bar 0: none)."""
+def _wanted(
+    codes: npt.NDArray[np.int8], direction: Direction, *, at_close: bool = False
+) -> npt.NDArray[np.int8]:
+    """Position wanted during each bar, after its open: +1 long, -1 short, 0 none (bar 0: none);
+    ``at_close``: after each bar's close instead."""
     n = codes.size
     value = np.where(codes == CODE_LONG, 1, -1 if direction == "long_short" else 0).astype(np.int8)
     last = np.where(codes != CODE_HOLD, np.arange(n), -1)
     np.maximum.accumulate(last, out=last)
+    held = np.where(last >= 0, value[last], 0).astype(np.int8)
+    if at_close:
+        return held
     want = np.zeros(n, dtype=np.int8)
-    want[1:] = np.where(last >= 0, value[last], 0)[:-1]
+    want[1:] = held[:-1]
     return want
+
+
+def _on_step(price: FloatArray, step: float | None, up: npt.NDArray[np.bool_] | bool) -> FloatArray:
+    """``price`` on the venue's price step, rounded up where ``up`` and down elsewhere (no step: as is)."""
+    if step is None:
+        return price
+    ticks = np.round(price / step, 6)  # float noise off before rounding to whole ticks
+    return np.where(up, np.ceil(ticks), np.floor(ticks)) * step
 
 
 def _check_codes(bars: Bars, targets: npt.NDArray[Any]) -> npt.NDArray[np.int8]:
@@ -352,24 +395,31 @@ class _Plan:
 
 def _plan(bars: Bars, codes: npt.NDArray[np.int8], cfg: BacktestConfig) -> _Plan:
     n = len(bars)
-    want = _wanted(codes, cfg.direction)
-    change = np.flatnonzero(want[1:] != want[:-1]) + 1
+    at_close = cfg.fill == "close"
+    want = _wanted(codes, cfg.direction, at_close=at_close)
+    change = np.flatnonzero(want != np.concatenate(([0], want[:-1])))  # bar 0 too: from none
     until = np.append(change[1:], n)  # the next change: where a signal exit fills
     is_entry = want[change] != 0
     entry, until = change[is_entry], until[is_entry]
     side = want[entry].astype(np.float64)
     slip = cfg.slippage_bps / 10_000.0
-    pe = bars.open[entry] * (1.0 + side * slip)
+    fills = bars.close if at_close else bars.open
+    pe = _on_step(fills[entry] * (1.0 + side * slip), cfg.price_step, side > 0)
     exit_ = until.copy()
-    raw = bars.open[np.minimum(until, n - 1)]
+    raw = fills[np.minimum(until, n - 1)]
     reason = np.full(entry.size, _SIGNAL, dtype=np.int8)
     at_end = until == n
     raw[at_end] = bars.close[-1]
     reason[at_end] = _END if cfg.close_at_end else _OPEN
     exit_[at_end] = n - 1 if cfg.close_at_end else n
     if cfg.stop_loss is not None or cfg.take_profit is not None or cfg.trailing is not None:
-        _stops(bars, cfg, entry, until, side, pe, exit_, raw, reason)
-    px = np.where(reason == _OPEN, raw, raw * (1.0 - side * slip))
+        # at the close, exits rest from the next bar and see the exit bar's range before its close
+        first, last = (entry + 1, np.minimum(until + 1, n)) if at_close else (entry, until)
+        seed = fills[entry] if at_close else pe  # a venue trails from the price the stop was set at
+        _stops(bars, cfg, first, last, side, pe, exit_, raw, reason, seed=seed)
+    slipped = _on_step(raw * (1.0 - side * slip), cfg.price_step, side < 0)
+    limit_fill = (reason == _TAKE) if at_close else np.zeros(reason.size, dtype=bool)
+    px = np.where((reason == _OPEN) | limit_fill, raw, slipped)
     return _Plan(entry, exit_, side, pe, px, reason)
 
 
@@ -383,8 +433,11 @@ def _stops(
     exit_: IntArray,
     raw: FloatArray,
     reason: npt.NDArray[np.int8],
+    *,
+    seed: FloatArray,
 ) -> None:
-    """First stop, trailing stop or target touch of each trade over its bars ``[entry, until)``.
+    """First stop, trailing stop or target touch of each trade over its bars ``[entry, until)``
+    (levels from the entry fill price ``pe``, on the price step; a trailing stop from ``seed``).
 
     The rules are ``trading.triggers``': a trailing level is the best price before the bar (the
     entry fill price to begin with) less (long) or plus (short) the trail, so a bar's own extreme
@@ -392,8 +445,10 @@ def _stops(
     nearer one (the first a falling price meets, for a long) is the one that fills.
     """
     nan = np.full(entry.size, np.nan)  # a missing level is never touched
-    stop = pe * (1.0 - side * cfg.stop_loss) if cfg.stop_loss is not None else nan
-    take = pe * (1.0 + side * cfg.take_profit) if cfg.take_profit is not None else nan
+    long_ = side > 0
+    step = cfg.price_step
+    stop = _on_step(pe * (1.0 - side * cfg.stop_loss), step, ~long_) if cfg.stop_loss is not None else nan
+    take = _on_step(pe * (1.0 + side * cfg.take_profit), step, long_) if cfg.take_profit is not None else nan
     lens = until - entry
     k = np.repeat(np.arange(entry.size), lens)  # trade of each held bar
     j = np.arange(k.size) - np.repeat(np.cumsum(lens) - lens - entry, lens)  # bar index
@@ -402,7 +457,9 @@ def _stops(
     adverse = np.where(long, bars.low[j], bars.high[j])
     favourable = np.where(long, bars.high[j], bars.low[j])
     hit_fixed = s * (adverse - stop[k]) <= 0
-    trail = _trail_levels(cfg.trailing, favourable, lens, side, pe) if cfg.trailing is not None else None
+    trail = None
+    if cfg.trailing is not None:
+        trail = _trail_levels(cfg.trailing, favourable, lens, side, seed, step)
     hit_trail = s * (adverse - trail) <= 0 if trail is not None else np.zeros(k.size, dtype=bool)
     hit_take = s * (favourable - take[k]) >= 0
     hits = np.flatnonzero(hit_fixed | hit_trail | hit_take)
@@ -427,10 +484,16 @@ def _stops(
 
 
 def _trail_levels(
-    fraction: float, favourable: FloatArray, lens: IntArray, side: FloatArray, pe: FloatArray
+    fraction: float,
+    favourable: FloatArray,
+    lens: IntArray,
+    side: FloatArray,
+    pe: FloatArray,
+    step: float | None = None,
 ) -> FloatArray:
-    """The trailing level of every held bar: the best price before it (seeded with the entry
-    price) moved by ``fraction`` against the trade. One pass per trade (the loop is over trades)."""
+    """The trailing level of every held bar: the best price before it (seeded with ``pe``) moved by
+    ``fraction`` against the trade, on ``step`` away from the market. One pass per trade (the loop
+    is over trades)."""
     out = np.empty(favourable.size)
     starts = np.cumsum(lens) - lens
     for t in range(lens.size):
@@ -439,7 +502,7 @@ def _trail_levels(
             continue
         best = np.concatenate(([pe[t]], favourable[a : b - 1]))
         best = np.maximum.accumulate(best) if side[t] > 0 else np.minimum.accumulate(best)
-        out[a:b] = best * (1.0 - side[t] * fraction)
+        out[a:b] = _on_step(best * (1.0 - side[t] * fraction), step, side[t] < 0)
     return out
 
 

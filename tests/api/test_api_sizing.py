@@ -123,3 +123,20 @@ async def test_a_backtest_without_a_size_spends_no_more_than_its_cash(http: http
     first = bt["trades"][0]
     spent = first["size"] * first["entry_price"] * 1.01  # with its commission
     assert spent == pytest.approx(10000, rel=1e-9)
+
+
+async def test_a_backtest_can_fill_as_the_paper_venue_does(http: httpx.AsyncClient) -> None:
+    params = {"fast": 5, "slow": 20, "size": 10}
+    settings = {"fill": "close", "price_step": 0.01, "slippage_bps": 5}
+    r = await http.post(
+        "/backtests", json={"data": MSFT, "strategy": "sma_cross", "params": params, "settings": settings}
+    )
+    assert r.status_code == 202, r.text
+    bt = await finished(http, f"/backtests/{r.json()['id']}")
+    assert bt["status"] == "done", bt["error"]
+    assert bt["conventions"].startswith("The paper venue's fill model: a target computed on bar t's close")
+    assert all(round(float(t["entry_price"]) * 100, 6) % 1 == 0 for t in bt["trades"])  # on the cent
+    bad = await http.post(
+        "/backtests", json={"data": MSFT, "strategy": "sma_cross", "settings": {"fill": "mid"}}
+    )
+    assert bad.status_code == 422 and "fill" in bad.text
