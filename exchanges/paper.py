@@ -72,7 +72,15 @@ from trading.models import (
     TimeInForce,
     VenueOrder,
 )
-from trading.triggers import Resting, first_event, improve, marketable, trail_level, would_trigger_now
+from trading.triggers import (
+    Resting,
+    first_event,
+    improve,
+    marketable,
+    met_first,
+    trail_level,
+    would_trigger_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -396,7 +404,8 @@ class PaperExchange:
 
         Events (fills, stop-limit triggers, day expiries) are applied in the order the venue
         would have seen them: by tick, and on one tick stops before limits, so of two orders of
-        one OCO group touched by the same bar the stop wins (as in the backtester).
+        one OCO group touched by the same bar the stop wins, and of two stops the one the price
+        meets first (``trading.triggers.met_first``), as in the backtester.
         """
         tick = self._replay().tick(now)
         rows = conn.execute(
@@ -411,7 +420,7 @@ class PaperExchange:
             events, mark = self._walk(row, bars, tick)
             due.extend(events)
             marks[row["id"]] = mark
-        for event in sorted(due, key=lambda e: (e.tick, e.rank, e.row_id)):
+        for event in sorted(due, key=lambda e: (e.tick, e.rank, e.meets, e.row_id)):
             row = conn.execute("SELECT * FROM orders WHERE id = ?", [event.row_id]).fetchone()
             if row["status"] in _RESTING:  # else an earlier event (an OCO sibling's fill) closed it
                 self._apply(conn, row, event)
@@ -443,15 +452,16 @@ class PaperExchange:
         events: list[_Due] = []
         rank = 1 if order.type is OrderType.LIMIT or order.triggered else 0
         hit = first_event(order, walked)
+        meets = met_first(order.side, hit.stop_price) if hit is not None and rank == 0 else _ZERO
         if hit is not None and hit.kind == "triggered":
-            events.append(_Due(ticks[hit.index], 0, row["id"], "triggered", hit.price))
+            events.append(_Due(ticks[hit.index], 0, row["id"], "triggered", hit.price, meets))
             rest = walked[hit.index + 1 :]
             filled = first_event(replace(order, triggered=True), rest)
             if filled is not None:
                 events.append(_Due(ticks[hit.index + 1 + filled.index], 1, row["id"], "limit", filled.price))
         elif hit is not None:
             kind = "limit" if rank == 1 else order.type.value
-            events.append(_Due(ticks[hit.index], rank, row["id"], kind, hit.price))
+            events.append(_Due(ticks[hit.index], rank, row["id"], kind, hit.price, meets))
         if row["expires_tick"] is not None and tick >= row["expires_tick"]:
             events.append(_Due(row["expires_tick"], 2, row["id"], "expired", _ZERO))
         best = None
@@ -755,6 +765,7 @@ class _Due:
     kind: str  # "limit" (a limit fill), "stop" / "stop_limit" / "trailing_stop" (a trigger's fill),
     # "triggered" (a stop-limit now resting) or "expired"
     price: Decimal
+    meets: Decimal = Decimal(0)  # of stops on one tick, the one the price meets first acts first
 
 
 def _text(value: Decimal | None) -> str | None:

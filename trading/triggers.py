@@ -70,6 +70,15 @@ class Event:
     stop_price: Decimal | None = None  # the level that triggered (a trailing stop's is computed)
 
 
+def met_first(side: Side, level: Decimal | None) -> Decimal:
+    """The order in which stops triggered on one bar act: the one the price meets first first. A
+    bar reaches a higher sell stop before a lower one (at its open, when it opened below both) and
+    a lower buy stop before a higher one, as the backtester assumes (the nearer stop fills)."""
+    if level is None:
+        return Decimal(0)
+    return -level if side is Side.SELL else level
+
+
 def touches_limit(side: Side, limit: Decimal, bar: BarLike) -> bool:
     """True when a limit order of ``side`` at ``limit`` is reached within the bar."""
     return bar.low <= limit if side is Side.BUY else bar.high >= limit

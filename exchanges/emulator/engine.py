@@ -9,11 +9,11 @@ stop price or a trailingDelta) act by ``trading.triggers``' rules (see
 ``exchanges.emulator.triggering``): a triggered market order fills whole at its trigger price (the
 open, on a gap) with slippage, a triggered limit one fills there, never past its limit, or starts
 working as a limit order. Events of all orders are applied in bar order, triggers before limit
-fills on one bar. IOC and FOK limits fill at once at the market when their limit is marketable
-there and otherwise expire. The two orders of an OCO list share one reservation: when one of them
-trades or triggers the other expires, and cancelling either cancels both. A pinned price replaces
-the bars of a listing (as a one-price bar) until unpinned. Matching runs on every request, before
-it is served.
+fills on one bar, and of two triggers the one the price meets first. IOC and FOK limits fill at
+once at the market when their limit is marketable there and otherwise expire. The two orders of
+an OCO list share one reservation: when one of them trades or triggers the other expires, and
+cancelling either cancels both. A pinned price replaces the bars of a listing (as a one-price bar)
+until unpinned. Matching runs on every request, before it is served.
 
 Quote amounts (cost, commission) are kept at 8 decimals, Binance's asset precision, so balances,
 orders and trades agree exactly.
@@ -488,7 +488,7 @@ class Venue:
             due = [d for o in self.open_orders() if tick > o.checked_tick for d in self._next(o, tick)]
             if not due:
                 break
-            at, step, order = min(due, key=lambda d: (d[0], d[1].rank, d[2].order_id))
+            at, step, order = min(due, key=lambda d: (d[0], d[1].rank, d[1].meets, d[2].order_id))
             self._act(order, step, at)
         for order in self.open_orders():
             if tick > order.checked_tick:

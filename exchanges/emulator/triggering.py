@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from trading.models import OrderType, Side
-from trading.triggers import BarLike, Resting, first_event, marketable
+from trading.triggers import BarLike, Resting, first_event, marketable, met_first
 
 if TYPE_CHECKING:
     from exchanges.emulator.engine import Order
@@ -44,6 +44,7 @@ class Step:
     price: Decimal  # the fill price before slippage, or the price that triggered
     taker: bool  # a trigger's fill trades as a market order (it slips); a resting limit's does not
     rank: int  # on one bar: triggers (0) before limit fills (1)
+    meets: Decimal = Decimal(0)  # of triggers on one bar, the one the price meets first acts first
 
 
 def side_of(order: Order) -> Side:
@@ -88,6 +89,7 @@ def next_step(order: Order, bars: Sequence[BarLike], price_step: Decimal) -> Ste
     hit = first_event(resting, bars)
     if hit is None:
         return None
+    meets = met_first(resting.side, hit.stop_price)
     if order.type in LIMIT_TYPES and not marketable(side, order.price, hit.price):
-        return Step(hit.index, "work", hit.price, taker=False, rank=0)
-    return Step(hit.index, "fill", hit.price, taker=True, rank=0)
+        return Step(hit.index, "work", hit.price, taker=False, rank=0, meets=meets)
+    return Step(hit.index, "fill", hit.price, taker=True, rank=0, meets=meets)

@@ -52,3 +52,16 @@ async def test_create_oco_refuses_a_pair_that_is_not_one(
             OrderRequest("b", SYMBOL, Side.SELL, OrderType.STOP, D(5), stop_price=D(97), oco_group="g"),
         )
     assert await ex.orders() == []
+
+
+async def test_of_two_stops_one_bar_goes_through_the_one_the_price_meets_first_fills(
+    tmp_path: Path, make_exchange: Callable[..., PaperExchange], clock: Any
+) -> None:
+    ex = make_exchange(series={SYMBOL: moves_spec(tmp_path)}, start_bar=0, slippage_bps=D(0))
+    await ex.create_order(OrderRequest("entry", SYMBOL, Side.BUY, OrderType.MARKET, D(10)))
+    await ex.create_order(req("low", OrderType.STOP, stop_price=D(97)))  # placed first
+    await ex.create_order(req("high", OrderType.STOP, stop_price=D("97.5")))
+    clock.now = EPOCH + timedelta(seconds=4)  # bar 4 falls from 102 to 97: through both
+    high, low = await ex.fetch_order("high"), await ex.fetch_order("low")
+    assert (high.status, high.avg_price) == (OrderStatus.FILLED, D("97.5"))  # met on the way down first
+    assert low.status is OrderStatus.CANCELLED
