@@ -392,4 +392,6 @@ class ExitActivities:
             outcome = await record_rejection(
                 s, plan, f"not placed: protective exit {', '.join(filled)} closed the position first"
             )
+            if not plan.flatten_of:  # the signal left that way on this very bar: no stand-down
+                await repo.set_stood_down(s, strategy_id=plan.strategy_id, symbol=plan.symbol, direction="")
         return ClearExitsResult(filled=filled, outcome=outcome)

@@ -174,6 +174,8 @@ async def test_an_exit_that_closed_the_position_first_stops_the_signal_exit(desk
     assert await position(desk, cfg) == 0
     (stop,) = [o for o in await desk.venue.orders() if o.client_order_id.endswith("e0s")]
     assert (stop.status, stop.avg_price) == (OrderStatus.FILLED, D("96.99"))  # 97.04 less 5 bp
+    async with desk.deps.sessions() as s:  # the signal left long on this bar: it may enter again
+        assert await repo.stood_down(s, strategy_id=cfg.strategy_id) == {}
 
 
 async def test_a_set_cut_short_by_a_crash_is_completed_not_replaced(desk: Desk) -> None:
