@@ -452,6 +452,28 @@ class PositionPublic(BaseModel):
     updated_at: datetime
 
 
+class ExitPublic(BaseModel):
+    """A protective exit that stands now, at the venue or held by ASTS (``held_by``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    strategy_id: str
+    symbol: str
+    kind: Literal["stop_loss", "take_profit", "trailing"]
+    held_by: Literal["venue", "asts"]
+    client_order_id: str
+    side: str
+    qty: Decimal
+    type: str = Field(description="the order at the venue; for an exit ASTS holds, the market order it sends")
+    price: Decimal | None = Field(description="a take-profit's level")
+    stop_price: Decimal | None = Field(description="a stop's level; a trailing stop's where it stands")
+    trail_fraction: Decimal | None
+    best_price: Decimal | None = Field(description="a trailing stop ASTS holds: its best price so far")
+    status: str
+    oco_group: str | None
+    updated_at: datetime
+
+
 class DecisionPublic(BaseModel):
     """An agent decision: a strategy's (strategy and cycle) or an ad-hoc one (analysis id)."""
 

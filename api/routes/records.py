@@ -1,4 +1,4 @@
-"""Read-only views of the books: orders, positions, decisions, PnL, events, markets."""
+"""Read-only views of the books: orders, positions, protective exits, decisions, PnL, events, markets."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from api.schemas import (
     DecisionDetail,
     DecisionPublic,
     EventPublic,
+    ExitPublic,
     FillPublic,
     MarketPublic,
     MarketsPublic,
@@ -86,6 +87,13 @@ async def fills(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response
 async def positions(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response:
     """Positions per strategy and symbol."""
     return await fresh(_reader(PositionPublic, repo.get_positions, session, **asdict(page)))
+
+
+@router.get("/exits", response_model=Page[ExitPublic])
+async def exits(session: SessionDep, fresh: FreshDep, page: PageDep) -> Response:
+    """The protective exits that stand now: those resting at the venue and those ASTS holds and
+    watches itself (the venue could not hold them), by strategy and symbol."""
+    return await fresh(_reader(ExitPublic, repo.standing_exits, session, **asdict(page)))
 
 
 @router.get("/decisions", response_model=Page[DecisionPublic])

@@ -32,7 +32,7 @@ from store.repo.control import (
     set_hub_gate,
     strategy_gate_of,
 )
-from store.repo.exits import add_held_exit, held_exits, set_held_exit
+from store.repo.exits import StandingExit, add_held_exit, held_exits, set_held_exit, standing_exits
 from store.repo.journal import (
     cycle_decisions,
     daily_pnl_base,
@@ -88,6 +88,7 @@ from store.repo.trades import (
 __all__ = [
     "CandleSeries",
     "CandleWrites",
+    "StandingExit",
     "add_candles",
     "add_held_exit",
     "add_news_items",
@@ -151,6 +152,7 @@ __all__ = [
     "set_strategy_code_version",
     "set_strategy_params",
     "set_strategy_status",
+    "standing_exits",
     "stood_down",
     "stored_hashes",
     "strategy_gate_of",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import HeldExitRow
+from store.models import HeldExitRow, OrderRow
 from store.repo._common import FRESH, dialect_insert, fetch_all
+from trading.models import OrderStatus
 
 HELD_STATUSES = ("watching", "fired", "cancelled")
 
@@ -94,4 +96,82 @@ async def set_held_exit(
         update(HeldExitRow)
         .where(HeldExitRow.client_order_id == client_order_id, HeldExitRow.status == "watching")
         .values(**values)
+    )
+
+
+@dataclass(frozen=True)
+class StandingExit:
+    """A protective exit that stands now: resting at the venue, or held (watched) by ASTS."""
+
+    strategy_id: str
+    symbol: str
+    kind: str
+    held_by: str  # "venue" or "asts"
+    client_order_id: str
+    side: str
+    qty: Decimal
+    type: str  # the order at the venue; for one ASTS holds, the market order it sends once it fires
+    price: Decimal | None
+    stop_price: Decimal | None
+    trail_fraction: Decimal | None
+    best_price: Decimal | None  # a trailing stop's best price so far (ASTS holds it)
+    status: str
+    oco_group: str | None
+    updated_at: datetime
+
+
+async def standing_exits(
+    session: AsyncSession, *, strategy_id: str | None = None, limit: int = 200, offset: int = 0
+) -> list[StandingExit]:
+    """The exits that protect positions now, by strategy, symbol and client order id: those
+    resting at their venue (open, triggered or part filled) and those ASTS watches itself."""
+    live = [s.value for s in OrderStatus if not s.is_terminal]
+    at_venue = select(OrderRow).where(OrderRow.exit_kind != "", OrderRow.status.in_(live))
+    ours = select(HeldExitRow).where(HeldExitRow.status == "watching")
+    if strategy_id is not None:
+        at_venue = at_venue.where(OrderRow.strategy_id == strategy_id)
+        ours = ours.where(HeldExitRow.strategy_id == strategy_id)
+    out = [_resting(o) for o in await fetch_all(session, at_venue)]
+    out += [_watched(h) for h in await fetch_all(session, ours)]
+    out.sort(key=lambda e: (e.strategy_id, e.symbol, e.client_order_id))
+    return out[offset : offset + limit]
+
+
+def _resting(o: OrderRow) -> StandingExit:
+    return StandingExit(
+        strategy_id=o.strategy_id,
+        symbol=o.symbol,
+        kind=o.exit_kind,
+        held_by="venue",
+        client_order_id=o.client_order_id,
+        side=o.side,
+        qty=o.qty,
+        type=o.type,
+        price=o.price,
+        stop_price=o.stop_price,
+        trail_fraction=o.trail_fraction,
+        best_price=None,
+        status=o.status,
+        oco_group=o.oco_group,
+        updated_at=o.updated_at,
+    )
+
+
+def _watched(h: HeldExitRow) -> StandingExit:
+    return StandingExit(
+        strategy_id=h.strategy_id,
+        symbol=h.symbol,
+        kind=h.kind,
+        held_by="asts",
+        client_order_id=h.client_order_id,
+        side=h.side,
+        qty=h.qty,
+        type="market",
+        price=h.price,
+        stop_price=h.stop_price,
+        trail_fraction=h.trail_fraction,
+        best_price=h.best_price,
+        status=h.status,
+        oco_group=h.oco_group,
+        updated_at=h.updated_at,
     )

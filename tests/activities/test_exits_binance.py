@@ -165,3 +165,19 @@ async def test_between_cycles_the_watch_fires_a_held_exit_once_its_level_trades_
     assert fall.watching == 0 and await venue.ex.open_orders(SYMBOL) == []
     again = await watch(deps, cfg, 60)  # a retry of the watch: nothing left, nothing sent twice
     assert again.fired == [] and again.watching == 0
+
+
+async def test_the_standing_exits_name_the_pair_at_the_venue_and_the_one_asts_holds(
+    deps: Deps, venue: Venue
+) -> None:
+    cfg = await strategy(deps, stop_loss="0.1", take_profit="0.2", trailing="0.03")
+    await OrderActivities(deps).place(entry(cfg))
+    await protect(deps, cfg, 1)
+    async with deps.sessions() as s:
+        standing = await repo.standing_exits(s, strategy_id=cfg.strategy_id)
+        assert await repo.standing_exits(s, strategy_id=cfg.strategy_id, limit=1, offset=2) == standing[2:]
+    assert [(e.kind, e.held_by, e.type, e.qty, e.best_price) for e in standing] == [
+        ("trailing", "asts", "market", D(10), D("100.05")),  # sent as a market order once it fires
+        ("stop_loss", "venue", "stop", D(10), None),
+        ("take_profit", "venue", "limit", D(10), None),
+    ]

@@ -155,3 +155,26 @@ async def test_docs_and_openapi(http: httpx.AsyncClient) -> None:
         assert path in spec["paths"], path
     assert "/metrics" not in spec["paths"]
     assert "StrategyCreate" in spec["components"]["schemas"]
+
+
+async def test_the_exits_that_protect_a_position_are_listed_with_who_holds_them(
+    http: httpx.AsyncClient,
+) -> None:
+    # wide levels: the set rests while the position stands
+    sid = await start_strategy(http, name="guarded", exits={"stop_loss": "0.5", "take_profit": "5"})
+
+    async def protected() -> list[dict[str, Any]] | None:
+        held = sum(Decimal(p["qty"]) for p in await _rows(http, "positions", strategy_id=sid))
+        exits = await _rows(http, "exits", strategy_id=sid)
+        return exits if held > 0 and exits and all(Decimal(e["qty"]) == held for e in exits) else None
+
+    exits = await poll(protected, f"{sid}'s position protected")
+    assert exits is not None
+    assert sorted((e["kind"], e["held_by"], e["type"]) for e in exits) == [
+        ("stop_loss", "venue", "stop"),  # the paper venue holds every kind itself
+        ("take_profit", "venue", "limit"),
+    ]
+    assert len({e["oco_group"] for e in exits}) == 1 and all(e["side"] == "sell" for e in exits)
+    assert await _rows(http, "exits", strategy_id="s-nobody") == []
+    r = await http.get("/exits", params={"limit": 0})
+    assert r.status_code == 422
