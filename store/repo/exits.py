@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,47 +132,24 @@ async def standing_exits(
     if strategy_id is not None:
         at_venue = at_venue.where(OrderRow.strategy_id == strategy_id)
         ours = ours.where(HeldExitRow.strategy_id == strategy_id)
-    out = [_resting(o) for o in await fetch_all(session, at_venue)]
-    out += [_watched(h) for h in await fetch_all(session, ours)]
+    out = [
+        _standing(o, kind=o.exit_kind, held_by="venue", type=o.type, best_price=None)
+        for o in await fetch_all(session, at_venue)
+    ]
+    out += [
+        _standing(h, kind=h.kind, held_by="asts", type="market", best_price=h.best_price)
+        for h in await fetch_all(session, ours)
+    ]
     out.sort(key=lambda e: (e.strategy_id, e.symbol, e.client_order_id))
     return out[offset : offset + limit]
 
 
-def _resting(o: OrderRow) -> StandingExit:
-    return StandingExit(
-        strategy_id=o.strategy_id,
-        symbol=o.symbol,
-        kind=o.exit_kind,
-        held_by="venue",
-        client_order_id=o.client_order_id,
-        side=o.side,
-        qty=o.qty,
-        type=o.type,
-        price=o.price,
-        stop_price=o.stop_price,
-        trail_fraction=o.trail_fraction,
-        best_price=None,
-        status=o.status,
-        oco_group=o.oco_group,
-        updated_at=o.updated_at,
-    )
+# What a resting exit order and an exit ASTS holds record alike.
+_SHARED = (
+    "strategy_id", "symbol", "client_order_id", "side", "qty", "price", "stop_price",
+    "trail_fraction", "status", "oco_group", "updated_at",
+)  # fmt: skip
 
 
-def _watched(h: HeldExitRow) -> StandingExit:
-    return StandingExit(
-        strategy_id=h.strategy_id,
-        symbol=h.symbol,
-        kind=h.kind,
-        held_by="asts",
-        client_order_id=h.client_order_id,
-        side=h.side,
-        qty=h.qty,
-        type="market",
-        price=h.price,
-        stop_price=h.stop_price,
-        trail_fraction=h.trail_fraction,
-        best_price=h.best_price,
-        status=h.status,
-        oco_group=h.oco_group,
-        updated_at=h.updated_at,
-    )
+def _standing(row: OrderRow | HeldExitRow, **own: Any) -> StandingExit:
+    return StandingExit(**{name: getattr(row, name) for name in _SHARED}, **own)
