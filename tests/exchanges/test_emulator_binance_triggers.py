@@ -173,3 +173,17 @@ async def test_an_oco_list_shares_one_lock_and_is_cancelled_whole(tmp_path: Path
         assert emu.balances()["TEST"] == (10, 0)
         with pytest.raises(ccxt.BaseError, match="relationship of the prices"):
             await ex.private_post_orderlist_oco(oco | {"abovePrice": "99", "listClientOrderId": "list-2"})
+
+
+async def test_of_two_stops_one_bar_goes_through_the_one_the_price_meets_first_trades_first(
+    tmp_path: Path,
+) -> None:
+    async with moves(tmp_path) as (emu, ex, clock):
+        for cid, stop in (("low", "97"), ("high", "97.5")):  # the lower one placed first
+            await ex.create_order(
+                SYMBOL, "STOP_LOSS", "sell", 5, None, {"stopPrice": stop, "newClientOrderId": cid}
+            )
+        await to_bar(clock, ex, 4)  # bar 4 falls from 102 to 97: through both
+        first, second = emu.venue.trades(emu.venue.lookup(SYMBOL).id)
+        by_order = {o.order_id: o.client_order_id for o in emu.venue.orders.values()}
+        assert (by_order[first.order_id], by_order[second.order_id]) == ("high", "low")
