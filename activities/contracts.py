@@ -197,6 +197,20 @@ class RiskInput(BaseModel):
     snapshots: list[SymbolSnapshot]
 
 
+class RecheckInput(BaseModel):
+    """An order a human approved after a wait, to be judged again against the risk limits."""
+
+    config: StrategyConfig
+    cycle: int
+    plan: OrderPlan
+
+
+class RecheckResult(BaseModel):
+    """Why a re-judged order may not go now (nothing: it may)."""
+
+    reasons: list[str] = Field(default_factory=list)
+
+
 class OrderPlan(BaseModel):
     """One approved order: what the order workflow will place."""
 
@@ -838,3 +852,6 @@ class ClearExitsResult(BaseModel):
     filled: list[str] = Field(default_factory=list)
     # Set when the order must not be placed (an exit closed the position first): where it ended.
     outcome: OrderOutcome | None = None
+
+
+RecheckInput.model_rebuild()

@@ -34,6 +34,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         analysis.analyse,
         analysis.analyze_once,
         risk.risk_approve,
+        risk.recheck_order,
         orders.place_order,
         orders.sync_order,
         orders.cancel_order,

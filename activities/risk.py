@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -11,6 +12,8 @@ from temporalio import activity
 
 from activities.contracts import (
     OrderPlan,
+    RecheckInput,
+    RecheckResult,
     RiskInput,
     RiskRejection,
     RiskResult,
@@ -79,6 +82,40 @@ class RiskActivities:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+
+    @activity.defn(name="recheck_order")
+    @translate_errors
+    async def recheck_order(self, inp: RecheckInput) -> RecheckResult:
+        """Judge an order a human approved after a wait against the risk limits again, with the
+        book and the prices as they stand now (both may have moved while it waited): the reasons it
+        breaks them now, none if it may go. The approval does not lift a limit."""
+        cfg, plan = inp.config, inp.plan
+        limits = RiskLimits.from_mapping(cfg.risk)
+        ex = self.deps.exchange(cfg.exchange)
+        price = (await ex.ticker(plan.symbol)).last
+        async with self.deps.sessions() as s:
+            base, positions, _, _ = await risk_context(
+                s, strategy_id=cfg.strategy_id, capital=cfg.capital, now=utcnow()
+            )
+        exposures = await _exposures(ex, positions, {plan.symbol: price}) if limits.judges_exposure else {}
+        intent = OrderIntent(symbol=plan.symbol, side=Side(plan.side), qty=plan.qty, price=price)
+        ctx = replace(base, position_qty=positions.get(plan.symbol, Decimal(0)), exposures=exposures)
+        reasons = list(check_order(intent, ctx, limits).reasons)
+        if reasons:
+            RISK_REJECTIONS.inc()
+            async with self.deps.transaction() as s:
+                await repo.record_event(
+                    s,
+                    event_key=f"recheck-{plan.client_order_id}",
+                    kind="risk_rejected",
+                    reason="approved, but now: " + "; ".join(reasons),
+                    now=utcnow(),
+                    strategy_id=cfg.strategy_id,
+                    cycle=inp.cycle,
+                    symbol=plan.symbol,
+                    data={"side": plan.side, "qty": str(plan.qty), "price": str(price)},
+                )
+        return RecheckResult(reasons=reasons)
 
     @activity.defn(name="risk_approve")
     @translate_errors

@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
         OrderPlan,
         ProtectInput,
         ProtectResult,
+        RecheckInput,
+        RecheckResult,
         ReconcileInput,
         ReconcileResult,
         RiskInput,
@@ -35,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import options
     from workflows.order import follow_order
     from workflows.steps import run_step
+
+# Histories from before an approved order was judged again have no such step.
+RECHECK_AFTER_APPROVAL = "recheck-after-approval"
 
 
 @dataclass
@@ -163,6 +168,24 @@ class CycleWorkflow:
         if threshold is None or notional <= threshold:
             return await follow_order(plan)
         outcome = await self._await_approval(inp, plan, notional)
+        if outcome.status == "approved" and workflow.patched(RECHECK_AFTER_APPROVAL):
+            # the book and the prices may have moved while a human decided: the limits still hold
+            recheck = await run_step(
+                "recheck_order",
+                RecheckInput(config=inp.config, cycle=inp.cycle, plan=plan),
+                result_type=RecheckResult,
+                mode=inp.config.step_mode,
+                timeout=options.STORE_TIMEOUT,
+                retry=options.STORE_RETRY,
+            )
+            if recheck.reasons:
+                why = f"approved by {outcome.decided_by}, but the risk limits refuse it now"
+                return RiskRejection(
+                    symbol=plan.symbol,
+                    side=plan.side,
+                    qty=plan.qty,
+                    reasons=[f"{why}: {r}" for r in recheck.reasons],
+                )
         if outcome.status == "approved":
             return await follow_order(plan)
         why = f"approval {outcome.approval_id} {outcome.status} by {outcome.decided_by}"

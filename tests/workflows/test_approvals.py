@@ -25,7 +25,7 @@ from activities.contracts import (
     CycleResult,
     StrategyConfig,
 )
-from activities.deps import Deps
+from activities.deps import Deps, utcnow
 from store import repo
 from tests.api.live import poll
 from tests.conftest import running_worker
@@ -242,3 +242,34 @@ async def test_a_waiting_approval_survives_a_worker_restart(dev_env: WorkflowEnv
     async with deps.sessions() as s:
         row = await repo.get_approval(s, approval_id=req.approval_id)
     assert row is not None and (row.status, row.decided_by) == ("approved", "carol")
+
+
+async def test_an_order_approved_after_the_book_grew_is_judged_again_and_refused(
+    time_env: WorkflowEnvironment, deps: Deps
+) -> None:
+    cfg = approval_config(risk={"max_gross_exposure": "1000"})  # 10 MSFT (~200) is well within
+    await insert_strategy(deps, cfg)
+    async with running_worker(time_env.client, deps) as tq:
+        handle = await start_cycle(time_env.client, cfg, tq)
+        [req] = await pending(handle)
+        async with deps.transaction() as s:  # while a human decides, the book grows past the limit
+            await repo.upsert_position(
+                s,
+                strategy_id=cfg.strategy_id,
+                symbol="GOOGL/USD",
+                qty=Decimal(10),  # some 2900 at the replay's prices
+                avg_price=Decimal(280),
+                realised_pnl=Decimal(0),
+                fees=Decimal(0),
+                now=utcnow(),
+            )
+        await decide(handle, req.approval_id, "approve", actor="alice")
+        result: CycleResult = await handle.result()
+    assert result.orders == [] and await deps.exchange("paper").orders() == []
+    [rejection] = result.rejections
+    [reason] = rejection.reasons
+    assert reason.startswith("approved by alice, but the risk limits refuse it now: gross exposure ")
+    assert reason.endswith("after this order would exceed the limit of 1000")
+    async with deps.sessions() as s:
+        [event] = await repo.list_events(s, strategy_id=cfg.strategy_id, kind="risk_rejected")
+    assert event.reason.startswith("approved, but now: gross exposure")
