@@ -95,7 +95,8 @@ class StrategyWorkflow:
         st = self.state
         interval = timedelta(seconds=st.config.interval_s)
         due = workflow.now() + interval
-        if st.last_cycle is not None and st.last_cycle.held > 0:  # (none in older histories)
+        held = st.last_cycle.held if st.last_cycle is not None else 0  # (none in older histories)
+        if held > 0 and self._watching():
             await self._watch_held_exits(due)
             interval = max(due - workflow.now(), timedelta(0))
         if interval <= timedelta(0):
@@ -118,7 +119,7 @@ class StrategyWorkflow:
         )
         try:
             await workflow.wait_condition(
-                lambda: watch.done() or st.status != "running" or st.hub_state == "halted",
+                lambda: watch.done() or not self._watching(),
                 timeout=(until - workflow.now()) + options.WATCH_EXITS_HEARTBEAT,
             )
         except TimeoutError:
@@ -133,6 +134,10 @@ class StrategyWorkflow:
             return
         for problem in result.problems:
             workflow.logger.warning("held exit watch", extra={"problem": problem})
+
+    def _watching(self) -> bool:
+        """Held exits are watched while the strategy trades (reduce-only included: exits pass)."""
+        return self.state.status == "running" and self.state.hub_state != "halted"
 
     def _may_cycle(self) -> bool:
         st = self.state
