@@ -11,7 +11,7 @@ Events are numbered ``<epoch>.<n>``: a client that reconnects with ``Last-Event-
 event it missed while the process still holds it (the last ``keep``); otherwise (another
 process, a restart, too long away) it gets ``event: reset``, meaning "read everything again".
 Nothing is lost either way. Rows committed later than the look-back behind a marker (an id 64
-below the highest seen; 5 s of write time) would be missed; a client's polling fallback and the
+below the highest seen; 30 s of write time) would be missed; a client's polling fallback and the
 reset cover that.
 
 A stream re-checks its bearer token every ``recheck_s``: a signed-out session, a revoked key or
@@ -50,7 +50,7 @@ from store.models import (
 log = logging.getLogger(__name__)
 
 ID_LOOKBACK = 64
-TIME_LOOKBACK = timedelta(seconds=5)
+TIME_LOOKBACK = timedelta(seconds=30)  # a write can wait seconds for a busy SQLite
 PING_S = 15.0
 IDLE_STOP_S = 30.0
 BATCH = 500
