@@ -84,7 +84,7 @@ test: install-test console/dist/index.html
 	$(BIN)/ruff check .
 	$(BIN)/bandit --quiet -c pyproject.toml -r $(PACKAGES)
 	$(BIN)/mypy $(PACKAGES)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term --cov-fail-under=80
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term --cov-fail-under=80 --durations=25
 
 lint: install-test
 	$(BIN)/ruff check .
