@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from trading.errors import InvalidInput
 from trading.models import Market, OrderType, Side, Target
 from trading.sizing import decimal_field
+from trading.triggers import marketable, trail_level, would_trigger_now
 
 ExitKind = Literal["stop_loss", "take_profit", "trailing"]
 EXIT_KINDS: tuple[ExitKind, ...] = ("stop_loss", "take_profit", "trailing")
@@ -124,23 +125,23 @@ def split_by_venue(
 
 def held_fires(order: ExitOrder, *, last: Decimal, best: Decimal | None) -> tuple[bool, Decimal | None]:
     """Whether an exit ASTS holds fires at the price ``last``, and a trailing stop's best price
-    with ``last`` seen. A stop-loss fires once the price is at or through its level, a take-profit
-    once it reaches its price, a trailing stop once the price has come back ``trail_fraction``
-    from the best price since it was set (the best includes ``last``)."""
-    closes_long = order.side is Side.SELL
+    with ``last`` seen, by ``trading.triggers``' rules at one price: a stop-loss fires once the
+    price is at or through its level, a take-profit once its limit would execute, a trailing stop
+    once the price is through its level from the best price since it was set (the best includes
+    ``last``)."""
     if order.kind == "trailing":
         if order.trail_fraction is None:
             raise InvalidInput("a trailing exit needs its trail fraction")
-        best = last if best is None else (max(best, last) if closes_long else min(best, last))
-        level = best * (1 - order.trail_fraction) if closes_long else best * (1 + order.trail_fraction)
-        return (last <= level if closes_long else last >= level), best
+        best = last if best is None else (max(best, last) if order.side is Side.SELL else min(best, last))
+        level = trail_level(order.side, best, fraction=order.trail_fraction)
+        return would_trigger_now(order.side, level, last), best
     if order.kind == "stop_loss":
         if order.stop_price is None:
             raise InvalidInput("a stop-loss exit needs its stop price")
-        return (last <= order.stop_price if closes_long else last >= order.stop_price), best
+        return would_trigger_now(order.side, order.stop_price, last), best
     if order.price is None:
         raise InvalidInput("a take-profit exit needs its price")
-    return (last >= order.price if closes_long else last <= order.price), best
+    return marketable(order.side, order.price, last), best
 
 
 def stands_down(stood_down: str, target: Target) -> tuple[bool, str]:
