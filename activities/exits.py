@@ -78,6 +78,12 @@ async def _heartbeats(every_s: float = 0.5) -> None:
         await asyncio.sleep(every_s)
 
 
+def _fired_under_way(resting: list[OrderRow]) -> bool:
+    """An exit ASTS held has fired and its market order is under way: it decides what is left of
+    the position, so the symbol's exits are left alone until it ends."""
+    return any(r.type == OrderType.MARKET.value for r in resting)
+
+
 class ExitActivities:
     """Protective exit activities; each is safe to retry."""
 
@@ -150,9 +156,13 @@ class ExitActivities:
                 legs.get(symbol, zlib.crc32(symbol.encode()) % 100_000),
                 result,
             )
-        async with self.deps.sessions() as s:
-            result.watching = len(await repo.held_exits(s, strategy_id=cfg.strategy_id))
+        result.watching = await self._watching(cfg.strategy_id)
         return result
+
+    async def _watching(self, strategy_id: str) -> int:
+        """How many exits ASTS still watches for the strategy."""
+        async with self.deps.sessions() as s:
+            return len(await repo.held_exits(s, strategy_id=strategy_id))
 
     @activity.defn(name="watch_exits")
     @translate_errors
@@ -174,11 +184,10 @@ class ExitActivities:
             async with self.deps.sessions() as s:
                 held = await repo.held_exits(s, strategy_id=cfg.strategy_id)
                 live = await repo.unfinished_orders(s, strategy_id=cfg.strategy_id, exits=True)
-            result.watching = len(held)
             for symbol in sorted({h.symbol for h in held}):
                 resting = [r for r in live if r.symbol == symbol]
-                if any(r.type == OrderType.MARKET.value for r in resting):
-                    continue  # one of them fired: its order is under way
+                if _fired_under_way(resting):
+                    continue
                 watching = [h for h in held if h.symbol == symbol]
                 try:
                     await finish_first(self._watch(cfg, symbol, resting, watching, result))
@@ -188,8 +197,7 @@ class ExitActivities:
             if not held or utcnow() + every > inp.until:
                 break
             await asyncio.sleep(inp.every_s)
-        async with self.deps.sessions() as s:
-            result.watching = len(await repo.held_exits(s, strategy_id=cfg.strategy_id))
+        result.watching = await self._watching(cfg.strategy_id)
         return result
 
     async def _protect_symbol(
@@ -204,8 +212,8 @@ class ExitActivities:
     ) -> None:
         """Keep, watch, complete or replace one symbol's set of exits."""
         cfg = inp.config
-        if any(r.type == OrderType.MARKET.value for r in resting):
-            return  # an exit ASTS held has fired and its order is under way: it decides what is left
+        if _fired_under_way(resting):
+            return
         qty = pos.qty if pos is not None else Decimal(0)
         wanted = cfg.exits.kinds() if cfg.exits is not None and qty != 0 else []
         members = [(r.qty, r.side, r.oco_group) for r in resting] + [
