@@ -77,6 +77,31 @@ def order_legs(cfg: StrategyConfig, snapshots: list[SymbolSnapshot]) -> dict[str
     return {sym: i for i, sym in enumerate(names)}
 
 
+async def _record_refusal(
+    s: AsyncSession,
+    *,
+    key: str,
+    strategy_id: str,
+    cycle: int,
+    intent: OrderIntent,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Count an order the risk limits refuse and record it as a ``risk_rejected`` event."""
+    RISK_REJECTIONS.inc()
+    await repo.record_event(
+        s,
+        event_key=key,
+        kind="risk_rejected",
+        reason=reason,
+        now=now,
+        strategy_id=strategy_id,
+        cycle=cycle,
+        symbol=intent.symbol,
+        data={"side": intent.side.value, "qty": str(intent.qty), "price": str(intent.price)},
+    )
+
+
 class RiskActivities:
     """Pre-trade risk activities."""
 
@@ -102,18 +127,15 @@ class RiskActivities:
         ctx = replace(base, position_qty=positions.get(plan.symbol, Decimal(0)), exposures=exposures)
         reasons = list(check_order(intent, ctx, limits).reasons)
         if reasons:
-            RISK_REJECTIONS.inc()
             async with self.deps.transaction() as s:
-                await repo.record_event(
+                await _record_refusal(
                     s,
-                    event_key=f"recheck-{plan.client_order_id}",
-                    kind="risk_rejected",
-                    reason="approved, but now: " + "; ".join(reasons),
-                    now=utcnow(),
+                    key=f"recheck-{plan.client_order_id}",
                     strategy_id=cfg.strategy_id,
                     cycle=inp.cycle,
-                    symbol=plan.symbol,
-                    data={"side": plan.side, "qty": str(plan.qty), "price": str(price)},
+                    intent=intent,
+                    reason="approved, but now: " + "; ".join(reasons),
+                    now=utcnow(),
                 )
         return RecheckResult(reasons=reasons)
 
@@ -182,31 +204,21 @@ class RiskActivities:
                     continue
                 side, qty = sized.side, sized.qty
                 intent = OrderIntent(symbol=d.symbol, side=side, qty=qty, price=last[d.symbol])
-                ctx = RiskContext(
-                    position_qty=held,
-                    daily_pnl=base_ctx.daily_pnl,
-                    equity=base_ctx.equity,
-                    peak_equity=base_ctx.peak_equity,
-                    halted=base_ctx.halted,
-                    exposures=exposures,
-                )
+                ctx = replace(base_ctx, position_qty=held, exposures=exposures)
                 verdict = check_order(intent, ctx, limits)
                 # The gates are checked again when the order is placed; here they spare a doomed order.
                 refused = admit(hub=hub_gate, strategy=strategy_gate, side=side, qty=qty, position_qty=held)
                 if not verdict.approved or refused:
                     reasons = list(verdict.reasons) + ([refused] if refused else [])
-                    RISK_REJECTIONS.inc()
                     rejected.append(RiskRejection(symbol=d.symbol, side=side.value, qty=qty, reasons=reasons))
-                    await repo.record_event(
+                    await _record_refusal(
                         s,
-                        event_key=f"risk-{cfg.strategy_id}-{inp.cycle}-{leg}",
-                        kind="risk_rejected",
-                        reason="; ".join(reasons),
-                        now=now,
+                        key=f"risk-{cfg.strategy_id}-{inp.cycle}-{leg}",
                         strategy_id=cfg.strategy_id,
                         cycle=inp.cycle,
-                        symbol=d.symbol,
-                        data={"side": side.value, "qty": str(qty), "price": str(last[d.symbol])},
+                        intent=intent,
+                        reason="; ".join(reasons),
+                        now=now,
                     )
                     continue
                 if side is Side.BUY:  # what it spends is not there for the next symbol's entry
