@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from activities.bounds import Amount
 from trading.errors import InvalidInput
 from trading.exits import Exits
-from trading.models import OrderRequest, OrderType, Side, TimeInForce
+from trading.models import Direction, OrderRequest, OrderType, Side, TimeInForce
 from trading.scanner import ScanCriteria
 from trading.sizing import Sizing
 
@@ -64,6 +64,8 @@ class StrategyConfig(BaseModel):
     sizing: Sizing | None = None
     # The protective exits attached to every position it opens (None: none).
     exits: Exits | None = None
+    # long_short: a FLAT target means short (trading.models.wanted).
+    direction: Direction = "long"
 
 
 class LlmSpend(BaseModel):

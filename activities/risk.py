@@ -27,7 +27,7 @@ from exchanges.base import Exchange
 from store import repo
 from trading.control import Gate, admit
 from trading.exits import stands_down
-from trading.models import ClientOrderId, Side, Target
+from trading.models import ClientOrderId, Side, Target, wanted
 from trading.portfolio import Position
 from trading.risk import OrderIntent, RiskContext, RiskLimits, check_order
 from trading.sizing import free_cash, order_for_target, strategy_sizing
@@ -168,8 +168,9 @@ class RiskActivities:
                 if d.symbol in pending:  # an earlier order may still fill: size nothing on top of it
                     continue
                 held = positions.get(d.symbol, Decimal(0))
+                target = wanted(Target(d.target), cfg.direction)
                 if d.symbol in downs:  # a protective exit closed it (see trading.exits.stands_down)
-                    refused_entry, keep = stands_down(downs[d.symbol], Target(d.target))
+                    refused_entry, keep = stands_down(downs[d.symbol], target)
                     if keep != downs[d.symbol]:
                         await repo.set_stood_down(
                             s, strategy_id=cfg.strategy_id, symbol=d.symbol, direction=keep
@@ -179,7 +180,7 @@ class RiskActivities:
                 market = await ex.market(d.symbol)
                 price = last[d.symbol]
                 sized = order_for_target(
-                    Target(d.target),
+                    target,
                     held,
                     sizing,
                     market,
@@ -208,6 +209,8 @@ class RiskActivities:
                 verdict = check_order(intent, ctx, limits)
                 # The gates are checked again when the order is placed; here they spare a doomed order.
                 refused = admit(hub=hub_gate, strategy=strategy_gate, side=side, qty=qty, position_qty=held)
+                if refused is None and held + side.sign * qty < 0 and not ex.capabilities.shorts:
+                    refused = f"{cfg.exchange} cannot hold short positions (a spot account)"
                 if not verdict.approved or refused:
                     reasons = list(verdict.reasons) + ([refused] if refused else [])
                     rejected.append(RiskRejection(symbol=d.symbol, side=side.value, qty=qty, reasons=reasons))
@@ -221,8 +224,11 @@ class RiskActivities:
                         now=now,
                     )
                     continue
-                if side is Side.BUY:  # what it spends is not there for the next symbol's entry
+                # What it spends, or the short it opens, is not there for the next symbol's entry.
+                if side is Side.BUY:
                     cash -= qty * price
+                elif qty > held:
+                    cash -= (qty - max(held, Decimal(0))) * price
                 if limits.judges_exposure:  # the next symbol is judged with this order in
                     exposures[d.symbol] = abs(held + side.sign * qty) * price
                 approved.append(

@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=app.state.sessions,
             home=settings.home,
             bars_per_second=settings.paper_bars_per_second,
+            exchange_options=settings.exchange_options(),
             venues=dict(settings.exchanges),
         )
         await app.state.venues.load_store_series()  # the paper venue lists the stored paper series

@@ -197,6 +197,9 @@ class StrategyCreate(BaseModel):
     # Protective exits (stop_loss, take_profit, trailing: fractions of the entry price) attached
     # to every position it opens; None: those its strategy type declares, if any.
     exits: Exits | None = Field(default=None, examples=[{"stop_loss": "0.02", "take_profit": "0.05"}])
+    # long_short: a FLAT signal means short, on a venue that allows shorts (the paper venue as a
+    # margin account); None: what its strategy type declares ("long" unless it says otherwise).
+    direction: Literal["long", "long_short"] | None = None
 
     @field_validator("symbols")
     @classmethod

@@ -37,6 +37,7 @@ from asts.bars import Bars
 from asts.signal import BarSignal, Signal
 from trading.errors import InvalidInput
 from trading.exits import Exits
+from trading.models import Direction
 
 __all__ = ["MAX_SIZE", "Field", "Int", "Num", "Params", "Strategy", "describe_errors"]
 
@@ -87,6 +88,9 @@ class Strategy:
     # ``Exits(stop_loss=Decimal("0.02"), trailing=Decimal("0.05"))``; a strategy's config may
     # set its own instead. Live they rest at the venue; the backtest applies the same rules.
     exits: ClassVar[Exits | None] = None
+    # "long_short": a FLAT target means short, live (where the venue allows shorts) as in the
+    # backtest; "long": FLAT means no position. A strategy's config may set its own.
+    direction: ClassVar[Direction] = "long"
 
     def warmup(self, p: Any) -> int:
         """Bars the signal of a bar depends on, that bar included (before that: HOLD)."""

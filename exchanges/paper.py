@@ -14,9 +14,12 @@ stop-limit fills at its trigger price with slippage but never past its limit, or
 limit is marketable there, and otherwise expire; DAY orders expire at the first bar at or after
 the next UTC midnight (wall clock). Orders of one OCO group share one reservation: when one fills,
 is cancelled or expires, the others are cancelled. reduce_only sells may not exceed the base
-asset held; a spot account has no short to reduce, so reduce_only buys are refused. Matching runs
-lazily at the start of every call that reads or changes account state. Several processes may
-share one state file.
+asset held; a spot account has no short to reduce, so reduce_only buys are refused. With a
+:class:`~exchanges.paper_margin.PaperMargin` the account is a margin account instead: a sell may
+borrow what it lacks and open a short, with interest, a maintenance margin and liquidation as
+``exchanges.paper_margin`` documents; a reduce_only buy may then buy back at most the short held.
+Matching runs lazily at the start of every call that reads or changes account state. Several
+processes may share one state file.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
 
+from exchanges import paper_margin
 from exchanges.base import EVERY_ORDER_TYPE, EVERY_TIME_IN_FORCE, Capabilities, check_oco_pair
 from exchanges.data import SeriesSpec, bundled_series
 from exchanges.paper_db import (
@@ -51,6 +55,7 @@ from exchanges.paper_db import (
     upgrade,
     venue_order_id,
 )
+from exchanges.paper_margin import MarginState, PaperMargin
 from exchanges.replay import ReplayClock
 from trading.errors import (
     DuplicateClientOrderId,
@@ -72,6 +77,7 @@ from trading.models import (
     TimeInForce,
     VenueOrder,
 )
+from trading.timeframes import parse_timeframe
 from trading.triggers import (
     Resting,
     first_event,
@@ -96,7 +102,7 @@ class PaperExchange:
     """Paper-trading venue replaying historical bars; state lives in one SQLite file."""
 
     name = "paper"
-    capabilities = Capabilities(
+    capabilities = Capabilities(  # a spot account's; a margin account's has shorts
         order_types=EVERY_ORDER_TYPE,
         time_in_force=EVERY_TIME_IN_FORCE,
         oco_legs=3,  # any mix, as many as there are exit kinds
@@ -117,6 +123,7 @@ class PaperExchange:
         initial_balances: Mapping[str, Decimal] | None = None,
         start_bar: int = 200,
         clock: Callable[[], datetime] | None = None,
+        margin: PaperMargin | None = None,
     ) -> None:
         if not bars_per_second > 0:
             raise InvalidInput(f"bars_per_second must be positive, got {bars_per_second}")
@@ -134,6 +141,9 @@ class PaperExchange:
             dict(initial_balances) if initial_balances is not None else {"USD": Decimal(1_000_000)}
         )
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._margin = margin
+        if margin is not None:
+            self.capabilities = replace(PaperExchange.capabilities, shorts=True)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._candles: dict[str, list[Candle]] = {}
@@ -243,6 +253,17 @@ class PaperExchange:
     async def free_balance(self) -> dict[str, Decimal]:
         """Per asset, the amount not reserved by open orders (paper-only helper)."""
         return await self._run(lambda c, now: {a: dec(t) - dec(r) for a, t, r in balance_rows(c)})
+
+    async def margin_account(self) -> MarginState:
+        """The margin account at the current bar (paper-only helper); InvalidInput on a spot account."""
+        if self._margin is None:
+            raise InvalidInput("the paper venue is a spot account: it has no margin account")
+        terms = self._margin
+
+        def read(c: sqlite3.Connection, now: datetime) -> MarginState:
+            return paper_margin.state(c, terms, self._prices(self._replay().tick(now)))
+
+        return await self._run(read)
 
     async def create_order(self, req: OrderRequest) -> VenueOrder:
         """Validate and place an order; raises and records nothing when the venue would reject it."""
@@ -421,9 +442,13 @@ class PaperExchange:
             due.extend(events)
             marks[row["id"]] = mark
         for event in sorted(due, key=lambda e: (e.tick, e.rank, e.meets, e.row_id)):
+            if self._margin is not None:  # the closes before this event's bar come first
+                self._margin_until(conn, self._margin, event.tick - 1)
             row = conn.execute("SELECT * FROM orders WHERE id = ?", [event.row_id]).fetchone()
             if row["status"] in _RESTING:  # else an earlier event (an OCO sibling's fill) closed it
                 self._apply(conn, row, event)
+        if self._margin is not None:
+            self._margin_until(conn, self._margin, tick)
         for row_id, (checked, best) in marks.items():
             row = conn.execute("SELECT * FROM orders WHERE id = ?", [row_id]).fetchone()
             if row["status"] not in _RESTING:
@@ -434,6 +459,92 @@ class PaperExchange:
             conn.execute(
                 "UPDATE orders SET checked_tick = ?, trail_best = ?, stop_price = ? WHERE id = ?",
                 [checked, str(best) if best is not None else row["trail_best"], level, row_id],
+            )
+
+    # ---- the margin account (exchanges.paper_margin) -----------------------------------------
+
+    def _prices(self, tick: int) -> dict[str, Decimal]:
+        """Every asset's price in the quote currency at ``tick``: a base asset at its series'
+        close, a quote currency at 1."""
+        out: dict[str, Decimal] = {}
+        for symbol, spec in self._series.items():
+            if symbol in self._candles:
+                out.setdefault(spec.base, self._current(symbol, tick).close)
+                out[spec.quote] = Decimal(1)
+        return out
+
+    def _series_of(self, asset: str) -> SeriesSpec | None:
+        found = (sp for sym, sp in self._series.items() if sp.base == asset and sym in self._candles)
+        return next(found, None)
+
+    def _bar_seconds(self, spec: SeriesSpec) -> Decimal:
+        if spec.timeframe:
+            return Decimal(int(parse_timeframe(spec.timeframe).interval.total_seconds()))
+        bars = self._candles[spec.symbol]
+        return Decimal(int((bars[1].ts - bars[0].ts).total_seconds())) if len(bars) > 1 else _ZERO
+
+    def _margin_until(self, conn: sqlite3.Connection, terms: PaperMargin, upto: int) -> None:
+        """Charge interest and check the maintenance margin at every bar's close after the last one
+        checked, up to ``upto``, liquidating the shorts at the first close under it."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'margin_tick'").fetchone()
+        last = int(row["value"]) if row else upto
+        if row is not None and upto <= last:
+            return
+        held = paper_margin.shorts(conn)
+        for t in range(last + 1, upto + 1) if held else ():
+            specs = {a: self._series_of(a) for a in held}
+            prices = self._prices(t)
+            quote = next((sp.quote for sp in specs.values() if sp is not None), None)
+            if quote is None:
+                break
+            bar_s = {a: self._bar_seconds(sp) for a, sp in specs.items() if sp is not None}
+            paper_margin.charge_interest(conn, terms, prices, bar_s, quote=quote)
+            if paper_margin.under_maintenance(conn, terms, prices):
+                self._liquidate(conn, terms, t, prices)
+                held = paper_margin.shorts(conn)
+                if not held:
+                    break
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('margin_tick', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(max(upto, last))],
+        )
+
+    def _liquidate(
+        self, conn: sqlite3.Connection, terms: PaperMargin, tick: int, prices: Mapping[str, Decimal]
+    ) -> None:
+        """Cancel the shorted symbols' resting orders and buy every short back at ``tick``'s close."""
+        now = paper_margin.state(conn, terms, prices)
+        why = (
+            f"liquidated: equity {now.equity} is below the maintenance margin {now.maintenance} "
+            f"of shorts worth {now.short_value}"
+        )
+        ts = self._replay().tick_time(tick)
+        for asset, qty in now.shorts.items():
+            spec = self._series_of(asset)
+            if spec is None:
+                continue
+            for resting in conn.execute(
+                "SELECT * FROM orders WHERE symbol = ? AND status IN (?, ?) ORDER BY id",
+                [spec.symbol, *_RESTING],
+            ).fetchall():
+                self._release(conn, resting, OrderStatus.CANCELLED, ts, why)
+            cur = conn.execute(
+                "INSERT INTO orders (client_order_id, symbol, side, type, qty, price, status, filled_qty,"
+                " avg_price, fee, reserved_asset, reserved, created_tick, created_at, updated_at, reason,"
+                " tif, reduce_only, checked_tick)"
+                " VALUES (?, ?, ?, ?, ?, NULL, ?, '0', NULL, '0', NULL, '0', ?, ?, ?, ?, ?, 1, ?)",
+                [
+                    f"liquidation-{tick}-{asset}", spec.symbol, Side.BUY.value, OrderType.MARKET.value,
+                    str(qty), OrderStatus.OPEN.value, tick, ts_text(ts), ts_text(ts), why,
+                    TimeInForce.IOC.value, tick,
+                ],
+            )  # fmt: skip
+            row = conn.execute("SELECT * FROM orders WHERE id = ?", [cur.lastrowid]).fetchone()
+            self._fill(conn, row, self._slipped(spec, Side.BUY, prices[asset]), ts)
+            logger.warning(
+                "paper margin account liquidated a short",
+                extra={"asset": asset, "qty": str(qty), "tick": tick, "reason": why},
             )
 
     def _walk(
@@ -602,7 +713,7 @@ class PaperExchange:
         close = self._current(req.symbol, tick).close
         self._check_prices(spec, req, close)
         if req.reduce_only:
-            self._check_reduces(conn, spec, req)
+            self._check_reduces(conn, spec, req, margin=self._margin is not None)
         # the price the order's value, fee and reservation are figured at
         level: Decimal | None = None
         if req.type is OrderType.MARKET:
@@ -629,7 +740,12 @@ class PaperExchange:
         held_by_group = self._group_reservation(conn, req) if req.oco_group else _ZERO
         reserve = max(need - held_by_group, _ZERO)
         total, reserved = balance(conn, asset)
-        if total - reserved < reserve:
+        if req.side is Side.SELL and self._margin is not None:  # it may borrow what is not held
+            paper_margin.check_open(
+                conn, self._margin, self._prices(tick), asset=asset, qty=reserve, quote=spec.quote,
+                what=f"sell {req.qty} {req.symbol}",
+            )  # fmt: skip
+        elif total - reserved < reserve:
             what = (
                 f"{need} {asset} (value {notional} plus fee {fee})"
                 if req.side is Side.BUY
@@ -688,13 +804,24 @@ class PaperExchange:
             )
 
     @staticmethod
-    def _check_reduces(conn: sqlite3.Connection, spec: SeriesSpec, req: OrderRequest) -> None:
-        """A reduce-only order on this spot account: a sell of at most what is held; never a buy."""
-        if req.side is Side.BUY:
-            raise InvalidOrder(
-                f"reduce-only buy of {req.symbol} refused: a spot account holds no short position to reduce"
-            )
+    def _check_reduces(
+        conn: sqlite3.Connection, spec: SeriesSpec, req: OrderRequest, *, margin: bool
+    ) -> None:
+        """A reduce-only order: a sell of at most what is held; a buy of at most the short held (a
+        spot account holds none)."""
         held, _ = balance(conn, spec.base)
+        if req.side is Side.BUY:
+            if not margin:
+                raise InvalidOrder(
+                    f"reduce-only buy of {req.symbol} refused: "
+                    "a spot account holds no short position to reduce"
+                )
+            if req.qty > -held:
+                raise InvalidOrder(
+                    f"reduce-only buy of {req.qty} {req.symbol} refused: "
+                    f"the short held is {max(-held, _ZERO)} {spec.base}"
+                )
+            return
         if req.qty > held:
             raise InvalidOrder(
                 f"reduce-only sell of {req.qty} {req.symbol} refused: only {held} {spec.base} is held"

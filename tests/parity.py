@@ -27,6 +27,7 @@ from asts.engine import targets_of
 from asts.registry import current
 from exchanges.data import SeriesSpec, bundled_series
 from exchanges.paper import PaperExchange
+from exchanges.paper_margin import PaperMargin
 from store import repo
 from tests.conftest import running_worker
 from tests.exchanges.conftest import EPOCH, FakeClock
@@ -98,6 +99,8 @@ async def live(client: Client, deps: Deps, home: Path, cfg: StrategyConfig, v: V
         slippage_bps=v.slippage_bps,
         initial_balances={v.spec.quote: v.cash},
         clock=clock,
+        # shorts on a margin account; no interest, which the backtest does not charge
+        margin=PaperMargin(borrow_rate=Decimal(0)) if cfg.direction == "long_short" else None,
     )
     deps._exchanges["paper"] = venue  # the deps close it
     await insert_strategy(deps, cfg)
@@ -120,9 +123,28 @@ async def live(client: Client, deps: Deps, home: Path, cfg: StrategyConfig, v: V
     last = (await venue.ticker(v.symbol)).last
     equity = balances.get(v.spec.quote, Decimal(0)) + balances.get(v.spec.base, Decimal(0)) * last
     async with deps.sessions() as s:
-        closing = [o for o in await repo.list_orders(s, strategy_id=cfg.strategy_id) if o.side == "sell"]
-    exits = Counter(o.exit_kind or "signal" for o in closing if o.filled_qty > 0)
-    return Run(sorted(fills), _cent(equity), exits)
+        kinds = {
+            o.client_order_id: o.exit_kind for o in await repo.list_orders(s, strategy_id=cfg.strategy_id)
+        }
+    exits: Counter[str] = Counter()
+    held = Decimal(0)
+    filled = [o for o in await venue.orders() if o.fills]
+    for o in sorted(filled, key=lambda o: (o.fills[0].ts, o.venue_order_id)):  # one that shrinks or turns it
+        signed = o.filled_qty if o.side.value == "buy" else -o.filled_qty
+        if held and (held > 0) != (signed > 0):
+            exits[kinds.get(o.client_order_id) or "signal"] += 1
+        held += signed
+    return Run(_merged(fills), _cent(equity), exits)
+
+
+def _merged(fills: list[Fill]) -> list[Fill]:
+    """The fills, sorted, with those of one bar, side and price summed: a reversal is one order
+    live (close and open at once) and an exit and an entry in the backtest, at one price."""
+    total: dict[tuple[int, str, Decimal], Decimal] = {}
+    for f in fills:
+        key = (f.bar, f.side, f.price)
+        total[key] = total.get(key, Decimal(0)) + f.qty
+    return sorted(Fill(bar, side, qty, price) for (bar, side, price), qty in total.items())
 
 
 def backtest(cfg: StrategyConfig, v: Venue) -> Run:
@@ -150,6 +172,7 @@ def backtest(cfg: StrategyConfig, v: Venue) -> Run:
             take_profit=float(exits.take_profit) if exits and exits.take_profit is not None else None,
             trailing=float(exits.trailing) if exits and exits.trailing is not None else None,
             close_at_end=False,
+            direction=cfg.direction,
             fill="close",
             price_step=float(spec.price_step),
         ),
@@ -169,4 +192,4 @@ def backtest(cfg: StrategyConfig, v: Venue) -> Run:
             if t.exit_reason in ("stop_loss", "trailing_stop"):
                 opened = bars.columns.open[index[int(t.exit_ts)]] * (1 - float(v.slippage_bps) / 10_000)
                 gaps += abs(t.exit_price - math.floor(round(opened / step, 6)) * step) < step / 2
-    return Run(sorted(fills), _cent(result.equity[-1]), exit_kinds, gaps)
+    return Run(_merged(fills), _cent(result.equity[-1]), exit_kinds, gaps)

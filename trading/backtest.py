@@ -59,7 +59,7 @@ import numpy.typing as npt
 from trading.errors import InvalidInput
 from trading.indicators import FloatArray
 from trading.metrics import Metrics, compute_metrics
-from trading.models import Candle
+from trading.models import Candle, Direction
 from trading.rules import CODE_HOLD, CODE_LONG
 from trading.sizing import SIZINGS, Sizing, describe, entry_sizer, equity_fraction
 
@@ -76,7 +76,6 @@ __all__ = [
 ]
 
 Units = Literal["whole", "fractional"]
-Direction = Literal["long", "long_short"]
 Fill = Literal["next_open", "close"]
 ExitReason = Literal["signal", "stop_loss", "take_profit", "end", "open", "trailing_stop"]
 IntArray = npt.NDArray[np.int64]

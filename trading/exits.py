@@ -150,7 +150,7 @@ def stands_down(stood_down: str, target: Target) -> tuple[bool, str]:
     it (a held signal keeps it). Returns (whether this target's entry is refused, what is kept)."""
     if not stood_down or target is Target.HOLD:
         return bool(stood_down), stood_down
-    wanted = "long" if target is Target.LONG else ""  # live strategies are long or flat
-    if wanted == stood_down:
+    way = {Target.LONG: "long", Target.SHORT: "short"}.get(target, "")
+    if way == stood_down:
         return True, stood_down
     return False, ""

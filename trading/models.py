@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from trading.errors import InvalidInput
 
@@ -25,6 +25,11 @@ class Side(StrEnum):
     def sign(self) -> int:
         """+1 for a buy, -1 for a sell."""
         return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        """The other side."""
+        return Side.SELL if self is Side.BUY else Side.BUY
 
 
 class OrderType(StrEnum):
@@ -82,11 +87,24 @@ _TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.RE
 
 
 class Target(StrEnum):
-    """What a strategy wants its position to be."""
+    """What a strategy wants its position to be.
+
+    A strategy's signal says LONG, FLAT or HOLD; SHORT is what FLAT means to a ``long_short``
+    strategy (:func:`wanted`), as in the backtester.
+    """
 
     LONG = "long"
     FLAT = "flat"
     HOLD = "hold"  # keep whatever is held now
+    SHORT = "short"
+
+
+Direction = Literal["long", "long_short"]
+
+
+def wanted(target: Target, direction: Direction) -> Target:
+    """The position a signal's ``target`` asks for: FLAT is short for a ``long_short`` strategy."""
+    return Target.SHORT if target is Target.FLAT and direction == "long_short" else target
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,11 +258,14 @@ def order_for_target(
 ) -> Sized:
     """The order that moves ``position_qty`` toward the target (qty 0: none).
 
-    HOLD never trades; FLAT sells what is held (buys back a short). LONG enters with
-    ``size_entry``; a fixed quantity is then topped up or trimmed to its quantity, while a position
-    sized from money is sized once, when it opens, as the backtester does. ``fraction`` (0..1), an
-    agent's size suggestion, scales the sizing's amount, and a long signal with one never trims.
-    Exits under the venue's minimum are no order, without a reason (dust).
+    HOLD never trades; FLAT sells what is held (buys back a short). LONG (SHORT) enters with
+    ``size_entry``, buying (selling); a fixed quantity is then topped up or trimmed to its
+    quantity, while a position sized from money is sized once, when it opens, as the backtester
+    does. A position held the other way is closed by the same order, which then enters as from
+    flat with the cash the close leaves (the backtester's reversal: exit, then enter, at one
+    price). ``fraction`` (0..1), an agent's size suggestion, scales the sizing's amount, and a
+    signal with one never trims. Exits under the venue's minimum are no order, without a reason
+    (dust).
     """
     if fraction is not None and not 0.0 <= fraction <= 1.0:
         raise InvalidInput(f"size fraction must be within 0..1, got {fraction}")
@@ -271,14 +274,22 @@ def order_for_target(
         return _NO_ORDER
     if target is Target.FLAT:
         return _reduce(abs(held), Side.SELL if held > 0 else Side.BUY, market)
+    side = Side.SELL if target is Target.SHORT else Side.BUY
+    own = held * side.sign  # held the wanted way (negative: the other way)
     if fraction is not None:
         sizing = scaled(sizing, fraction)
+    if own < 0:
+        close = _reduce(-own, side, market)
+        left = cash + held * price - commission * abs(held) * price
+        entry = _entry_on(market, sizing, equity=equity, cash=left, price=price, commission=commission)
+        return Sized(close.qty + entry.qty, entry.reason, side=side)
     if isinstance(sizing, FixedQty):
-        if sizing.qty < held:
-            return _NO_ORDER if fraction is not None else _reduce(held - sizing.qty, Side.SELL, market)
-    elif held > 0:
+        if sizing.qty < own:
+            return _NO_ORDER if fraction is not None else _reduce(own - sizing.qty, side.opposite, market)
+    elif own > 0:
         return _NO_ORDER
-    return _entry_on(market, sizing, equity=equity, cash=cash, price=price, commission=commission, held=held)
+    entry = _entry_on(market, sizing, equity=equity, cash=cash, price=price, commission=commission, held=own)
+    return Sized(entry.qty, entry.reason, side=side)
 
 
 def _entry_on(

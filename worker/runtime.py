@@ -95,6 +95,7 @@ def settings_deps(settings: Settings, engine: AsyncEngine, *, llm: LlmConfig | N
         sessions=make_sessionmaker(engine),
         home=settings.home,
         bars_per_second=settings.paper_bars_per_second,
+        exchange_options=settings.exchange_options(),
         venues=dict(settings.exchanges),
         llm=llm,
         data_dir=settings.data_path,

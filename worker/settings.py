@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.llm import LlmConfig, Price
 from exchanges.ccxt_exchange import VenueConfig
+from exchanges.paper_margin import PaperMargin
 
 # The bundled sample feeds (data/news/), ingested when ASTS_NEWS_FEEDS is not set.
 SAMPLE_FEEDS: tuple[dict[str, Any], ...] = (
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_url: str | None = None
     paper_bars_per_second: float = 2.0
+    # The paper venue as a margin account that may hold shorts (ASTS_PAPER_MARGIN as JSON, e.g.
+    # {"borrow_rate": "0.05", "initial": "0.5", "maintenance": "0.1"}; unset: a spot account).
+    paper_margin: PaperMargin | None = None
     # ccxt venues by the name strategies use, as JSON: {"binance": {"ccxt_id": "binance",
     # "testnet": true}}; see exchanges.ccxt_exchange.VenueConfig. Keys are never set here: they
     # come from ASTS_EXCHANGE_<NAME>_API_KEY / _SECRET or ASTS_EXCHANGE_SECRETS_FILE.
@@ -158,6 +162,10 @@ class Settings(BaseSettings):
     # The daily LLM allowance shared by the ad-hoc analyses (POST /analyze); None: no limit.
     analyze_daily_tokens: int | None = Field(default=200_000, ge=0)
     analyze_daily_cost: Decimal | None = Field(default=None, ge=0)
+
+    def exchange_options(self) -> dict[str, Any]:
+        """What the paper venue is opened with besides its home and speed (its margin terms)."""
+        return {} if self.paper_margin is None else {"margin": self.paper_margin}
 
     def llm_config(self) -> LlmConfig | None:
         """The agents' model, or None when none is configured."""

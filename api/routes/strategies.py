@@ -112,6 +112,17 @@ async def start_strategy(
     breakers = BreakerLimits.from_mapping(body.breakers).to_mapping() if body.breakers else {}
     sizing = strategy_sizing(kind.size_of(params), body.sizing)
     venue = venues.exchange(check_venue(body.exchange, settings))
+    direction = body.direction or kind.cls.direction
+    if direction == "long_short" and not venue.capabilities.shorts:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"direction long_short: {body.exchange} cannot hold short positions (a spot account"
+            + (
+                "; ASTS_PAPER_MARGIN makes the paper venue a margin account)"
+                if body.exchange == "paper"
+                else ")"
+            ),
+        )
     for symbol in body.symbols:
         market = await venue.market(symbol)
         # A size never tradable there is refused now, not left to run for ever without an order.
@@ -141,6 +152,7 @@ async def start_strategy(
         code_version=kind.version,
         sizing=body.sizing,
         exits=body.exits if body.exits is not None else kind.cls.exits,
+        direction=direction,
     )
     # The row is committed first, so a running workflow always has its row (and its gate).
     async with session.begin():

@@ -56,7 +56,7 @@ def trigger_side(order: Order) -> Side:
     """The side of the stop whose trigger rule a conditional order follows (see the module doc)."""
     side = side_of(order)
     if order.type.startswith("TAKE_PROFIT"):
-        return Side.SELL if side is Side.BUY else Side.BUY
+        return side.opposite
     return side
 
 

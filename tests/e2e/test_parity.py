@@ -21,6 +21,7 @@ D = Decimal
 # and trailing stops firing, one stop through a gap down.
 STRATEGIES: dict[str, tuple[dict[str, Any], Venue]] = {
     "long only": ({}, Venue(symbol="MSFT/USD", start_bar=200, bars=120)),
+    "long and short": ({"direction": "long_short"}, Venue(symbol="MSFT/USD", start_bar=200, bars=120)),
     "stops, targets and trailing stops": (
         {"exits": Exits(stop_loss=D("0.01"), take_profit=D("0.04"), trailing=D("0.015"))},
         Venue(symbol="SPX/USD", start_bar=200, bars=120),

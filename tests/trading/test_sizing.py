@@ -16,7 +16,7 @@ from asts.engine import backtest
 from asts.registry import current
 from trading.backtest import BacktestConfig, Bars, run_backtest
 from trading.errors import InvalidInput
-from trading.models import Market, Side, Target
+from trading.models import Market, Side, Target, wanted
 from trading.portfolio import Position
 from trading.sizing import (
     EquityFraction,
@@ -358,3 +358,54 @@ def test_the_backtester_sizes_an_entry_as_the_live_risk_step_does(
         assert live.side is Side.BUY and live.qty * price * (1 + fee) <= equity
         [trade] = trades
         assert trade.size == pytest.approx(float(live.qty), rel=1e-12)
+
+
+# Shorts (a long_short strategy's FLAT) ---------------------------------------------------------
+
+
+def test_flat_means_short_only_to_a_long_short_strategy() -> None:
+    assert wanted(Target.FLAT, "long_short") is Target.SHORT
+    assert wanted(Target.FLAT, "long") is Target.FLAT
+    assert wanted(Target.LONG, "long_short") is Target.LONG
+    assert wanted(Target.HOLD, "long_short") is Target.HOLD
+
+
+@pytest.mark.parametrize(
+    ("held", "expected_qty", "expected_side"),
+    [
+        ("0", "10", Side.SELL),  # opens the short
+        ("-4", "6", Side.SELL),  # a fixed quantity tops the short up
+        ("-10", "0", Side.SELL),  # already there
+        ("-12", "2", Side.BUY),  # and trims it back
+        ("10", "20", Side.SELL),  # a reversal: closes the long and opens the short in one order
+    ],
+)
+def test_a_short_target_sizes_a_fixed_quantity_like_a_long_one(
+    held: str, expected_qty: str, expected_side: Side
+) -> None:
+    got = order(Target.SHORT, held, qty("10"))
+    assert got.qty == D(expected_qty)
+    if got.qty:
+        assert got.side is expected_side
+
+
+def test_a_long_target_reverses_a_short_in_one_buy() -> None:
+    got = order(Target.LONG, "-3", qty("10"))
+    assert (got.qty, got.side) == (D(13), Side.BUY)
+
+
+def test_a_short_sized_from_money_is_sized_once_and_from_the_cash_a_reversal_leaves() -> None:
+    frac = EquityFraction(fraction=D("0.5"))
+    assert order(Target.SHORT, "0", frac, equity=D(1000), cash=D(1000), price=D(10)).qty == D(50)
+    assert order(Target.SHORT, "-50", frac, equity=D(1000), cash=D(1500), price=D(10)).qty == 0
+    # long 100 bought with all the cash: the close frees 1000, which then sizes the short
+    flip = order(Target.SHORT, "100", FixedNotional(notional=D(400)), equity=D(1000), cash=D(0), price=D(10))
+    assert (flip.qty, flip.side) == (D(140), Side.SELL)
+    # with no cash left after the close, the reversal only closes, and says why it did not enter
+    broke = order(Target.SHORT, "100", qty("10"), equity=D(0), cash=D(-1000), price=D(10))
+    assert (broke.qty, broke.side, broke.reason) == (D(100), Side.SELL, "no cash")
+
+
+def test_flat_buys_a_short_back() -> None:
+    got = order(Target.FLAT, "-7", qty("10"))
+    assert (got.qty, got.side) == (D(7), Side.BUY)
