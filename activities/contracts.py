@@ -246,6 +246,9 @@ class OrderPlan(BaseModel):
     # Cancel the strategy's protective exits on this symbol before placing (the order closes or
     # shrinks the position they protect, so they must not fire on top of it).
     clear_exits: bool = False
+    # Of ``qty``, what closes a position held the other way (a reversal closes it, then enters
+    # with the rest); 0: the order does not turn the position.
+    closes: Decimal = Decimal(0)
 
     @model_validator(mode="after")
     def _shape(self) -> OrderPlan:
@@ -854,6 +857,8 @@ class ClearExitsResult(BaseModel):
     filled: list[str] = Field(default_factory=list)
     # Set when the order must not be placed (an exit closed the position first): where it ended.
     outcome: OrderOutcome | None = None
+    # Set when an exit closed the position a reversal was to close: the entry left to place.
+    qty: Decimal | None = None
 
 
 RecheckInput.model_rebuild()

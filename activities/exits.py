@@ -374,7 +374,8 @@ class ExitActivities:
     @translate_errors
     async def clear_exits(self, plan: OrderPlan) -> ClearExitsResult:
         """Cancel the exits of the plan's symbol before the plan is placed; if one had filled,
-        record the plan as not placed and say so."""
+        record the plan as not placed and say so, or, for a reversal, say what is left of it to
+        place: its entry."""
         async with self.deps.sessions() as s:
             known = await repo.get_order(s, client_order_id=plan.client_order_id)
             live = [
@@ -396,6 +397,10 @@ class ExitActivities:
         filled = [o.client_order_id for o in done if o.status == _FILLED]
         if not filled:
             return ClearExitsResult(cancelled=[o.client_order_id for o in done])
+        if plan.closes and not plan.flatten_of:  # a reversal: what it was to close is closed
+            async with self.deps.transaction() as s:
+                await repo.set_stood_down(s, strategy_id=plan.strategy_id, symbol=plan.symbol, direction="")
+            return ClearExitsResult(filled=filled, qty=plan.qty - plan.closes)
         async with self.deps.transaction() as s:
             outcome = await record_rejection(
                 s, plan, f"not placed: protective exit {', '.join(filled)} closed the position first"

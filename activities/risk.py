@@ -247,6 +247,7 @@ class RiskActivities:
                         hub_id=cfg.hub_id,
                         # it closes or shrinks the position: its exits must not fire on top of it
                         clear_exits=held * side.sign < 0,
+                        closes=abs(held) if held * side.sign < 0 and qty > abs(held) else Decimal(0),
                     )
                 )
         return RiskResult(approved=approved, rejected=rejected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
@@ -21,7 +22,8 @@ class OrderWorkflow:
     """Places an order idempotently, follows it with timers, cancels it when its time in force ends.
 
     An order that closes or shrinks a position (``clear_exits``) first cancels the position's
-    protective exits; if one of them had filled, the order is not placed.
+    protective exits; if one of them had filled, the order is not placed, or, if it was to turn
+    the position, only the entry beyond the close is.
 
     The workflow id is ``order-{client_order_id}``, and the placing activity looks the
     client order id up at the venue before it places anything, so neither a retried
@@ -46,6 +48,8 @@ class OrderWorkflow:
             if cleared.outcome is not None:  # an exit closed the position first: nothing to place
                 self._outcome = cleared.outcome
                 return cleared.outcome
+            if cleared.qty is not None:  # ... or all but a reversal's entry
+                plan = plan.model_copy(update={"qty": cleared.qty, "closes": Decimal(0)})
         outcome = await run_step(
             "place_order",
             plan,

@@ -11,6 +11,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.contracts import Decision, RiskInput, RiskResult, StrategyConfig, SymbolSnapshot
 from activities.deps import Deps, utcnow
 from activities.risk import RiskActivities
+from exchanges.paper_margin import PaperMargin
 from store import repo
 from tests.factories import insert_strategy, make_config
 from trading.sizing import EquityFraction, FixedNotional
@@ -110,3 +111,30 @@ async def test_the_book_limits_judge_held_positions_and_the_cycles_earlier_entri
     async with deps.sessions() as s:
         (event,) = await repo.list_events(s, strategy_id=cfg.strategy_id, kind="risk_rejected")
     assert event.symbol == "GOOGL/USD" and event.reason.startswith("gross exposure")
+
+
+async def test_a_long_short_strategy_sells_short_on_flat_and_a_spot_venue_refuses_it(deps: Deps) -> None:
+    cfg = make_config(direction="long_short")
+    await insert_strategy(deps, cfg)
+    result = await _approve(deps, cfg, ("MSFT/USD", "flat"))
+    assert not result.approved  # the paper venue here is a spot account
+    (refused,) = result.rejected
+    assert (refused.side, refused.qty) == ("sell", Decimal(10))
+    assert refused.reasons == ["paper cannot hold short positions (a spot account)"]
+    long_only = make_config()
+    await insert_strategy(deps, long_only)
+    assert not (await _approve(deps, long_only, ("MSFT/USD", "flat"))).approved  # flat: nothing held
+    assert not (await _approve(deps, long_only, ("MSFT/USD", "flat"))).rejected
+
+
+async def test_a_reversal_closes_and_enters_in_one_order_that_says_what_it_closes(deps: Deps) -> None:
+    deps.exchange_options = {"margin": PaperMargin()}
+    cfg = make_config(direction="long_short")
+    await insert_strategy(deps, cfg)
+    async with deps.transaction() as s:
+        await repo.upsert_position(
+            s, strategy_id=cfg.strategy_id, symbol="MSFT/USD", qty=Decimal(4), avg_price=Decimal(100),
+            realised_pnl=Decimal(0), fees=Decimal(0), now=utcnow(),
+        )  # fmt: skip
+    (plan,) = (await _approve(deps, cfg, ("MSFT/USD", "flat"))).approved
+    assert (plan.side, plan.qty, plan.closes, plan.clear_exits) == ("sell", Decimal(14), Decimal(4), True)

@@ -143,7 +143,9 @@ async def serve_api(
     await migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     sessions = make_sessionmaker(engine)
-    deps = Deps(sessions=sessions, home=home, bars_per_second=20)
+    deps = Deps(
+        sessions=sessions, home=home, bars_per_second=20, exchange_options=settings.exchange_options()
+    )
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
     )

@@ -166,7 +166,9 @@ async def test_the_exits_that_protect_a_position_are_listed_with_who_holds_them(
     async def protected() -> list[dict[str, Any]] | None:
         held = sum(Decimal(p["qty"]) for p in await _rows(http, "positions", strategy_id=sid))
         exits = await _rows(http, "exits", strategy_id=sid)
-        return exits if held > 0 and exits and all(Decimal(e["qty"]) == held for e in exits) else None
+        whole = held > 0 and all(Decimal(e["qty"]) == held for e in exits)
+        # the set's orders are placed one after the other: wait for both
+        return exits if whole and {e["kind"] for e in exits} == {"stop_loss", "take_profit"} else None
 
     exits = await poll(protected, f"{sid}'s position protected")
     assert exits is not None

@@ -117,6 +117,11 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     "negative risk limit": ({"risk": {"max_order_notional": "-5"}}, "max_order_notional must be a positive"),
     "unknown exchange": ({"exchange": "nope"}, "unknown exchange 'nope'"),
     "params not an object": ({"params": [1]}, "params: Input should be a valid dictionary"),
+    "shorts on a spot account": (
+        {"direction": "long_short"},
+        "direction long_short: paper cannot hold short positions (a spot account; ASTS_PAPER_MARGIN",
+    ),
+    "unknown direction": ({"direction": "short"}, "direction: Input should be 'long' or 'long_short'"),
 }
 
 

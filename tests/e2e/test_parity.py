@@ -18,10 +18,19 @@ from trading.exits import Exits
 
 D = Decimal
 # (the strategy's settings, the venue's replay): the second window of SPX/USD has stops, targets
-# and trailing stops firing, one stop through a gap down.
+# and trailing stops firing, one stop through a gap down. A long/short strategy runs on the paper
+# venue as a margin account; with exits, some of its reversals find an exit filled first and
+# place only their entry.
 STRATEGIES: dict[str, tuple[dict[str, Any], Venue]] = {
     "long only": ({}, Venue(symbol="MSFT/USD", start_bar=200, bars=120)),
     "long and short": ({"direction": "long_short"}, Venue(symbol="MSFT/USD", start_bar=200, bars=120)),
+    "long and short with stops": (
+        {
+            "direction": "long_short",
+            "exits": Exits(stop_loss=D("0.01"), take_profit=D("0.04"), trailing=D("0.015")),
+        },
+        Venue(symbol="SPX/USD", start_bar=200, bars=120),
+    ),
     "stops, targets and trailing stops": (
         {"exits": Exits(stop_loss=D("0.01"), take_profit=D("0.04"), trailing=D("0.015"))},
         Venue(symbol="SPX/USD", start_bar=200, bars=120),
