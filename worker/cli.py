@@ -346,6 +346,16 @@ def strategy_start(
         ),
     ] = None,
     units: Annotated[str | None, typer.Option(help="with --sizing: whole or fractional units")] = None,
+    exit_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exit", help="protective exit key=value: stop_loss, take_profit, trailing (fractions)"
+        ),
+    ] = None,
+    direction: Annotated[
+        str | None,
+        typer.Option(help="long, or long_short: a FLAT signal means short (a venue that allows shorts)"),
+    ] = None,
     api_url: ApiOpt = None,
 ) -> None:
     """Start a strategy (built-in types: sma_cross, rsi_reversion, agent; and the users' own)."""
@@ -371,6 +381,10 @@ def strategy_start(
         fail("--units goes with --sizing")
     if sizing is not None:
         body["sizing"] = sizing_of(sizing, units, fail)
+    if exit_:
+        body["exits"] = _pairs(exit_, "exit")
+    if direction is not None:
+        body["direction"] = direction
     out = _call("POST", "/strategies", api_url, body)
     console.print(f"started {out['id']} (workflow {out['workflow_id']})")
 

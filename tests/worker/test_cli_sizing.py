@@ -45,3 +45,16 @@ async def test_strategy_start_takes_a_sizing_and_a_bad_one_is_refused_with_exit_
     assert bad.code == 2 and "sizing" in bad.err + bad.out
     lone = await asts(*start, "--units", "whole", api=api_url)
     assert lone.code == 2 and "--units goes with --sizing" in lone.err
+
+
+async def test_strategy_start_takes_exits_and_a_direction_the_venue_must_allow(api_url: str) -> None:
+    start = ("strategy", "start", "--type", "sma_cross", "--symbols", "MSFT/USD", "--interval", "1h")
+    run = await asts(*start, "--exit", "stop_loss=0.02", "--exit", "trailing=0.03", api=api_url)
+    assert run.code == 0 and run.out.startswith("started s"), run.err
+    sid = run.out.split()[1]
+    shown = await asts("strategy", "status", sid, api=api_url)
+    assert shown.code == 0, shown.err
+    bad = await asts(*start, "--exit", "stop_loss=2", api=api_url)
+    assert bad.code == 2 and "stop_loss" in bad.err + bad.out
+    short = await asts(*start, "--direction", "long_short", api=api_url)
+    assert short.code == 2 and "cannot hold short positions" in short.err + short.out
