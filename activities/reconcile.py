@@ -18,14 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.contracts import (
+    OrderPlan,
     ReconcileInput,
     ReconcileResult,
+    StrategyConfig,
     VenueReconcileInput,
     VenueReconcileResult,
 )
 from activities.deps import Deps, translate_errors, utcnow
 from activities.metrics import MISMATCHES
 from activities.orders import plan_of, record_venue_order
+from exchanges.base import Exchange
+from exchanges.paper_margin import LIQUIDATION_PREFIX
 from store import repo
 from trading.breakers import closed_trade_results, consecutive_losses
 from trading.errors import OrderNotFound
@@ -51,6 +55,8 @@ class ReconcileActivities:
             await repo.lock_gates(s)
             for out in inp.outcomes:
                 mismatches += await self._check_order(s, ex, out.client_order_id, out.symbol)
+            if ex.capabilities.shorts:
+                mismatches += await self._adopt_liquidations(s, ex, cfg, inp.cycle)
             mismatches += await self._check_balances(s, ex, cfg.exchange)
             key = f"reconcile-{cfg.strategy_id}-{inp.cycle}"
             await _flag(s, mismatches, key=key, now=now, strategy_id=cfg.strategy_id, cycle=inp.cycle)
@@ -93,6 +99,59 @@ class ReconcileActivities:
             venue_calls=calls,
             venue_errors=errors,
         )
+
+    async def _adopt_liquidations(
+        self, s: AsyncSession, ex: Exchange, cfg: StrategyConfig, cycle: int
+    ) -> list[str]:
+        """Record in the strategy's books the venue's buy-back of a short it holds (a margin
+        account's liquidation, client order id ``liquidation-...``), with the venue's fill, and a
+        ``liquidated`` event. One the books cannot attribute to this strategy alone (several of
+        ours are short the symbol there) is flagged, not applied."""
+        shorts = {p.symbol for p in await repo.get_positions(s, strategy_id=cfg.strategy_id) if p.qty < 0}
+        if not shorts:
+            return []
+        strategies = {r.id for r in await repo.list_strategies(s) if r.exchange == cfg.exchange}
+        ours = [p for p in await repo.get_positions(s) if p.strategy_id in strategies]
+        venue = await ex.balance()
+        behind = set()  # symbols whose short the venue holds less of than our books
+        for symbol in shorts:
+            base = (await ex.market(symbol)).base
+            booked = sum((p.qty for p in ours if p.symbol == symbol), Decimal(0))
+            if venue.get(base, Decimal(0)) > booked:
+                behind.add(symbol)
+        if not behind:  # the usual case: nothing was bought back behind our backs
+            return []
+        out: list[str] = []
+        for o in await ex.orders():
+            if not o.client_order_id.startswith(LIQUIDATION_PREFIX) or o.symbol not in behind:
+                continue
+            if await repo.get_order(s, client_order_id=o.client_order_id) is not None:
+                continue  # recorded already
+            holders = {p.strategy_id for p in ours if p.symbol == o.symbol and p.qty < 0}
+            if holders != {cfg.strategy_id}:
+                out.append(
+                    f"order {o.client_order_id}: the venue liquidated {o.qty} {o.symbol}, shorted by "
+                    f"{len(holders)} strategies; not applied"
+                )
+                continue
+            plan = OrderPlan(
+                strategy_id=cfg.strategy_id, exchange=cfg.exchange, cycle=cycle, leg=0,
+                client_order_id=o.client_order_id, symbol=o.symbol, side=o.side.value, qty=o.qty,
+                ref_price=o.avg_price or Decimal(0), hub_id=cfg.hub_id,
+            )  # fmt: skip
+            await record_venue_order(s, plan, o)
+            await repo.record_event(
+                s,
+                event_key=f"liquidated-{o.client_order_id}",
+                kind="liquidated",
+                reason=o.reason or "the venue bought the short back",
+                now=utcnow(),
+                strategy_id=cfg.strategy_id,
+                cycle=cycle,
+                symbol=o.symbol,
+                data={"qty": str(o.qty), "price": str(o.avg_price)},
+            )
+        return out
 
     async def _check_order(self, s: AsyncSession, ex: object, coid: str, symbol: str) -> list[str]:
         ours = await repo.get_order(s, client_order_id=coid)

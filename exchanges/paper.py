@@ -535,9 +535,9 @@ class PaperExchange:
                 " tif, reduce_only, checked_tick)"
                 " VALUES (?, ?, ?, ?, ?, NULL, ?, '0', NULL, '0', NULL, '0', ?, ?, ?, ?, ?, 1, ?)",
                 [
-                    f"liquidation-{tick}-{asset}", spec.symbol, Side.BUY.value, OrderType.MARKET.value,
-                    str(qty), OrderStatus.OPEN.value, tick, ts_text(ts), ts_text(ts), why,
-                    TimeInForce.IOC.value, tick,
+                    f"{paper_margin.LIQUIDATION_PREFIX}{tick}-{asset}", spec.symbol, Side.BUY.value,
+                    OrderType.MARKET.value, str(qty), OrderStatus.OPEN.value, tick, ts_text(ts),
+                    ts_text(ts), why, TimeInForce.IOC.value, tick,
                 ],
             )  # fmt: skip
             row = conn.execute("SELECT * FROM orders WHERE id = ?", [cur.lastrowid]).fetchone()

@@ -14,9 +14,10 @@ A margin account is one cross-margin account in the venue's quote currency:
 - Liquidation: at the first bar whose close leaves equity below ``maintenance`` times the shorts'
   value, the venue cancels every resting order of the shorted symbols and buys every short back
   at that close, with the venue's slippage and fee, as a market order whose client order id is
-  ``liquidation-<bar>-<asset>``. For one short of ``q`` units with ``E0`` of equity besides it,
-  that is the first close at or above ``E0 / (q * (1 + maintenance))``
-  (:func:`liquidation_price`).
+  ``liquidation-<bar>-<asset>``; the strategy's reconcile step records it in the books of the
+  strategy holding the short, with a ``liquidated`` event. For one short of ``q`` units with
+  ``E0`` of equity besides it, that is the first close at or above
+  ``E0 / (q * (1 + maintenance))`` (:func:`liquidation_price`).
 
 A spot account (no :class:`PaperMargin`) refuses every sell of more than it holds.
 """
@@ -35,6 +36,7 @@ from exchanges.paper_db import add_balance, balance_rows, dec
 from trading.errors import InsufficientBalance
 
 _ZERO = Decimal(0)
+LIQUIDATION_PREFIX = "liquidation-"  # the client order id of a liquidation starts so
 _YEAR_S = Decimal(365 * 86400)
 _CHARGE_STEP = Decimal("1e-8")  # interest is charged to the 8th decimal of the quote currency
 _Fraction = Annotated[Decimal, Field(ge=0, le=1)]
