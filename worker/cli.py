@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -26,7 +27,28 @@ from worker.cli_opticore import add_opticore_commands, sizing_of
 from worker.cli_scan import add_scan_command, universe_option
 from worker.cli_sdk import add_sdk_commands
 
-app = typer.Typer(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
+
+class _App(typer.Typer):
+    """The CLI: settings the environment gets wrong are a clear error with exit code 2."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as e:
+            if e.title != "Settings":
+                raise
+            reasons = "; ".join(_setting_error(x) for x in e.errors())
+            err.print(f"[red]error:[/red] bad settings: {escape(reasons)}")
+            raise SystemExit(2) from None
+
+
+def _setting_error(error: Any) -> str:
+    name, *inner = (str(p) for p in error["loc"]) or ("",)
+    where = f" ({'.'.join(inner)})" if inner else ""
+    return f"ASTS_{name.upper()}{where}: {error['msg'].removeprefix('Value error, ')}"
+
+
+app = _App(help="ASTS: agent-driven trading on durable Temporal workflows.", no_args_is_help=True)
 strategy_app = typer.Typer(
     help="Start, list, inspect, halt, resume and upgrade strategies (through the API); write and check "
     "strategy code (locally)."

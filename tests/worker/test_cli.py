@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -238,3 +239,33 @@ async def test_approvals_from_the_cli(api_url: str) -> None:
     assert "approved" in next(line for line in listed.out.splitlines() if approval_id in line)
     stored = await _strategy(api_url, sid)
     assert stored["status"] == "running"
+
+
+def test_a_bad_setting_in_the_environment_is_named_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASTS_")}
+    env.update(
+        NO_COLOR="1", ASTS_HOME=str(tmp_path), ASTS_PAPER_MARGIN='{"initial": "0.1", "maintenance": "0.2"}'
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "up"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "bad settings: ASTS_PAPER_MARGIN: the maintenance margin (0.2) must be below" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    env["ASTS_PAPER_MARGIN"] = '{"initial": "2"}'
+    nested = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "up"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        nested.returncode == 2 and "ASTS_PAPER_MARGIN (initial): Input should be less than" in nested.stderr
+    )
