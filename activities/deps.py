@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.notify_contracts import NotifyChannel
 from activities.store_series import stored_paper_series
 from agents.llm import LlmClient, LlmConfig
 from exchanges.base import Exchange
@@ -92,6 +93,8 @@ class Deps:
     client: Client | None = None
     # The language model the agents may ask (None: the analysts decide alone).
     llm: LlmConfig | None = None
+    # Where notifications go (ASTS_NOTIFY); their secrets stay in this process.
+    notify_channels: list[NotifyChannel] = field(default_factory=list)
     # The paper venue's series once load_store_series ran (None: bundled, or exchange_options').
     paper_series: dict[str, SeriesSpec] | None = None
     _llm_client: LlmClient | None = None

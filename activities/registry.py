@@ -13,6 +13,7 @@ from activities.exits import ExitActivities
 from activities.ingest import IngestActivities
 from activities.market import MarketActivities
 from activities.marketdata import MarketDataActivities
+from activities.notify import NotifyActivities
 from activities.opticore import OptiCoreActivities
 from activities.orders import OrderActivities
 from activities.reconcile import ReconcileActivities
@@ -29,6 +30,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     ingest = IngestActivities(deps)
     marketdata = MarketDataActivities(deps)
     exits = ExitActivities(deps, orders)
+    notify = NotifyActivities(deps, deps.notify_channels)
     return [
         market.scan,
         analysis.analyse,
@@ -62,4 +64,5 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         ingest.ingest_feed,
         marketdata.backfill_candles,
         marketdata.data_status,
+        notify.deliver_notifications,
     ]

@@ -496,3 +496,22 @@ class LoginFailureRow(Base):
     username: Mapped[str] = mapped_column(String(64))
     client: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationRow(Base):
+    """Where one channel stands with one event or fill (``source`` ``event`` or ``fill``, its row
+    id in ``source_id``): ``sent``; ``failed`` (refused for good, or out of attempts); ``pending``
+    (a temporary failure, tried again); or ``start``, where a channel first seen began (nothing
+    before it is sent). A channel's cursor is its highest id not pending."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("channel", "source", "source_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(ID)
+    source: Mapped[str] = mapped_column(SHORT)
+    source_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(SHORT)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -41,6 +41,7 @@ from workflows.cycle import CycleWorkflow
 from workflows.ingest import IngestWorkflow
 from workflows.marketdata import MarketDataWorkflow
 from workflows.neurohub import NeuroHubWorkflow, parse_reset
+from workflows.notify import NOTIFIER_ID, NotifierWorkflow
 from workflows.optimize import OptimizeWorkflow
 from workflows.options import INGEST_RUN_TIMEOUT, NEWS_SCHEDULE_ID, backtest_queue, strategy_workflow_id
 from workflows.order import OrderWorkflow
@@ -60,6 +61,7 @@ WORKFLOWS: Sequence[type] = (
     OptimizeWorkflow,
     VenueReconcileWorkflow,
     MarketDataWorkflow,
+    NotifierWorkflow,
 )
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 BACKTEST_SLOTS = 2
@@ -97,6 +99,7 @@ def settings_deps(settings: Settings, engine: AsyncEngine, *, llm: LlmConfig | N
         bars_per_second=settings.paper_bars_per_second,
         exchange_options=settings.exchange_options(),
         venues=dict(settings.exchanges),
+        notify_channels=list(settings.notify),
         llm=llm,
         data_dir=settings.data_path,
     )
@@ -151,6 +154,19 @@ async def ensure_news_schedule(
         every_s=settings.news_interval_s,
     )
     return await ensure_schedule(client, schedule_id, schedule)
+
+
+async def ensure_notifier(client: Client, settings: Settings) -> None:
+    """Start the notifier when channels are configured (a running one is kept). The channels
+    are the settings of the workers that run its activity; with none, a round sends nothing."""
+    if settings.notify:
+        await client.start_workflow(
+            NotifierWorkflow.run,
+            settings.notify_interval_s,
+            id=NOTIFIER_ID,
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
 
 
 async def start_venue_reconciliations(client: Client, settings: Settings) -> None:
@@ -272,6 +288,10 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
                 await ensure_marketdata_schedule(client, settings)
             except RPCError as e:  # nor is market data
                 log.warning("market-data schedule not ensured: %s", e, extra={"schedule_id": "marketdata"})
+            try:
+                await ensure_notifier(client, settings)
+            except RPCError as e:  # nor are notifications
+                log.warning("notifier not ensured: %s", e, extra={"workflow_id": NOTIFIER_ID})
             if ready is not None:
                 ready.set()
             await stop.wait()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from activities.notify_contracts import NotifyChannel
 from agents.llm import LlmConfig, Price
 from exchanges.ccxt_exchange import VenueConfig
 from exchanges.paper_margin import PaperMargin
@@ -162,6 +163,13 @@ class Settings(BaseSettings):
     # The daily LLM allowance shared by the ad-hoc analyses (POST /analyze); None: no limit.
     analyze_daily_tokens: int | None = Field(default=200_000, ge=0)
     analyze_daily_cost: Decimal | None = Field(default=None, ge=0)
+    # Notification channels, as JSON: [{"name": "desk", "kind": "webhook", "url": "...", "secret":
+    # "..."}, {"name": "tg", "kind": "telegram", "secret": "<bot token>", "chat_id": "..."},
+    # {"name": "ops", "kind": "slack", "url": "..."}], each with optional "events" (kinds) and
+    # "fills" (default true); see activities.notify_contracts.NotifyChannel. The notifier
+    # workflow delivers every notify_interval_s.
+    notify: list[NotifyChannel] = Field(default_factory=list, max_length=20)
+    notify_interval_s: float = Field(default=5.0, ge=0.5, le=3600)
 
     def exchange_options(self) -> dict[str, Any]:
         """What the paper venue is opened with besides its home and speed (its margin terms)."""

@@ -56,6 +56,14 @@ STORE_RETRY = RetryPolicy(
 # NeuroHub telling every strategy about a control: one activity, Updates sent in parallel.
 # Its timeout is the command's acknowledgement timeout plus this margin.
 NOTIFY_TIMEOUT = timedelta(seconds=60)
+# One notification round: a batch per channel, each request within its own 10 s timeout.
+NOTIFY_DELIVERY_TIMEOUT = timedelta(minutes=5)
+NOTIFY_DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=3,
+    non_retryable_error_types=NON_RETRYABLE,
+)
 # How long a breaker's halt waits for the strategy's acknowledgement.
 BREAKER_ACK_TIMEOUT = timedelta(seconds=60)
 

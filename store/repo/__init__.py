@@ -51,6 +51,15 @@ from store.repo.journal import (
     record_pnl,
 )
 from store.repo.news import add_news_items, get_news_items, list_news, news_as_of, stored_hashes
+from store.repo.notify import (
+    get_notification,
+    latest_id,
+    notify_cursor,
+    notify_start,
+    set_notification,
+    unsent_events,
+    unsent_fills,
+)
 from store.repo.opticore import (
     count_running_opticore,
     create_backtest,
@@ -113,6 +122,7 @@ __all__ = [
     "get_decision",
     "get_hub_gate",
     "get_news_items",
+    "get_notification",
     "get_optimization",
     "get_order",
     "get_positions",
@@ -122,6 +132,7 @@ __all__ = [
     "hub_gate_of",
     "last_candle_ts",
     "last_order_send",
+    "latest_id",
     "latest_pnl",
     "list_approvals",
     "list_candle_series",
@@ -137,6 +148,8 @@ __all__ = [
     "llm_spend",
     "lock_gates",
     "news_as_of",
+    "notify_cursor",
+    "notify_start",
     "order_counts",
     "peak_equity",
     "record_decision",
@@ -148,6 +161,7 @@ __all__ = [
     "record_strategy_code",
     "set_held_exit",
     "set_hub_gate",
+    "set_notification",
     "set_stood_down",
     "set_strategy_code_version",
     "set_strategy_params",
@@ -157,6 +171,8 @@ __all__ = [
     "stored_hashes",
     "strategy_gate_of",
     "unfinished_orders",
+    "unsent_events",
+    "unsent_fills",
     "update_optimization",
     "upsert_order",
     "upsert_position",

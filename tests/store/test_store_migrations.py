@@ -40,6 +40,7 @@ TABLES = {
     "auth_sessions",
     "api_keys",
     "login_failures",
+    "notifications",
 }
 
 
@@ -150,4 +151,4 @@ def test_migrations_ship_inside_the_store_package() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "store" / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head() == "0012"
+    assert head() == "0013"
