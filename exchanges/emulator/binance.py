@@ -35,6 +35,7 @@ from aiohttp import web
 from exchanges.data import SeriesSpec, bundled_series
 from exchanges.emulator import listing as listings
 from exchanges.emulator.admin import add_admin_routes
+from exchanges.emulator.defaults import DEFAULT_API_KEY, DEFAULT_PORT, DEFAULT_SECRET
 from exchanges.emulator.engine import BinanceError, Order, Venue, ms
 from exchanges.emulator.faults import FaultAction, FaultRule, Faults
 from exchanges.emulator.spot import ROUTES, Route
@@ -44,7 +45,6 @@ from trading.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PORT = 9900
 MAX_RECV_WINDOW_MS = 60_000
 _SIGNATURE_RE = re.compile(r"(?:^|&)signature=([^&]*)$")
 _BAN_MSG = (
@@ -55,10 +55,6 @@ _LIMIT_MSG = (
     "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. "
     "Please use the websocket for live updates to avoid polling the API."
 )
-# The emulator's published credentials (the README's example uses them): a local test venue's, not a
-# secret.
-DEFAULT_API_KEY = "emulator-key"
-DEFAULT_SECRET = "emulator-secret"  # noqa: S105  # nosec B105
 _DEFAULT_BALANCES = {"USD": Decimal(1_000_000), "USDT": Decimal(1_000_000)}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

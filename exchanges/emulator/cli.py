@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from exchanges.emulator.binance import (
-    DEFAULT_API_KEY,
-    DEFAULT_PORT,
-    DEFAULT_SECRET,
-    BinanceEmulator,
-    run_emulator,
-)
+from exchanges.emulator.defaults import DEFAULT_API_KEY, DEFAULT_PORT, DEFAULT_SECRET
+
+if TYPE_CHECKING:
+    from exchanges.emulator.binance import BinanceEmulator
 
 
 def emulator_binance(
@@ -26,6 +23,7 @@ def emulator_binance(
     fill_parts: Annotated[int, typer.Option(help="trades per crossed limit order")] = 1,
 ) -> None:
     """Serve a Binance spot REST emulator (point ccxt's binance urls['api'] at the printed URL)."""
+    from exchanges.emulator.binance import run_emulator  # the CLI starts without the emulator's weight
 
     def ready(emu: BinanceEmulator) -> None:
         typer.echo(f"Binance emulator on {emu.url} ({len(emu.venue.listings)} markets); Ctrl-C stops it")

@@ -39,13 +39,21 @@ async def test_scan_ranks_the_paper_universe_in_two_requests(http: httpx.AsyncCl
     assert all(float(r["last"]) > 0 and r["spread_bps"] > 0 for r in rows)
     assert out["requests"] == 2 and out["requests_by_method"] == {"markets": 1, "tickers": 1}
     assert out["filtered"] == [] and out["elapsed_ms"] >= 0
-    # Scores move with the replayed prices (20 bars a second): compare two scans of one bar.
-    for _ in range(20):
-        every = {r["symbol"]: r for r in (await _scan(http, top=10, quote="USD"))["data"]}
+
+    # Scores move with the replayed prices (20 bars a second): compare scans of one bar, the top 2
+    # between two full scans that saw the same prices (no bar began in between).
+    def lasts(scan: dict[str, Any]) -> dict[str, str]:
+        return {r["symbol"]: r["last"] for r in scan["data"]}
+
+    for _ in range(200):
+        before = await _scan(http, top=10, quote="USD")
         top2 = await _scan(http, top=2)
-        if all(every[r["symbol"]]["last"] == r["last"] for r in top2["data"]):
+        after = await _scan(http, top=10, quote="USD")
+        if lasts(before) == lasts(after):
             break
-    ranked = sorted(every.values(), key=lambda r: (-r["score"], r["symbol"]))
+    else:
+        pytest.fail("no bar lasted three scans: nothing to compare")
+    ranked = sorted(before["data"], key=lambda r: (-r["score"], r["symbol"]))
     assert [r["symbol"] for r in top2["data"]] == [r["symbol"] for r in ranked[:2]]
 
 

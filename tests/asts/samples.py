@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+
+# Check verdicts shared by the tests of this package that load with checks (each process checks
+# the built-ins once, not once per test or per module: the agent's check is the costly one).
+CHECK_CACHE = Path(tempfile.mkdtemp(prefix="asts-checks-"))
 
 # Long while the close is above the close n bars ago; a size in units.
 MOMENTUM = '''

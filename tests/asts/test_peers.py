@@ -13,7 +13,7 @@ from agents.analysis import AnalysisState, run_analysis
 from agents.context import AgentContext, AsOfData
 from asts import registry
 from tests.agents.support import HOUR, T0
-from tests.asts.samples import PAIRS
+from tests.asts.samples import CHECK_CACHE, PAIRS
 from trading.models import Candle
 
 FOLLOWER = '''
@@ -49,7 +49,7 @@ def hourly(*closes: float, end: int = 10) -> list[Candle]:
 def follower(tmp_path: Path) -> Iterator[None]:
     (tmp_path / "follower.py").write_text(textwrap.dedent(FOLLOWER))
     before = registry._current
-    registry.install(registry.load([tmp_path], entry_points=False, cache_dir=tmp_path / "cache"))
+    registry.install(registry.load([tmp_path], entry_points=False, cache_dir=CHECK_CACHE))
     try:
         yield
     finally:

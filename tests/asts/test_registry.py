@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from asts.loader import CHECKS_VERSION
 from asts.registry import CheckCache, StrategyLoadError, code_version, load, parse_paths
-from tests.asts.samples import MOMENTUM, package_on_path
+from tests.asts.samples import CHECK_CACHE, MOMENTUM, package_on_path
 from trading.errors import UnknownStrategyType
 
 GOOD = MOMENTUM
@@ -19,7 +20,7 @@ GOOD = MOMENTUM
 # The line of ``class Momentum`` in a file written from GOOD.
 LINE = textwrap.dedent(GOOD).splitlines().index("class Momentum(Strategy):") + 1
 # Check verdicts shared by the tests here (the built-ins are checked once, not per test).
-CACHE = Path(tempfile.mkdtemp(prefix="asts-checks-"))
+CACHE = CHECK_CACHE
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -129,8 +130,14 @@ def test_a_missing_strategy_directory_is_an_error_not_an_empty_set(tmp_path: Pat
 def test_check_verdicts_are_cached_by_code_version(tmp_path: Path) -> None:
     f = write(tmp_path, "momentum.py", GOOD)
     cache_dir = tmp_path / "cache"
-    load([tmp_path], entry_points=False, cache_dir=cache_dir)
+    cache_dir.mkdir()
+    # The built-ins' verdicts (checked once, in the shared cache) so only the new file is checked here.
+    for t in load([], entry_points=False, cache_dir=CACHE).types.values():
+        name = f"check-{t.version[7:]}-{CHECKS_VERSION}.json"
+        shutil.copy(CACHE / name, cache_dir / name)
     version = code_version(f.read_text())[7:]
+    assert not (cache_dir / f"check-{version}-1.json").exists()
+    load([tmp_path], entry_points=False, cache_dir=cache_dir)
     assert (cache_dir / f"check-{version}-1.json").is_file()
     assert CheckCache(cache_dir).get(f"{version}-1") == ""  # a pass, recalled without checking again
 
