@@ -491,19 +491,15 @@ class PaperExchange:
         if row is not None and upto <= last:
             return
         held = paper_margin.shorts(conn)
-        for t in range(last + 1, upto + 1) if held else ():
-            specs = {a: self._series_of(a) for a in held}
+        specs = {a: sp for a in held if (sp := self._series_of(a)) is not None}  # the same every bar
+        bar_s = {a: self._bar_seconds(sp) for a, sp in specs.items()}
+        quote = next((sp.quote for sp in specs.values()), "")
+        for t in range(last + 1, upto + 1) if quote else ():
             prices = self._prices(t)
-            quote = next((sp.quote for sp in specs.values() if sp is not None), None)
-            if quote is None:
-                break
-            bar_s = {a: self._bar_seconds(sp) for a, sp in specs.items() if sp is not None}
             paper_margin.charge_interest(conn, terms, prices, bar_s, quote=quote)
             if paper_margin.under_maintenance(conn, terms, prices):
                 self._liquidate(conn, terms, t, prices)
-                held = paper_margin.shorts(conn)
-                if not held:
-                    break
+                break  # every short is bought back
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('margin_tick', ?)"
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
