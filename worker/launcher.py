@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import httpx
 READY_TIMEOUT_S = 90.0
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_S = 20.0  # more than the worker's graceful shutdown
+BIND_RETRIES = 2
 
 # The dev server runs one history shard, and its transfer-queue reader (which hands new
 # workflow and activity tasks to matching) may poll the database at most 20 times a
@@ -75,8 +77,40 @@ def die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+LOWEST_FREE_PORT = 20000
+PORT_TRIES = 200
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out to outgoing connections (Linux; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing is bound to right now.
+
+    It is drawn below the kernel's ephemeral range: a port the kernel picks (``bind(0)``)
+    may meanwhile become the source port of any outgoing connection on the machine, and
+    the server meant to listen on it then fails with "address already in use".
+    """
+    floor = _ephemeral_floor()
+    if floor - LOWEST_FREE_PORT >= 1000:
+        for _ in range(PORT_TRIES):
+            port = LOWEST_FREE_PORT + secrets.randbelow(floor - LOWEST_FREE_PORT)
+            if _bindable(port):
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -107,6 +141,7 @@ class Stack:
     llm_env: dict[str, str] = field(default_factory=dict)  # ASTS_LLM_* for the children
     children: list[Child] = field(default_factory=list)
     say: Callable[[str], None] = print
+    pick_port: Callable[[], int] = free_port  # for the server's HTTP API and metrics ports
 
     @property
     def address(self) -> str:
@@ -154,7 +189,7 @@ class Stack:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if child.proc.poll() is not None:
-                tail = child.log.read_text(errors="replace")[-2000:]
+                tail = child.log.read_bytes()[child.log_start :].decode(errors="replace")[-2000:]
                 raise StackError(f"{child.name} exited with code {child.proc.returncode}:\n{tail}")
             if ready():
                 return
@@ -170,33 +205,7 @@ class Stack:
                     raise StackError(
                         f"port {port} is in use; pick others with --temporal-port/--ui-port/--api-port"
                     )
-            server = self._spawn(
-                "temporal",
-                [
-                    temporal_binary(),
-                    "server",
-                    "start-dev",
-                    "--db-filename",
-                    str(self.home / "temporal.db"),
-                    "--ip",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.temporal_port),
-                    "--ui-port",
-                    str(self.ui_port),
-                    "--http-port",
-                    str(free_port()),
-                    "--metrics-port",
-                    str(free_port()),
-                    "--ui-disable-news-fetch",
-                    # The UI (on 127.0.0.1 with the server) shows payloads decoded by the API's codec.
-                    "--ui-codec-endpoint",
-                    f"{self.api_url}/codec",
-                    "--log-level",
-                    "warn",
-                ],
-            )
-            self._wait(server, lambda: port_open("127.0.0.1", self.temporal_port), "Temporal server")
+            self._start_temporal()
         if self.llm == "local":
             self._start_llm()
         py = sys.executable
@@ -206,6 +215,46 @@ class Stack:
             "api", [py, "-m", "worker.cli", "api", "--home", str(self.home), "--port", str(self.api_port)]
         )
         self._wait(api, self._api_healthy, "API")
+
+    def _start_temporal(self) -> None:
+        # The HTTP API and metrics ports are the launcher's own picks: when another process
+        # takes one between the pick and the server's bind, the server exits at once and is
+        # started again on new picks. The ports the user chose are checked above and kept.
+        for attempt in range(BIND_RETRIES + 1):
+            server = self._spawn("temporal", self._temporal_argv())
+            try:
+                self._wait(server, lambda: port_open("127.0.0.1", self.temporal_port), "Temporal server")
+                return
+            except StackError as e:
+                if attempt == BIND_RETRIES or "address already in use" not in str(e):
+                    raise
+                self.children.remove(server)
+                self.say("Temporal server: a port was taken meanwhile; starting it again")
+
+    def _temporal_argv(self) -> list[str]:
+        return [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.home / "temporal.db"),
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.temporal_port),
+            "--ui-port",
+            str(self.ui_port),
+            "--http-port",
+            str(self.pick_port()),
+            "--metrics-port",
+            str(self.pick_port()),
+            "--ui-disable-news-fetch",
+            # The UI (on 127.0.0.1 with the server) shows payloads decoded by the API's codec.
+            "--ui-codec-endpoint",
+            f"{self.api_url}/codec",
+            "--log-level",
+            "warn",
+        ]
 
     def _start_llm(self) -> None:
         from worker.llm_local import LocalLlmError, llm_env, start_local_llm
