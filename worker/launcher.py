@@ -116,6 +116,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def dev_server_argv(
+    db_file: Path,
+    port: int,
+    *,
+    ui_port: int | None = None,
+    codec_url: str | None = None,
+    pick_port: Callable[[], int] = free_port,
+) -> list[str]:
+    """``temporal server start-dev`` on 127.0.0.1:``port``, persisting to ``db_file``, with the
+    dynamic config above; its Web UI on ``ui_port`` (None: headless), decoding payloads with the
+    codec at ``codec_url``. The HTTP API and metrics ports are ``pick_port``'s."""
+    argv = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db_file),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--http-port",
+        str(pick_port()),
+        "--metrics-port",
+        str(pick_port()),
+        "--log-level",
+        "warn",
+        *dev_server_args(),
+    ]
+    if ui_port is None:
+        return [*argv, "--headless"]
+    argv += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+    return argv + (["--ui-codec-endpoint", codec_url] if codec_url else [])
+
+
 @dataclass
 class Child:
     """One process of the stack."""
@@ -142,6 +177,7 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     say: Callable[[str], None] = print
     pick_port: Callable[[], int] = free_port  # for the server's HTTP API and metrics ports
+    extra_env: dict[str, str] = field(default_factory=dict)  # more settings for every child
 
     @property
     def address(self) -> str:
@@ -163,7 +199,12 @@ class Stack:
             ASTS_PAPER_BARS_PER_SECOND=str(self.bars_per_second),
         )
         env.update(self.llm_env)
+        env.update(self.extra_env)
         return env
+
+    def spawn(self, name: str, argv: list[str]) -> Child:
+        """Start ``argv`` as the child ``name``, logging to ``logs/NAME.log`` under the home."""
+        return self._spawn(name, argv)
 
     def _spawn(self, name: str, argv: list[str]) -> Child:
         log = self.home / "logs" / f"{name}.log"
@@ -185,6 +226,10 @@ class Stack:
         self.children.append(child)
         return child
 
+    def wait_ready(self, child: Child, ready: Callable[[], bool], what: str) -> None:
+        """Wait until ``ready()``; raise ``StackError`` with the log's end if ``child`` dies first."""
+        self._wait(child, ready, what)
+
     def _wait(self, child: Child, ready: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -205,7 +250,7 @@ class Stack:
                     raise StackError(
                         f"port {port} is in use; pick others with --temporal-port/--ui-port/--api-port"
                     )
-            self._start_temporal()
+            self.start_temporal()
         if self.llm == "local":
             self._start_llm()
         py = sys.executable
@@ -216,7 +261,8 @@ class Stack:
         )
         self._wait(api, self._api_healthy, "API")
 
-    def _start_temporal(self) -> None:
+    def start_temporal(self) -> None:
+        """Start the Temporal dev server on ``temporal_port`` and wait until it listens."""
         # The HTTP API and metrics ports are the launcher's own picks: when another process
         # takes one between the pick and the server's bind, the server exits at once and is
         # started again on new picks. The ports the user chose are checked above and kept.
@@ -232,29 +278,14 @@ class Stack:
                 self.say("Temporal server: a port was taken meanwhile; starting it again")
 
     def _temporal_argv(self) -> list[str]:
-        return [
-            temporal_binary(),
-            "server",
-            "start-dev",
-            "--db-filename",
-            str(self.home / "temporal.db"),
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(self.temporal_port),
-            "--ui-port",
-            str(self.ui_port),
-            "--http-port",
-            str(self.pick_port()),
-            "--metrics-port",
-            str(self.pick_port()),
-            "--ui-disable-news-fetch",
+        return dev_server_argv(
+            self.home / "temporal.db",
+            self.temporal_port,
+            ui_port=self.ui_port,
             # The UI (on 127.0.0.1 with the server) shows payloads decoded by the API's codec.
-            "--ui-codec-endpoint",
-            f"{self.api_url}/codec",
-            "--log-level",
-            "warn",
-        ]
+            codec_url=f"{self.api_url}/codec",
+            pick_port=self.pick_port,
+        )
 
     def _start_llm(self) -> None:
         from worker.llm_local import LocalLlmError, llm_env, start_local_llm
@@ -293,6 +324,20 @@ class Stack:
                     pass
                 child.proc.wait()
         self.children.clear()
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the child ``name``'s process group, reap it and forget it."""
+        for child in [c for c in self.children if c.name == name]:
+            try:
+                os.killpg(child.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                child.proc.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.proc.pid, signal.SIGKILL)
+                child.proc.wait()
+            self.children.remove(child)
 
     def watch(self) -> str | None:
         """Block until a child dies or a signal arrives; return the name of a dead child, if any."""

@@ -41,7 +41,7 @@ def test_the_temporal_server_starts_again_when_a_port_it_was_given_is_taken_mean
             pick_port=lambda: next(ports),
         )
         try:
-            stack._start_temporal()
+            stack.start_temporal()
             assert port_open("127.0.0.1", stack.temporal_port)
             assert said == ["Temporal server: a port was taken meanwhile; starting it again"]
             assert len(stack.children) == 1 and stack.children[0].proc.poll() is None
