@@ -12,8 +12,8 @@ while the harness, one fault at a time:
 - ``drop_venue_answers``: the emulator executes order requests and drops their answers, and
   fails reads with 503, a few times each.
 
-After each fault: every strategy that was running completes a new cycle within
-``recover_within_s`` (the time it took is the fault's recovery time); the halted strategies are
+After each fault: every strategy that was running completes a cycle started after the fault
+within ``recover_within_s`` (the time it took is the fault's recovery time); the halted strategies are
 still halted and placed nothing; no order workflow runs longer than ``stuck_s``; no workflow
 failed; and ``bench.invariants`` holds on both venues (no duplicate order, books = venue,
 positions = balances). At the end every strategy is stopped and the invariants are checked once
@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
 from activities.deps import Deps
@@ -70,6 +70,7 @@ VENUES = ("paper", "binance")
 SYMBOLS = (("MSFT/USD", "GOOGL/USD"), ("SPX/USD", "MSFT/USD"), ("GOOGL/USD", "SPX/USD"))
 ORDER = "/api/v3/order"
 QUERY_TIMEOUT = timedelta(seconds=3)
+PLACEMENT_HOLD_S = 3.0  # how long kill_worker_placing holds a placement at the emulator
 
 
 @dataclass
@@ -96,6 +97,7 @@ class FaultOutcome:
     kind: str
     detail: str
     recovery_s: float
+    order_s: float | None = None  # kill_worker_placing: until the cut-off order was settled
     violations: list[Violation] = field(default_factory=list)
 
 
@@ -136,6 +138,8 @@ class ChaosRun:
         self.halted_orders: dict[str, int] = {}
         self.spawned = 0  # workers started so far (names stay unique)
         self.worker_pids: dict[int, str] = {}  # every worker ever started, killed ones included
+        self.cut_off: str | None = None  # the order workflow whose placement a kill cut off
+        self.cut_at = 0.0
 
     # ---- set-up ------------------------------------------------------------------------------
 
@@ -219,8 +223,7 @@ class ChaosRun:
             if r.status_code != 200:
                 raise RuntimeError(f"halt {sid}: {r.status_code} {r.text[:500]}")
             self.halted[sid] = self.running.pop(sid)
-        since = await self.cycles()
-        await self.wait_cycling(since, self.config.recover_within_s)
+        await self.wait_cycling(datetime.now(UTC), self.config.recover_within_s)
         for sid in self.halted:
             self.halted_orders[sid] = await self._order_count(sid)
 
@@ -233,22 +236,18 @@ class ChaosRun:
         except (TimeoutError, RPCError):
             return None
 
-    async def cycles(self) -> dict[str, int]:
-        """Each running strategy's cycles done (-1: its status could not be read)."""
-        out: dict[str, int] = {}
-        for sid, wid in self.running.items():
-            st = await self._status(wid)
-            out[sid] = st.cycles_done if st is not None else -1
-        return out
-
-    async def wait_cycling(self, since: dict[str, int], timeout: float) -> float | None:
-        """Seconds until every running strategy completed a cycle after ``since``; None on timeout."""
+    async def wait_cycling(self, after: datetime, timeout: float) -> float | None:
+        """Seconds until every running strategy completed a cycle that started after ``after``
+        (a cycle cut off by the fault does not count: the next one must start and end); None when
+        one had not within ``timeout``."""
         started = time.monotonic()
         waiting = set(self.running)
         while waiting and time.monotonic() - started < timeout:
             for sid in list(waiting):
                 st = await self._status(self.running[sid])
-                if st is not None and st.cycles_done > since.get(sid, -1) and st.status == "running":
+                if st is None or st.status != "running" or st.last_cycle is None:
+                    continue
+                if not st.last_cycle.error and st.last_cycle.started_at > after:
                     waiting.discard(sid)
             if waiting:
                 await asyncio.sleep(0.2)
@@ -258,11 +257,11 @@ class ChaosRun:
         async with self.sessions() as s:
             return len(await repo.list_orders(s, strategy_id=strategy_id, limit=100_000))
 
-    async def _checks(self) -> list[Violation]:
+    async def _checks(self, *, final: bool = False) -> list[Violation]:
         found: list[Violation] = []
         for sid, wid in self.halted.items():
-            st = await self._status(wid)
-            if st is None or st.status != "halted":
+            st = None if final else await self._status(wid)  # at the end they were stopped
+            if not final and (st is None or st.status != "halted"):
                 found.append(Violation(f"halt of {sid}", f"status {st.status if st else 'unknown'}"))
             if (n := await self._order_count(sid)) != self.halted_orders[sid]:
                 found.append(Violation(f"halt of {sid}", f"{n - self.halted_orders[sid]} orders since"))
@@ -286,33 +285,64 @@ class ChaosRun:
 
     # ---- faults ------------------------------------------------------------------------------
 
-    async def _placing_worker(self, attempts: int = 200) -> str | None:
-        """The worker running an order's placement activity now, if one is seen in time."""
+    async def _placing_worker(self, hold: Any, wait_s: float = 30.0) -> tuple[str, str] | None:
+        """The worker whose placement the emulator is holding (``hold``, a delay rule) and the
+        order workflow placing, if one is
+        taken within ``wait_s``. Placement runs as a local activity (not listed among a workflow's
+        pending activities) inside a workflow task: the worker is the one that started the order
+        workflow's open workflow task, named in its history."""
         alive = set(self.topo.worker_names())
         pids = {pid: name for pid, name in self.worker_pids.items() if name in alive}
-        query = 'WorkflowType = "OrderWorkflow" AND ExecutionStatus = "Running"'
-        for _ in range(attempts):
-            async for wf in self.client.list_workflows(query, limit=5):
-                with contextlib.suppress(RPCError):
-                    desc = await self.client.get_workflow_handle(wf.id).describe()
-                    for act in desc.raw_description.pending_activities:
-                        pid = act.last_worker_identity.split("@")[0]
-                        if pid.isdigit() and int(pid) in pids and act.state == 2:  # STARTED
-                            return pids[int(pid)]
+        deadline = time.monotonic() + wait_s
+        while hold.remaining:  # not taken yet
+            if time.monotonic() > deadline:
+                return None
             await asyncio.sleep(0.02)
+        query = 'WorkflowType = "OrderWorkflow" AND ExecutionStatus = "Running"'
+        held_until = time.monotonic() + PLACEMENT_HOLD_S * 0.8
+        while time.monotonic() < held_until:
+            at_venue = {str(o["clientOrderId"]) for o in self.emu.orders()}
+            async for wf in self.client.list_workflows(query, limit=50):
+                if wf.id.removeprefix("order-") in at_venue:
+                    continue  # placed already: not the held one
+                with contextlib.suppress(RPCError):
+                    identity = await self._open_task_identity(wf.id)
+                    pid = identity.split("@")[0]
+                    if pid.isdigit() and int(pid) in pids:
+                        return pids[int(pid)], wf.id
+            await asyncio.sleep(0.05)
         return None
+
+    async def _open_task_identity(self, workflow_id: str) -> str:
+        """The identity of the worker that started the workflow's open workflow task ("" if none)."""
+        identity = ""
+        async for event in self.client.get_workflow_handle(workflow_id).fetch_history_events():
+            if event.HasField("workflow_task_started_event_attributes"):
+                identity = event.workflow_task_started_event_attributes.identity
+            elif event.HasField("workflow_task_completed_event_attributes") or event.HasField(
+                "workflow_task_failed_event_attributes"
+            ):
+                identity = ""
+        return identity
 
     async def _inflict(self, kind: str) -> tuple[str, Any]:
         """Do the fault; return what was done and what to do once the strategies recovered."""
+        if kind == "kill_worker_placing":
+            # The next placement at the Binance emulator hangs for a while before it is executed,
+            # so it is in flight when its worker dies: the venue takes the order, no answer returns.
+            hold = self.emu.faults.add("delay_before", method="POST", path=ORDER, seconds=PLACEMENT_HOLD_S)
+            found = await self._placing_worker(hold)
+            if found is not None:
+                name, self.cut_off = found
+                self.cut_at = time.monotonic()
+                await self.kill_worker(name)
+                return f"{name}, mid-placement", self._start_worker
+            hold.remaining = 0
         if kind in ("kill_worker", "kill_worker_placing"):
-            name = await self._placing_worker() if kind == "kill_worker_placing" else None
-            detail = f"{name}, mid-placement" if name else ""
-            if name is None:
-                await asyncio.sleep(self.rng.uniform(0, 2))
-                name = self.rng.choice(self.topo.worker_names())
-                detail = detail or name
+            await asyncio.sleep(self.rng.uniform(0, 2))
+            name = self.rng.choice(self.topo.worker_names())
             await self.kill_worker(name)
-            return detail or f"{name} (no placement seen)", self._start_worker
+            return name if kind == "kill_worker" else f"{name} (no placement seen)", self._start_worker
         if kind == "restart_temporal":
             await asyncio.to_thread(self.topo.restart_temporal)
             return "SIGKILL, restarted", None
@@ -340,13 +370,17 @@ class ChaosRun:
     async def fault(self, kind: str) -> FaultOutcome:
         """One fault, then the recovery and the checks."""
         detail, after = await self._inflict(kind)
-        since = await self.cycles()
-        took = await self.wait_cycling(since, self.config.recover_within_s)
+        took = await self.wait_cycling(datetime.now(UTC), self.config.recover_within_s)
         outcome = FaultOutcome(kind, detail, took if took is not None else float("inf"))
         if took is None:
             outcome.violations.append(
                 Violation("recovery", f"not every strategy cycled within {self.config.recover_within_s:.0f}s")
             )
+        if self.cut_off is not None:
+            outcome.order_s = await self._settled(self.cut_off)
+            if outcome.order_s is None:
+                outcome.violations.append(Violation("cut-off order", f"{self.cut_off} not settled"))
+            self.cut_off = None
         if after is not None:
             await after()
         if kind == "restart_api":
@@ -355,6 +389,15 @@ class ChaosRun:
                 outcome.violations.append(Violation("API restart", f"GET /strategies {r.status_code}"))
         outcome.violations += await self._checks()
         return outcome
+
+    async def _settled(self, workflow_id: str) -> float | None:
+        """Seconds from the kill until the order workflow ``workflow_id`` completed (None: it had
+        not within ``stuck_s``)."""
+        with contextlib.suppress(TimeoutError, WorkflowFailureError):
+            async with asyncio.timeout(self.config.stuck_s):
+                await self.client.get_workflow_handle(workflow_id).result()
+                return time.monotonic() - self.cut_at
+        return None
 
     async def finish(self) -> tuple[list[Violation], dict[str, int], dict[str, int]]:
         """Stop every strategy; check once nothing is in flight; count the venues' orders."""
@@ -370,7 +413,7 @@ class ChaosRun:
             if not [wf async for wf in self.client.list_workflows(query, limit=1)]:
                 break
             await asyncio.sleep(0.5)
-        found += await self._checks()
+        found += await self._checks(final=True)
         orders: dict[str, int] = {}
         fills: dict[str, int] = {}
         for name, read in self.venues.items():
@@ -432,6 +475,14 @@ def report_table(config: ChaosConfig, report: ChaosReport, started: datetime) ->
         f"{percentile(every, 0.95):.1f} | {max(every):.1f} |"
     )
     lost = len(report.violations)
+    cut = [o.order_s for o in report.outcomes if o.order_s is not None]
+    cut_line = (
+        f"Placements cut off by a worker's death: {len(cut)}, each order settled (booked as the "
+        f"venue has it) {statistics.median(cut):.1f} s after the kill at the median, "
+        f"{max(cut):.1f} s at most."
+        if cut
+        else "No placement was caught in flight."
+    )
     return "\n".join(
         [
             machine_line(started),
@@ -442,7 +493,8 @@ def report_table(config: ChaosConfig, report: ChaosReport, started: datetime) ->
             f"venue and the Binance emulator (through ccxt), {config.workers} workers and the API as "
             f"processes, the Temporal dev server, a PostgreSQL of the run's own; "
             f"{report.seconds / 60:.0f} minutes. Recovery: from the fault's end until every running "
-            f"strategy completed a new cycle (stated limit {config.recover_within_s:.0f} s).",
+            f"strategy completed a cycle that started after it "
+            f"(stated limit {config.recover_within_s:.0f} s).",
             "",
             *rows,
             "",
@@ -450,6 +502,8 @@ def report_table(config: ChaosConfig, report: ChaosReport, started: datetime) ->
             f"({report.fills.get('paper', 0)} filled), Binance emulator {report.orders.get('binance', 0)} "
             f"({report.fills.get('binance', 0)} filled). Invariant violations (duplicates, books ≠ venue, "
             f"positions ≠ balances, a halt lost, a stuck or failed workflow): **{lost}**.",
+            "",
+            cut_line,
         ]
     )
 

@@ -660,6 +660,54 @@ def reconcile(
         console.print(f"[yellow]mismatch:[/yellow] {escape(text)}")
 
 
+PassphraseOpt = Annotated[
+    Path | None,
+    typer.Option("--passphrase-file", help="a file holding the passphrase (default: ASTS_BACKUP_PASSPHRASE)"),
+]
+
+
+@app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="a new (or empty) directory for the backup")],
+    home: HomeOpt = None,
+    passphrase_file: PassphraseOpt = None,
+) -> None:
+    """Back up the database (one snapshot, while the system runs), the paper venue, Temporal's
+    dev-server state and the secrets (encrypted with a passphrase) into DIRECTORY."""
+    from worker.backup import BackupError, create_backup, read_passphrase
+
+    settings = _settings(home)
+    try:
+        report = create_backup(settings, directory, read_passphrase(passphrase_file, os.environ))
+    except BackupError as e:
+        fail(str(e), code=e.code)
+    for line in report.lines():
+        console.print(escape(line))
+
+
+@app.command()
+def restore(
+    directory: Annotated[Path, typer.Argument(help="a backup made by asts backup")],
+    home: HomeOpt = None,
+    passphrase_file: PassphraseOpt = None,
+    force: Annotated[
+        bool, typer.Option(help="empty a database that holds data, replace existing files")
+    ] = False,
+) -> None:
+    """Restore a backup into the database of the settings and the home (stop the stack first)."""
+    from worker.backup import BackupError, read_passphrase, restore_backup
+
+    settings = _settings(home)
+    try:
+        report = restore_backup(
+            settings, directory, read_passphrase(passphrase_file, os.environ), force=force
+        )
+    except BackupError as e:
+        fail(str(e), code=e.code)
+    for line in report.lines():
+        console.print(escape(line))
+
+
 add_sdk_commands(strategy_app, call=_call, fail=fail, console=console)
 app.add_typer(make_news_app(call=_call, fail=fail, console=console), name="news")
 app.add_typer(make_data_app(call=_call, fail=fail, console=console), name="data")

@@ -19,5 +19,7 @@ async def test_a_short_chaos_run_loses_nothing_and_recovers_from_every_kind_of_f
     assert not report.violations, "\n".join([*map(str, report.violations), *lines])
     assert sorted(o.kind for o in report.outcomes) == sorted(FAULT_KINDS)
     assert all(o.recovery_s <= config.recover_within_s for o in report.outcomes), lines
+    (placing,) = [o for o in report.outcomes if o.kind == "kill_worker_placing"]
+    assert placing.order_s is not None, lines  # a placement was cut off, and its order settled
     assert report.orders["paper"] > 0 and report.fills["paper"] > 0
     assert report.orders["binance"] > 0 and report.fills["binance"] > 0
