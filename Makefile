@@ -113,6 +113,7 @@ bench: install-test
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.exchange
 	$(BIN)/python -m bench.sdk --out BENCHMARKS.md
+	$(BIN)/python -m bench.chaos --faults 100
 	$(BIN)/python -m bench.api_speed
 	$(BIN)/python -m bench.api_speed --processes 2
 	$(PIP) -e ".[bench]"

@@ -28,7 +28,7 @@ from activities.contracts import (
     SymbolSnapshot,
 )
 from activities.deps import Deps, translate_errors, utcnow
-from activities.llm_calls import call_rows
+from activities.llm_calls import call_rows, count_calls
 from activities.metrics import DECISIONS
 from activities.strategy_code import strategy_type
 from agents.analysis import AnalysisState, run_analysis
@@ -396,6 +396,7 @@ class AnalysisActivities:
 
     async def _record_calls(self, strategy_id: str | None, key: str, logs: dict[str, CallLog]) -> None:
         """Record every call made, in a transaction of its own (a decision's rollback keeps them)."""
+        count_calls(self.deps.llm, logs)
         rows = call_rows(key, strategy_id, logs)
         if rows:
             async with self.deps.transaction() as s:

@@ -13,6 +13,7 @@ from activities.contracts import (
     ApprovalSettlement,
 )
 from activities.deps import Deps, translate_errors, utcnow
+from activities.metrics import APPROVALS
 from store import repo
 from store.models import ApprovalRow
 from trading.errors import InvalidInput
@@ -101,7 +102,7 @@ class ApprovalActivities:
             outcome = outcome_of(row)
             if outcome is None:  # decide_approval leaves no row pending: record nothing half-decided
                 raise RuntimeError(f"approval {inp.approval_id!r} is still pending after its decision")
-            await repo.record_event(
+            first = await repo.record_event(
                 s,
                 event_key=f"approval-decided-{row.id}",
                 kind=f"approval_{outcome.status}",
@@ -116,4 +117,6 @@ class ApprovalActivities:
                     "decided_by": outcome.decided_by,
                 },
             )
+        if first:  # the decision's event is recorded once: a retry or a second decision counts nothing
+            APPROVALS.labels(outcome.status).inc()
         return outcome

@@ -320,6 +320,8 @@ class ReconcileInput(BaseModel):
     cycle: int
     outcomes: list[OrderOutcome]
     snapshots: list[SymbolSnapshot]
+    # When the cycle started (its latency is measured to this step); None in older histories.
+    started_at: datetime | None = None
 
 
 class ReconcileResult(BaseModel):
@@ -359,6 +361,14 @@ class CycleResult(BaseModel):
     def latency_ms(self) -> float:
         """Cycle start to reconcile done, in milliseconds of workflow time."""
         return (self.finished_at - self.started_at).total_seconds() * 1000
+
+
+class CycleFailure(BaseModel):
+    """A cycle that failed (its workflow ended in a failure), to be counted."""
+
+    strategy_id: str
+    strategy_type: str
+    cycle: int
 
 
 class StatusChange(BaseModel):

@@ -11,7 +11,7 @@ from temporalio import activity
 from activities.deps import Deps, translate_errors, utcnow
 from activities.feeds import detect_format, parse_feed, read_feed
 from activities.ingest_contracts import FeedResult, FeedSource
-from activities.llm_calls import call_rows
+from activities.llm_calls import call_rows, count_calls
 from agents.llm import CallLog, LlmClient, LlmInvalidAnswer, LlmRejected, LlmUnavailable
 from agents.prompts import NewsSentiment, sentiment_messages
 from store import repo
@@ -67,6 +67,7 @@ class IngestActivities:
             items, logs, failed = await self._llm_sentiment(llm, items)
             if failed:
                 notes.append(f"{failed} item(s) kept their lexicon score: the model did not answer well")
+        count_calls(self.deps.llm, logs)
         async with self.deps.transaction() as s:
             new, duplicates = await repo.add_news_items(s, items=items, now=now)
             rows = call_rows("news", None, logs)

@@ -7,7 +7,8 @@ from typing import Any
 
 from temporalio import activity
 
-from agents.llm import CallLog
+from activities.metrics import count_llm_calls, provider_of
+from agents.llm import CallLog, LlmConfig
 
 
 def call_rows(key: str, strategy_id: str | None, logs: Mapping[str, CallLog]) -> list[dict[str, Any]]:
@@ -34,3 +35,8 @@ def call_rows(key: str, strategy_id: str | None, logs: Mapping[str, CallLog]) ->
         for name, log in logs.items()
         for i, c in enumerate(log.calls)
     ]
+
+
+def count_calls(llm: LlmConfig | None, logs: Mapping[str, CallLog]) -> None:
+    """Count the calls of ``logs`` in the metrics, by the endpoint's host and the model."""
+    count_llm_calls(logs, provider_of(llm.base_url if llm is not None else None))

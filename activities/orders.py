@@ -19,7 +19,7 @@ from temporalio import activity
 
 from activities.contracts import CancelInput, OrderOutcome, OrderPlan
 from activities.deps import Deps, translate_errors, utcnow
-from activities.metrics import ORDERS
+from activities.metrics import ORDERS, count_fill
 from store import repo
 from store.models import OrderRow
 from trading.errors import (
@@ -172,7 +172,7 @@ async def record_venue_order(
     )
     new_fills = 0
     for f in venue.fills:
-        new_fills += await repo.record_fill(
+        new = await repo.record_fill(
             s,
             fill_id=f.fill_id,
             client_order_id=plan.client_order_id,
@@ -184,6 +184,9 @@ async def record_venue_order(
             fee=f.fee,
             ts=f.ts,
         )
+        if new:  # each venue execution once, however often the order is read
+            count_fill(plan.exchange, f.symbol, f.side.value, f.qty, f.price)
+        new_fills += new
     if new_fills:
         pos = await rebuild_position(s, strategy_id=plan.strategy_id, symbol=plan.symbol)
         if plan.exit_kind and pos.qty == 0:  # a protective exit closed it: as in the backtest, no

@@ -26,7 +26,7 @@ from activities.contracts import (
     VenueReconcileResult,
 )
 from activities.deps import Deps, translate_errors, utcnow
-from activities.metrics import MISMATCHES
+from activities.metrics import CYCLE_SECONDS, CYCLES, MISMATCHES, ORDERS
 from activities.orders import plan_of, record_venue_order
 from exchanges.base import Exchange
 from exchanges.paper_margin import LIQUIDATION_PREFIX
@@ -74,7 +74,7 @@ class ReconcileActivities:
                 closed_trade_results((f.symbol, f.side, f.qty, f.price, f.fee) for f in fills)
             )
             orders_total, orders_rejected = await repo.order_counts(s, strategy_id=cfg.strategy_id)
-            await repo.record_pnl(
+            first = await repo.record_pnl(
                 s,
                 strategy_id=cfg.strategy_id,
                 cycle=inp.cycle,
@@ -85,6 +85,8 @@ class ReconcileActivities:
                 equity=equity,
                 exposure=exposure,
             )
+        if first:  # the cycle's end, counted once: a retried reconcile finds its snapshot recorded
+            _count_cycle(inp, now)
         calls, errors = self.deps.take_venue_counts(cfg.strategy_id)
         return ReconcileResult(
             realised=pnl.realised,
@@ -250,6 +252,16 @@ class ReconcileActivities:
             },
         )
         return result
+
+
+def _count_cycle(inp: ReconcileInput, now: datetime) -> None:
+    """A successful cycle's metrics: done, its latency, and its orders whose outcome is unknown."""
+    CYCLES.labels(inp.config.type, "done").inc()
+    if inp.started_at is not None:
+        CYCLE_SECONDS.labels(inp.config.type).observe(max((now - inp.started_at).total_seconds(), 0.0))
+    unknown = sum(1 for o in inp.outcomes if o.status == "unknown")
+    if unknown:
+        ORDERS.labels("unknown").inc(unknown)
 
 
 async def _flag(s: AsyncSession, mismatches: list[str], *, key: str, now: datetime, **where: Any) -> None:

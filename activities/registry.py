@@ -46,6 +46,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         rec.reconcile,
         rec.reconcile_venue,
         status.set_strategy_status,
+        status.count_cycle_failure,
         control.hub_load,
         control.set_hub_gate,
         control.control_actions,

@@ -21,7 +21,7 @@ from activities.contracts import (
     SymbolSnapshot,
 )
 from activities.deps import Deps, translate_errors, utcnow
-from activities.metrics import RISK_REJECTIONS
+from activities.metrics import GATE_REASON, NO_SHORTS_REASON, RISK_REJECTIONS
 from activities.strategy_code import strategy_type
 from exchanges.base import Exchange
 from store import repo
@@ -86,9 +86,12 @@ async def _record_refusal(
     intent: OrderIntent,
     reason: str,
     now: datetime,
+    why: list[str],
 ) -> None:
-    """Count an order the risk limits refuse and record it as a ``risk_rejected`` event."""
-    RISK_REJECTIONS.inc()
+    """Count an order the risk limits refuse (once per reason in ``why``: rule names, or the gate)
+    and record it as a ``risk_rejected`` event."""
+    for name in why:
+        RISK_REJECTIONS.labels(name).inc()
     await repo.record_event(
         s,
         event_key=key,
@@ -125,7 +128,8 @@ class RiskActivities:
         exposures = await _exposures(ex, positions, {plan.symbol: price}) if limits.judges_exposure else {}
         intent = OrderIntent(symbol=plan.symbol, side=Side(plan.side), qty=plan.qty, price=price)
         ctx = replace(base, position_qty=positions.get(plan.symbol, Decimal(0)), exposures=exposures)
-        reasons = list(check_order(intent, ctx, limits).reasons)
+        verdict = check_order(intent, ctx, limits)
+        reasons = list(verdict.reasons)
         if reasons:
             async with self.deps.transaction() as s:
                 await _record_refusal(
@@ -136,6 +140,7 @@ class RiskActivities:
                     intent=intent,
                     reason="approved, but now: " + "; ".join(reasons),
                     now=utcnow(),
+                    why=list(verdict.rules),
                 )
         return RecheckResult(reasons=reasons)
 
@@ -209,8 +214,10 @@ class RiskActivities:
                 verdict = check_order(intent, ctx, limits)
                 # The gates are checked again when the order is placed; here they spare a doomed order.
                 refused = admit(hub=hub_gate, strategy=strategy_gate, side=side, qty=qty, position_qty=held)
+                why = list(verdict.rules) + ([GATE_REASON] if refused else [])
                 if refused is None and held + side.sign * qty < 0 and not ex.capabilities.shorts:
                     refused = f"{cfg.exchange} cannot hold short positions (a spot account)"
+                    why.append(NO_SHORTS_REASON)
                 if not verdict.approved or refused:
                     reasons = list(verdict.reasons) + ([refused] if refused else [])
                     rejected.append(RiskRejection(symbol=d.symbol, side=side.value, qty=qty, reasons=reasons))
@@ -222,6 +229,7 @@ class RiskActivities:
                         intent=intent,
                         reason="; ".join(reasons),
                         now=now,
+                        why=why,
                     )
                     continue
                 # What it spends, or the short it opens, is not there for the next symbol's entry.

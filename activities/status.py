@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.contracts import StatusChange, StatusChanged, StrategyConfig
+from activities.contracts import CycleFailure, StatusChange, StatusChanged, StrategyConfig
 from activities.deps import Deps, translate_errors, utcnow
+from activities.metrics import CYCLES
 from activities.strategy_code import record_code
 from asts.registry import current
 from store import repo
@@ -91,6 +92,11 @@ class StatusActivities:
         return StatusChanged(
             strategy_id=inp.strategy_id, status=inp.status, at=utcnow(), halt_id=inp.request_id
         )
+
+    @activity.defn(name="count_cycle_failure")
+    async def count_cycle_failure(self, inp: CycleFailure) -> None:
+        """Count a failed cycle (the successful ones are counted by their reconcile step)."""
+        CYCLES.labels(inp.strategy_type, "failed").inc()
 
 
 def _event_kind(inp: StatusChange) -> str:

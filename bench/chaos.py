@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from activities.deps import Deps
@@ -233,7 +233,7 @@ class ChaosRun:
         try:
             handle = self.client.get_workflow_handle(workflow_id)
             return await handle.query(StrategyWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
-        except (TimeoutError, RPCError):
+        except (TimeoutError, RPCError, WorkflowQueryFailedError):
             return None
 
     async def wait_cycling(self, after: datetime, timeout: float) -> float | None:

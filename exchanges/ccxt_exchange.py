@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exchanges.base import Capabilities, check_oco_pair
 from exchanges.credentials import Credentials
+from exchanges.metrics import VENUE_ERRORS, VENUE_REQUESTS
 from trading.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
@@ -292,19 +293,27 @@ class CcxtExchange:
 
     # ---- calls and errors ---------------------------------------------------------------------
 
-    async def _call(self, fn: Callable[[], Awaitable[T]], *, ambiguous: bool = False) -> T:
-        """Run one ccxt call inside the venue's bounds; translate its errors."""
+    async def _call(self, fn: Callable[[], Awaitable[T]], op: str, *, ambiguous: bool = False) -> T:
+        """Run one ccxt call (``op``, its name, for the metrics) inside the venue's bounds; translate
+        its errors. The request's own time is measured, not the wait for a slot or a cooldown."""
         async with self._slots:
             wait = self._cooldown_until - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            started = time.perf_counter()
             try:
                 return await fn()
             except cx.BaseError as e:
-                raise self._translate(e, ambiguous=ambiguous) from None
+                error = self._translate(e, ambiguous=ambiguous)
+                VENUE_ERRORS.labels(self.name, error.kind).inc()
+                raise error from None
             except (TimeoutError, OSError) as e:
                 what = f"{self.name}: no answer ({type(e).__name__})"
-                raise (OrderStatusUnknown(what) if ambiguous else ExchangeUnavailable(what)) from None
+                error = OrderStatusUnknown(what) if ambiguous else ExchangeUnavailable(what)
+                VENUE_ERRORS.labels(self.name, error.kind).inc()
+                raise error from None
+            finally:
+                VENUE_REQUESTS.labels(self.name, op).observe(time.perf_counter() - started)
 
     def _retry_after(self, default: float) -> float:
         headers = getattr(self._ex, "last_response_headers", None) or {}
@@ -354,7 +363,7 @@ class CcxtExchange:
         if self._markets is None:
             async with self._load_lock:
                 if self._markets is None:
-                    raw = await self._call(lambda: self._ex.load_markets())
+                    raw = await self._call(lambda: self._ex.load_markets(), "load_markets")
                     mode = self._ex.precisionMode
                     self._markets = {
                         m["symbol"]: self._market_of(m, mode)
@@ -422,7 +431,9 @@ class CcxtExchange:
     async def ticker(self, symbol: str) -> Ticker:
         """Latest price and 24-hour figures of a symbol."""
         await self.market(symbol)
-        return self._ticker_of(symbol, await self._call(lambda: self._ex.fetch_ticker(symbol)))
+        return self._ticker_of(
+            symbol, await self._call(lambda: self._ex.fetch_ticker(symbol), "fetch_ticker")
+        )
 
     async def tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
         """Tickers in batches of ``tickers_batch`` symbols (all listed ones when None)."""
@@ -441,7 +452,7 @@ class CcxtExchange:
             [None] if symbols is None else [wanted[i : i + batch] for i in range(0, len(wanted), batch)]
         )
         for chunk in chunks:
-            raw = await self._call(lambda c=chunk: self._ex.fetch_tickers(c))  # type: ignore[misc]
+            raw = await self._call(lambda c=chunk: self._ex.fetch_tickers(c), "fetch_tickers")  # type: ignore[misc]
             for sym, t in raw.items():
                 if sym in listed and (symbols is None or sym in wanted):
                     out[sym] = self._ticker_of(sym, t)
@@ -465,7 +476,7 @@ class CcxtExchange:
         if tf not in (self._ex.timeframes or {tf: tf}):
             raise InvalidInput(f"{self.name} has no {tf!r} bars; it has {', '.join(self._ex.timeframes)}")
         start = _ms(since) if since is not None else None
-        rows = await self._call(lambda: self._ex.fetch_ohlcv(symbol, tf, start, limit))
+        rows = await self._call(lambda: self._ex.fetch_ohlcv(symbol, tf, start, limit), "fetch_ohlcv")
         bars = [
             Candle(
                 ts=_from_ms(r[0]),
@@ -482,7 +493,7 @@ class CcxtExchange:
 
     async def balance(self) -> dict[str, Decimal]:
         """Total per asset (free plus locked), zero balances left out."""
-        raw = await self._call(lambda: self._ex.fetch_balance())
+        raw = await self._call(lambda: self._ex.fetch_balance(), "fetch_balance")
         return {a: _dec(v) for a, v in (raw.get("total") or {}).items() if v and _dec(v) != 0}
 
     # ---- orders -------------------------------------------------------------------------------
@@ -608,6 +619,7 @@ class CcxtExchange:
             lambda: self._ex.create_order(
                 req.symbol, kind, req.side.value, str(qty), str(price) if price else None, params
             ),
+            "create_order",
             ambiguous=True,
         )
         order = await self._order_of(raw, req.symbol, req.client_order_id)
@@ -663,7 +675,9 @@ class CcxtExchange:
             params |= {f"{down}Price": str(stop_price), f"{down}TimeInForce": "GTC"}
         params |= {k: v for k, v in take_params.items() if k in ("recvWindow", "timestamp")}
         self._symbols_used.add(first.symbol)
-        raw = await self._call(lambda: self._ex.private_post_orderlist_oco(params), ambiguous=True)
+        raw = await self._call(
+            lambda: self._ex.private_post_orderlist_oco(params), "private_post_orderlist_oco", ambiguous=True
+        )
         self._lists[str(raw.get("orderListId"))] = first.oco_group or ""
         ours = {self.venue_client_id(r.client_order_id): r.client_order_id for r in (first, second)}
         placed = {}
@@ -686,13 +700,14 @@ class CcxtExchange:
             if self.binance_family:
                 try:
                     return await self._call(  # type: ignore[no-any-return]
-                        lambda s=sym: self._ex.fetch_order("", s, {"origClientOrderId": venue_id})  # type: ignore[misc]
+                        lambda s=sym: self._ex.fetch_order("", s, {"origClientOrderId": venue_id}),  # type: ignore[misc]
+                        "fetch_order",
                     )
                 except OrderNotFound:
                     continue
             if known is not None and self._ex.has.get("fetchOrder"):
                 try:
-                    return await self._call(lambda s=sym: self._ex.fetch_order(known, s))  # type: ignore[misc]
+                    return await self._call(lambda s=sym: self._ex.fetch_order(known, s), "fetch_order")  # type: ignore[misc]
                 except OrderNotFound:
                     continue
             for found in await self._scan_orders(sym):
@@ -704,11 +719,11 @@ class CcxtExchange:
         """Open and recent orders of a symbol, for venues that cannot look up a client order id."""
         found: list[dict[str, Any]] = []
         if self._ex.has.get("fetchOpenOrders"):
-            found += await self._call(lambda: self._ex.fetch_open_orders(symbol))
+            found += await self._call(lambda: self._ex.fetch_open_orders(symbol), "fetch_open_orders")
         if self._ex.has.get("fetchClosedOrders"):
-            found += await self._call(lambda: self._ex.fetch_closed_orders(symbol))
+            found += await self._call(lambda: self._ex.fetch_closed_orders(symbol), "fetch_closed_orders")
         elif self._ex.has.get("fetchOrders"):
-            found += await self._call(lambda: self._ex.fetch_orders(symbol))
+            found += await self._call(lambda: self._ex.fetch_orders(symbol), "fetch_orders")
         return found
 
     def _fill_id(self, symbol: str, trade: dict[str, Any], order: dict[str, Any], index: int) -> str:
@@ -727,12 +742,16 @@ class CcxtExchange:
         order_id = str(raw.get("id"))
         if not trades:
             if self._ex.has.get("fetchOrderTrades"):
-                trades = await self._call(lambda: self._ex.fetch_order_trades(order_id, symbol))
+                trades = await self._call(
+                    lambda: self._ex.fetch_order_trades(order_id, symbol), "fetch_order_trades"
+                )
             elif self._ex.has.get("fetchMyTrades"):
                 since = raw.get("timestamp")
                 trades = [
                     t
-                    for t in await self._call(lambda: self._ex.fetch_my_trades(symbol, since))
+                    for t in await self._call(
+                        lambda: self._ex.fetch_my_trades(symbol, since), "fetch_my_trades"
+                    )
                     if str(t.get("order")) == order_id
                 ]
         fills = []
@@ -839,7 +858,9 @@ class CcxtExchange:
         the venue (its listClientOrderId, ours where we sent it)."""
         key = str(list_id)
         if key not in self._lists:
-            raw = await self._call(lambda: self._ex.private_get_orderlist({"orderListId": key}))
+            raw = await self._call(
+                lambda: self._ex.private_get_orderlist({"orderListId": key}), "private_get_orderlist"
+            )
             venue_id = str(raw.get("listClientOrderId") or key)
             self._lists[key] = self._ours.get(venue_id, venue_id)
         return self._lists[key]
@@ -858,14 +879,16 @@ class CcxtExchange:
         if self.binance_family:
             params = {"origClientOrderId": self.venue_client_id(client_order_id)}
         try:
-            await self._call(lambda: self._ex.cancel_order(current.venue_order_id, current.symbol, params))
+            await self._call(
+                lambda: self._ex.cancel_order(current.venue_order_id, current.symbol, params), "cancel_order"
+            )
         except OrderNotFound:
             pass  # it went terminal between the read and the cancel; read it again
         return await self.fetch_order(client_order_id, current.symbol)
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         """Orders resting at the venue (every symbol when None), oldest first."""
-        raw = await self._call(lambda: self._ex.fetch_open_orders(symbol))
+        raw = await self._call(lambda: self._ex.fetch_open_orders(symbol), "fetch_open_orders")
         out = [await self._order_of(r, r.get("symbol") or symbol or "") for r in raw]
         for o in out:
             self._symbols_used.add(o.symbol)
@@ -880,7 +903,7 @@ class CcxtExchange:
         start = _ms(since) if since is not None else None
         out: list[VenueOrder] = []
         for sym in sorted(self._symbols_used):
-            raw = await self._call(lambda s=sym: self._ex.fetch_orders(s, start))  # type: ignore[misc]
+            raw = await self._call(lambda s=sym: self._ex.fetch_orders(s, start), "fetch_orders")  # type: ignore[misc]
             out += [await self._order_of(r, sym) for r in raw]
         return sorted(out, key=lambda o: (o.created_at, o.venue_order_id))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -154,6 +154,8 @@ class RiskVerdict:
 
     approved: bool
     reasons: tuple[str, ...] = ()
+    # The names of the rules that failed (``RULES``), in the order of ``reasons``.
+    rules: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def approve(cls) -> RiskVerdict:
@@ -310,5 +312,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
 
 def check_order(intent: OrderIntent, ctx: RiskContext, limits: RiskLimits) -> RiskVerdict:
     """Run every rule and approve only if none fails; a rejection lists all failing reasons."""
-    reasons = [r for _, rule in RULES if (r := rule(intent, ctx, limits)) is not None]
-    return RiskVerdict.reject(*reasons) if reasons else RiskVerdict.approve()
+    failed = [(name, r) for name, rule in RULES if (r := rule(intent, ctx, limits)) is not None]
+    if not failed:
+        return RiskVerdict.approve()
+    return replace(RiskVerdict.reject(*(r for _, r in failed)), rules=tuple(name for name, _ in failed))

@@ -215,7 +215,13 @@ def _sign_in_cli(api_url: str, password_file: Path, settings: Any) -> str | None
 def worker(
     home: HomeOpt = None,
     metrics_port: Annotated[
-        int | None, typer.Option(help="serve Prometheus metrics on 127.0.0.1:PORT")
+        int | None,
+        typer.Option(
+            help="serve our Prometheus metrics on PORT (of ASTS_WORKER_METRICS_HOST, default 127.0.0.1)"
+        ),
+    ] = None,
+    sdk_metrics_port: Annotated[
+        int | None, typer.Option(help="serve the Temporal SDK's Prometheus metrics on PORT (same host)")
     ] = None,
 ) -> None:
     """Run one worker (connects to TEMPORAL_ADDRESS; database from ASTS_DATABASE_URL)."""
@@ -225,6 +231,8 @@ def worker(
     settings = _settings(home)
     if metrics_port is not None:
         settings.worker_metrics_port = metrics_port
+    if sdk_metrics_port is not None:
+        settings.worker_sdk_metrics_port = sdk_metrics_port
     _strategies_or_fail(settings, "worker")
     asyncio.run(run_worker(settings))
 

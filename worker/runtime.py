@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -10,7 +11,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
@@ -18,6 +18,7 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -31,6 +32,7 @@ from store.db import make_engine, make_sessionmaker, migrate
 from trading.breakers import BreakerLimits
 from worker.codec import settings_converter
 from worker.marketdata_schedule import ensure_marketdata_schedule
+from worker.monitoring import sample_forever, sdk_runtime, serve_metrics
 from worker.schedules import ensure_schedule, interval_schedule
 from worker.settings import Settings, load_strategies
 from worker.transport import describe as describe_transport
@@ -71,8 +73,9 @@ class TemporalConnectError(RuntimeError):
     """Temporal cannot be reached, or refused the connection's TLS or credentials."""
 
 
-async def connect(settings: Settings) -> Client:
-    """A Temporal client with the encrypting data converter, over the transport of the settings."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A Temporal client with the encrypting data converter, over the transport of the settings
+    (on ``runtime``, e.g. the worker's with the SDK's metrics; None: the SDK's default one)."""
     converter = settings_converter(settings)
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     tls = tls_config(settings)
@@ -83,6 +86,7 @@ async def connect(settings: Settings) -> Client:
             data_converter=converter,
             tls=tls,
             api_key=api_key,
+            runtime=runtime,
         )
     except RuntimeError as e:
         how = describe_transport(settings)
@@ -261,9 +265,9 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
     engine = make_engine(settings.db_url)
     deps = settings_deps(settings, engine, llm=settings.llm_config())
     await deps.load_store_series()  # the paper venue replays the stored paper series too
-    client = await connect(settings)
-    if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+    # The SDK's metrics come from the runtime its client (and so its workers) run on.
+    client = await connect(settings, runtime=sdk_runtime(settings))
+    serve_metrics(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -272,8 +276,11 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
     workers = serve_workers(
         client, deps, task_queue=settings.task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN
     )
+    sampler: asyncio.Task[None] | None = None
     try:
         async with workers:
+            if settings.worker_metrics_port:  # the state gauges: read only where they are served
+                sampler = asyncio.create_task(sample_forever(deps, client, hub_id=settings.hub_id))
             log.info("worker running", extra={"task_queue": settings.task_queue, "address": settings.address})
             print(f"worker ready on task queue {settings.task_queue!r} at {settings.address}", flush=True)
             await ensure_hub(
@@ -296,5 +303,9 @@ async def run_worker(settings: Settings, *, ready: asyncio.Event | None = None) 
                 ready.set()
             await stop.wait()
     finally:
+        if sampler is not None:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
         await deps.close()
         await engine.dispose()

@@ -30,14 +30,22 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ASTS_", extra="ignore")
 
+    # development: key files, the JWT secret and the admin password are generated when unset, and
+    # the embedded Web UI decodes from loopback without a token; production: they must be given.
     env: Literal["development", "production"] = "development"
+    # The state directory: temporal.db, asts.db, paper-exchange.db, the key files and logs/.
     home: Path = Path(".asts")
-    # A secret (it carries the password): masked in repr, read through ``db_url``.
+    # The application database (postgresql+asyncpg://... or sqlite+aiosqlite:///...; unset: SQLite
+    # at <home>/asts.db). A secret, as it carries the password: masked in repr, read via ``db_url``.
     database_url: SecretStr | None = None
+    # The Temporal frontend, host:port; unset: 127.0.0.1:7233, where `asts up` starts the dev server.
     temporal_address: str | None = Field(
         default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "ASTS_TEMPORAL_ADDRESS")
     )
+    # The Temporal namespace every workflow runs in.
     temporal_namespace: str = "default"
+    # The task queue of strategies, cycles and orders; NeuroHub polls <task_queue>-control and
+    # OptiCore <task_queue>-backtest. Every worker of one installation uses the same.
     task_queue: str = "asts"
     # Payload encryption (worker/codec.py). Keys as JSON {"<key id>": "<base64 of 32 bytes>", ...}
     # and the id that encrypts (older ids still decrypt); unset, the key file ``codec_key_file``
@@ -47,6 +55,7 @@ class Settings(BaseSettings):
     codec_key_file: Path | None = None
     # The Web UI origins allowed to call the API's /codec (CORS); empty: the embedded UI on ui_port.
     codec_origins: list[str] = Field(default_factory=list)
+    # The embedded Temporal Web UI's port (`asts up`).
     ui_port: int = 8233
     # Where a browser reaches the Temporal Web UI (the console links workflows there); unset: the
     # embedded UI on ui_port in development, none in production.
@@ -75,9 +84,11 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+    # Where `asts api` listens, and where the CLI finds the API (default http://<api_host>:<api_port>).
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_url: str | None = None
+    # The paper venue's replay speed in bars per second (fixed when its state file is created).
     paper_bars_per_second: float = 2.0
     # The paper venue as a margin account that may hold shorts (ASTS_PAPER_MARGIN as JSON, e.g.
     # {"borrow_rate": "0.05", "initial": "0.5", "maintenance": "0.1"}; unset: a spot account).
@@ -86,7 +97,15 @@ class Settings(BaseSettings):
     # "testnet": true}}; see exchanges.ccxt_exchange.VenueConfig. Keys are never set here: they
     # come from ASTS_EXCHANGE_<NAME>_API_KEY / _SECRET or ASTS_EXCHANGE_SECRETS_FILE.
     exchanges: dict[str, VenueConfig] = Field(default_factory=dict)
-    worker_metrics_port: int | None = None
+    # The worker's Prometheus endpoint of ASTS's metrics (orders, fills, cycles, gates, breakers,
+    # venues, LLM spend); unset: none.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The worker's Prometheus endpoint of the Temporal SDK's metrics (workflow and activity task
+    # latencies, failures, slots, polls); unset: none.
+    worker_sdk_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The address both metrics endpoints listen on: 0.0.0.0 in a container, for Prometheus on the
+    # network (they answer without authentication: never publish them).
+    worker_metrics_host: str = "127.0.0.1"
     # NeuroHub: its workflow id, global circuit breakers (JSON mapping) and the daily reset (UTC).
     hub_id: str = "neurohub"
     hub_breakers: dict[str, Any] = Field(default_factory=dict)
@@ -106,10 +125,14 @@ class Settings(BaseSettings):
     # The language model of the agents: any OpenAI-compatible endpoint (unset: no LLM; the
     # analysts decide alone). The key comes from ASTS_LLM_API_KEY (or OPENAI_API_KEY).
     llm_base_url: str | None = None
+    # The model name sent to the endpoint (required with llm_base_url).
     llm_model: str = ""
+    # The endpoint's key.
     llm_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ASTS_LLM_API_KEY", "OPENAI_API_KEY")
     )
+    # How long one model request may take, how a structured answer is asked for (a JSON schema, a
+    # JSON object or a tool call), the longest answer in tokens and the sampling temperature.
     llm_timeout_s: float = 30.0
     llm_structured: Literal["json_schema", "json_object", "tools"] = "json_schema"
     llm_max_tokens: int = 400
@@ -124,6 +147,7 @@ class Settings(BaseSettings):
     # Identity. The access tokens' signing secret (HS256): at least 32 characters outside
     # development; in development, when unset, one is generated into <home>/jwt-secret (0600).
     jwt_secret: SecretStr | None = None
+    # The access token's and the refresh token's lifetimes.
     access_token_ttl_s: int = Field(default=900, ge=30, le=86400)
     refresh_token_ttl_s: int = Field(default=30 * 86400, ge=300, le=365 * 86400)
     # The first start creates user "admin" with this password (or a generated one, written to

@@ -113,7 +113,9 @@ class CycleWorkflow:
             held = protected.watching
         pnl = await run_step(
             "reconcile",
-            ReconcileInput(config=cfg, cycle=inp.cycle, outcomes=outcomes, snapshots=snapshots),
+            ReconcileInput(
+                config=cfg, cycle=inp.cycle, outcomes=outcomes, snapshots=snapshots, started_at=started
+            ),
             result_type=ReconcileResult,
             mode=mode,
             timeout=options.STORE_TIMEOUT,

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         ControlActions,
         ControlActionsInput,
+        CycleFailure,
         CycleInput,
         CycleResult,
         HaltRequest,
@@ -41,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
 LATENCIES_KEPT = 50
 BUDGET_NOTE = "LLM budget"
 ACKS_KEPT = 10
+# Histories from before failed cycles were counted (a metric) have no such step.
+COUNT_FAILED_CYCLES = "count-failed-cycles"
 
 
 @workflow.defn
@@ -216,6 +219,8 @@ class StrategyWorkflow:
             now = workflow.now()
             st.last_cycle = CycleResult(cycle=n, started_at=now, finished_at=now, error=str(e.cause or e))
             workflow.logger.warning("cycle failed", extra={"cycle": n, "error": str(e.cause or e)})
+            if workflow.patched(COUNT_FAILED_CYCLES):
+                self._background.spawn(self._count_failure(n))
             return
         st.cycles_done += 1
         st.last_cycle = result
@@ -223,6 +228,19 @@ class StrategyWorkflow:
         self._report(result)
         if result.llm is not None:
             await self._follow_budget(result.llm)
+
+    async def _count_failure(self, cycle: int) -> None:
+        """Have an activity count the failed cycle (workflow code records no metric: it replays)."""
+        cfg = self.state.config
+        try:
+            await workflow.execute_local_activity(
+                "count_cycle_failure",
+                CycleFailure(strategy_id=cfg.strategy_id, strategy_type=cfg.type, cycle=cycle),
+                start_to_close_timeout=options.STORE_TIMEOUT,
+                retry_policy=options.STORE_RETRY,
+            )
+        except STEP_FAILED as e:
+            workflow.logger.warning("failed cycle not counted", extra={"error": str(e.cause or e)})
 
     async def _follow_budget(self, spend: LlmSpend) -> None:
         """Say in the status when the LLM budget is spent; halt if the strategy asked for that."""

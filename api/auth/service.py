@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 Sessions = async_sessionmaker[AsyncSession]
 
 ADMIN = "admin"
-ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105  # nosec B105 - a file name
+ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105  # nosec B105: a file name
 
 
 class AuthError(Exception):

@@ -27,7 +27,7 @@ ISSUER = "asts"
 MIN_SECRET_LENGTH = 32
 # Secrets that mean "nobody chose one": refused outside development.
 KNOWN_DEFAULTS = frozenset({"change-me", "changeme", "secret", "development", "asts", "dev"})
-SECRET_FILE = "jwt-secret"  # noqa: S105  # nosec B105 - a file name, not a secret
+SECRET_FILE = "jwt-secret"  # noqa: S105  # nosec B105: a file name, not a secret
 KEY_PREFIX = "asts_"
 _DEV_SECRETS: dict[Path, bytes] = {}
 

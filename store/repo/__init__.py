@@ -50,6 +50,13 @@ from store.repo.journal import (
     record_order_send,
     record_pnl,
 )
+from store.repo.monitoring import (
+    count_stale_orders,
+    cycling_strategies,
+    hub_gate_states,
+    pending_approvals,
+    strategy_gate_counts,
+)
 from store.repo.news import add_news_items, get_news_items, list_news, news_as_of, stored_hashes
 from store.repo.notify import (
     get_notification,
@@ -108,11 +115,13 @@ __all__ = [
     "count_candles",
     "count_running",
     "count_running_opticore",
+    "count_stale_orders",
     "create_approval",
     "create_backtest",
     "create_optimization",
     "create_strategy",
     "cycle_decisions",
+    "cycling_strategies",
     "daily_pnl_base",
     "decide_approval",
     "ensure_hub_gate",
@@ -130,6 +139,7 @@ __all__ = [
     "get_strategy_code",
     "held_exits",
     "hub_gate_of",
+    "hub_gate_states",
     "last_candle_ts",
     "last_order_send",
     "latest_id",
@@ -152,6 +162,7 @@ __all__ = [
     "notify_start",
     "order_counts",
     "peak_equity",
+    "pending_approvals",
     "record_decision",
     "record_event",
     "record_fill",
@@ -169,6 +180,7 @@ __all__ = [
     "standing_exits",
     "stood_down",
     "stored_hashes",
+    "strategy_gate_counts",
     "strategy_gate_of",
     "unfinished_orders",
     "unsent_events",

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from secrets import token_hex  # by name: in this package `secrets` is the submodule worker.backup.secrets
+from secrets import token_hex
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -48,7 +48,7 @@ from sqlalchemy.engine import make_url
 from store.db import display_url
 from worker.backup.files import _copy_sqlite, _digest, _in_use, _is_local, _private, _temporal_listening
 from worker.backup.manifest import BackupError, FileEntry, Manifest, TableEntry
-from worker.backup.secrets import (
+from worker.backup.sealed import (
     ADMIN_PASSWORD_FILE,
     JWT_SECRET_FILE,
     PASSPHRASE_ENV,

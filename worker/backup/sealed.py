@@ -25,9 +25,9 @@ from worker.codec import CodecKeys, CodecKeysError, key_file_path, parse_keys, r
 from worker.settings import Settings
 
 SECRETS = "secrets.enc"
-JWT_SECRET_FILE = "jwt-secret"  # as api/auth/tokens.py SECRET_FILE  # noqa: S105  # nosec B105 - a file name
-ADMIN_PASSWORD_FILE = "admin-password"  # as api/auth/service.py  # noqa: S105  # nosec B105 - a file name
-PASSPHRASE_ENV = "ASTS_BACKUP_PASSPHRASE"  # noqa: S105  # nosec B105 - a variable name
+JWT_SECRET_FILE = "jwt-secret"  # as api/auth/tokens.py SECRET_FILE  # noqa: S105  # nosec B105: a file name
+ADMIN_PASSWORD_FILE = "admin-password"  # as api/auth/service.py  # noqa: S105  # nosec B105: a file name
+PASSPHRASE_ENV = "ASTS_BACKUP_PASSPHRASE"  # noqa: S105  # nosec B105: a variable name
 MIN_PASSPHRASE = 8
 # scrypt: 128 MiB and about a quarter of a second here; a restore accepts a bounded range only,
 # so a crafted file cannot make it allocate without limit.
