@@ -213,13 +213,13 @@ class ChaosRun:
                 "interval": self.config.interval,
                 "params": {"fast": 2, "slow": 4, "size": str(i % 5 + 1)},
             }
-            r = await self.http.post("/strategies", json=body)
+            r = await self._api("POST", "/strategies", json=body)
             if r.status_code != 201:
                 raise RuntimeError(f"POST /strategies: {r.status_code} {r.text[:500]}")
             created = r.json()
             self.running[created["id"]] = created["workflow_id"]
         for sid in list(self.running)[: self.config.halted]:
-            r = await self.http.post(f"/strategies/{sid}/halt", json={"reason": "chaos: must stay halted"})
+            r = await self._api("POST", f"/strategies/{sid}/halt", json={"reason": "chaos: must stay halted"})
             if r.status_code != 200:
                 raise RuntimeError(f"halt {sid}: {r.status_code} {r.text[:500]}")
             self.halted[sid] = self.running.pop(sid)
@@ -252,6 +252,14 @@ class ChaosRun:
             if waiting:
                 await asyncio.sleep(0.2)
         return None if waiting else time.monotonic() - started
+
+    async def _api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request as the admin, signing in again once when the access token has expired."""
+        r = await self.http.request(method, path, **kwargs)
+        if r.status_code == 401:
+            await self.topo.sign_in(self.http)
+            r = await self.http.request(method, path, **kwargs)
+        return r
 
     async def _order_count(self, strategy_id: str) -> int:
         async with self.sessions() as s:
@@ -350,6 +358,9 @@ class ChaosRun:
             await asyncio.to_thread(self.pg.restart, "immediate")
             return "immediate stop, restarted", None
         if kind == "restart_api":
+            # A token issued just before (an access token lives 15 minutes: the run's first one
+            # expires by age) must still be good after the restart.
+            await self.topo.sign_in(self.http)
             await asyncio.to_thread(self.topo.restart_api)
             return "SIGKILL, restarted", None
         if kind == "drop_venue_answers":
@@ -403,7 +414,7 @@ class ChaosRun:
         """Stop every strategy; check once nothing is in flight; count the venues' orders."""
         found: list[Violation] = []
         for sid in [*self.running, *self.halted]:
-            r = await self.http.post(f"/strategies/{sid}/stop", json={"reason": "chaos: end of run"})
+            r = await self._api("POST", f"/strategies/{sid}/stop", json={"reason": "chaos: end of run"})
             if r.status_code != 200:
                 found.append(Violation(f"stop of {sid}", f"{r.status_code} {r.text[:200]}"))
         self.running.clear()
