@@ -369,6 +369,7 @@ class CycleFailure(BaseModel):
     strategy_id: str
     strategy_type: str
     cycle: int
+    error: str = ""  # why it failed (recorded as the cycle_failed event's reason)
 
 
 class StatusChange(BaseModel):

@@ -53,6 +53,9 @@ def controls_of(config: StrategyConfig) -> dict[str, Any]:
     )
 
 
+MAX_ERROR = 500  # characters of a failed cycle's error kept in its event
+
+
 class StatusActivities:
     """Strategy status activities."""
 
@@ -95,8 +98,21 @@ class StatusActivities:
 
     @activity.defn(name="count_cycle_failure")
     async def count_cycle_failure(self, inp: CycleFailure) -> None:
-        """Count a failed cycle (the successful ones are counted by their reconcile step)."""
-        CYCLES.labels(inp.strategy_type, "failed").inc()
+        """Count a failed cycle (the successful ones are counted by their reconcile step) and record
+        it once as a ``cycle_failed`` event, which notification channels may ask for."""
+        async with self.deps.transaction() as s:
+            new = await repo.record_event(
+                s,
+                event_key=f"cycle_failed:{inp.strategy_id}:{inp.cycle}",
+                kind="cycle_failed",
+                reason=inp.error[:MAX_ERROR] or "the cycle failed",
+                now=utcnow(),
+                strategy_id=inp.strategy_id,
+                cycle=inp.cycle,
+                data={"strategy_type": inp.strategy_type},
+            )
+        if new:  # a retried attempt counts nothing twice
+            CYCLES.labels(inp.strategy_type, "failed").inc()
 
 
 def _event_kind(inp: StatusChange) -> str:

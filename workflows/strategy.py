@@ -220,7 +220,7 @@ class StrategyWorkflow:
             st.last_cycle = CycleResult(cycle=n, started_at=now, finished_at=now, error=str(e.cause or e))
             workflow.logger.warning("cycle failed", extra={"cycle": n, "error": str(e.cause or e)})
             if workflow.patched(COUNT_FAILED_CYCLES):
-                self._background.spawn(self._count_failure(n))
+                self._background.spawn(self._count_failure(n, str(e.cause or e)))
             return
         st.cycles_done += 1
         st.last_cycle = result
@@ -229,13 +229,14 @@ class StrategyWorkflow:
         if result.llm is not None:
             await self._follow_budget(result.llm)
 
-    async def _count_failure(self, cycle: int) -> None:
-        """Have an activity count the failed cycle (workflow code records no metric: it replays)."""
+    async def _count_failure(self, cycle: int, error: str) -> None:
+        """Have an activity count and record the failed cycle (workflow code records no metric: it
+        replays)."""
         cfg = self.state.config
         try:
             await workflow.execute_local_activity(
                 "count_cycle_failure",
-                CycleFailure(strategy_id=cfg.strategy_id, strategy_type=cfg.type, cycle=cycle),
+                CycleFailure(strategy_id=cfg.strategy_id, strategy_type=cfg.type, cycle=cycle, error=error),
                 start_to_close_timeout=options.STORE_TIMEOUT,
                 retry_policy=options.STORE_RETRY,
             )

@@ -124,7 +124,7 @@ async def test_the_worker_serves_our_metrics_and_the_sdks_and_an_order_moves_ord
 
 async def test_a_strategy_counts_its_cycles_done_and_failed_by_type(endpoints: Endpoints, deps: Deps) -> None:
     good = make_config(interval_s=0.05)
-    bad = make_config(type="rsi_reversion", symbols=["NOPE/USD"], interval_s=0.05)  # its scan fails
+    bad = make_config(type="rsi_reversion", interval_s=0.05)  # sma_cross parameters: every cycle fails
     for cfg in (good, bad):
         await insert_strategy(deps, cfg)
     before = await scrape(endpoints.ours)
@@ -161,6 +161,10 @@ async def test_a_strategy_counts_its_cycles_done_and_failed_by_type(endpoints: E
     assert value(after, "asts_cycles_total", strategy_type="rsi_reversion", outcome="done") == value(
         before, "asts_cycles_total", strategy_type="rsi_reversion", outcome="done"
     )
+    async with deps.sessions() as s:  # each failed cycle is an event once (notifications send it)
+        events = await repo.list_events(s, strategy_id=bad.strategy_id, kind="cycle_failed")
+    assert len(events) >= 2 and len({e.cycle for e in events}) == len(events)
+    assert all("invalid rsi_reversion parameters" in e.reason for e in events), [e.reason for e in events]
 
 
 async def test_the_sampler_reads_gates_breakers_orders_in_doubt_approvals_and_last_cycles(
