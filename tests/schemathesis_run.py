@@ -56,6 +56,7 @@ DATA_DEPENDENT = {
     "POST /optimizations": "the search space must name the strategy's own parameters",
     "POST /strategies": "params must be the parameters of the chosen strategy type",
     "PATCH /strategies/{strategy_id}/params": "params must be the parameters of the strategy's type",
+    "POST /analyze": "as_of must fall within the symbol's history (the bundled series start in 2005)",
 }
 DATA_DEPENDENT_WARNINGS = 'warnings = ["missing_auth"]'
 
