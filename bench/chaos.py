@@ -70,6 +70,8 @@ VENUES = ("paper", "binance")
 SYMBOLS = (("MSFT/USD", "GOOGL/USD"), ("SPX/USD", "MSFT/USD"), ("GOOGL/USD", "SPX/USD"))
 ORDER = "/api/v3/order"
 QUERY_TIMEOUT = timedelta(seconds=3)
+# The order workflows still running (a visibility query).
+ORDERS_RUNNING = 'WorkflowType = "OrderWorkflow" AND ExecutionStatus = "Running"'
 PLACEMENT_HOLD_S = 3.0  # how long kill_worker_placing holds a placement at the emulator
 
 
@@ -274,9 +276,7 @@ class ChaosRun:
             if (n := await self._order_count(sid)) != self.halted_orders[sid]:
                 found.append(Violation(f"halt of {sid}", f"{n - self.halted_orders[sid]} orders since"))
         now = datetime.now(UTC)
-        async for wf in self.client.list_workflows(
-            'WorkflowType = "OrderWorkflow" AND ExecutionStatus = "Running"'
-        ):
+        async for wf in self.client.list_workflows(ORDERS_RUNNING):
             if wf.start_time and (now - wf.start_time).total_seconds() > self.config.stuck_s:
                 found.append(Violation("stuck order workflow", f"{wf.id} running since {wf.start_time}"))
         broken = (
@@ -306,11 +306,10 @@ class ChaosRun:
             if time.monotonic() > deadline:
                 return None
             await asyncio.sleep(0.02)
-        query = 'WorkflowType = "OrderWorkflow" AND ExecutionStatus = "Running"'
         held_until = time.monotonic() + PLACEMENT_HOLD_S * 0.8
         while time.monotonic() < held_until:
             at_venue = {str(o["clientOrderId"]) for o in self.emu.orders()}
-            async for wf in self.client.list_workflows(query, limit=50):
+            async for wf in self.client.list_workflows(ORDERS_RUNNING, limit=50):
                 if wf.id.removeprefix("order-") in at_venue:
                     continue  # placed already: not the held one
                 with contextlib.suppress(RPCError):
@@ -419,9 +418,8 @@ class ChaosRun:
                 found.append(Violation(f"stop of {sid}", f"{r.status_code} {r.text[:200]}"))
         self.running.clear()
         deadline = time.monotonic() + self.config.stuck_s
-        query = 'WorkflowType = "OrderWorkflow" AND ExecutionStatus = "Running"'
         while time.monotonic() < deadline:
-            if not [wf async for wf in self.client.list_workflows(query, limit=1)]:
+            if not [wf async for wf in self.client.list_workflows(ORDERS_RUNNING, limit=1)]:
                 break
             await asyncio.sleep(0.5)
         found += await self._checks(final=True)
